@@ -1,0 +1,600 @@
+//! The checks, one per clause of the [`SessionStore`] contract.
+//!
+//! Each check takes the [`Harness`] of one backend and panics with a message naming the clause
+//! when the store breaks it. Expiry checks use short real TTLs (about a second), because on
+//! Redis, MongoDB and MySQL the server's clock or TTL machinery is part of what is tested.
+//!
+//! Several checks are regressions for bugs that reached users of other session libraries: a save
+//! after expiry doing nothing (tower-sessions-stores #19), memory stores returning expired
+//! sessions (tower-sessions #82), a touch resurrecting a logged-out session
+//! (session-file-store #55).
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use serde_json::{Value, json};
+use session_core::{Duration, Error, MAX_KEY_LEN, SessionData, SessionKey, SessionStore};
+
+use crate::Harness;
+
+/// The record size limit a conformance factory must configure: 200 000 bytes.
+pub const MAX_RECORD_BYTES: usize = 200_000;
+
+const LONG: Duration = Duration::hours(1);
+/// Short TTL used by expiry checks.
+const SHORT: Duration = Duration::milliseconds(1500);
+
+fn data(v: Value) -> SessionData {
+    SessionData::try_from(v).unwrap_or_else(|e| panic!("test data must be an object: {e}"))
+}
+
+async fn sleep_ms(ms: u64) {
+    tokio::time::sleep(StdDuration::from_millis(ms)).await;
+}
+
+async fn get(
+    store: &dyn SessionStore,
+    key: &SessionKey,
+    max_age: Duration,
+    rolling: bool,
+) -> Option<SessionData> {
+    store
+        .get(key, max_age, rolling)
+        .await
+        .unwrap_or_else(|e| panic!("get failed: {}", crate::harness::error_chain(&e)))
+}
+
+async fn set(
+    store: &dyn SessionStore,
+    key: &SessionKey,
+    d: &SessionData,
+    max_age: Duration,
+    changed: bool,
+) {
+    store
+        .set(key, d, max_age, changed)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "set(changed={changed}) failed: {}",
+                crate::harness::error_chain(&e)
+            )
+        })
+}
+
+async fn destroy(store: &dyn SessionStore, key: &SessionKey) {
+    store
+        .destroy(key)
+        .await
+        .unwrap_or_else(|e| panic!("destroy failed: {}", crate::harness::error_chain(&e)))
+}
+
+async fn round_trip_value(h: &Harness, what: &str, v: Value) {
+    let key = SessionKey::generate();
+    let d = data(v);
+    set(h.store(), &key, &d, LONG, true).await;
+    let back = get(h.store(), &key, LONG, false).await;
+    assert_eq!(back.as_ref(), Some(&d), "{what} did not round-trip exactly");
+    // Bitwise comparison for floats: PartialEq on JSON numbers would accept 0.0 == -0.0.
+    if let Some(back) = back {
+        assert_eq!(
+            serde_json::to_string(&back).ok(),
+            serde_json::to_string(&d).ok(),
+            "{what} changed its serialized form"
+        );
+    }
+}
+
+/// A written session reads back equal.
+pub async fn round_trip(h: &Harness) {
+    round_trip_value(
+        h,
+        "a simple session",
+        json!({"user": "alice", "visits": 3, "admin": false}),
+    )
+    .await;
+}
+
+/// A key never written reads as `None`.
+pub async fn missing_key_is_none(h: &Harness) {
+    assert_eq!(
+        get(h.store(), &SessionKey::generate(), LONG, false).await,
+        None
+    );
+}
+
+/// A session with no values is still a session.
+pub async fn empty_session_round_trips(h: &Harness) {
+    round_trip_value(h, "an empty session", json!({})).await;
+}
+
+/// A changed `set` replaces the whole record, dropping values not in the new data.
+pub async fn overwrite_replaces_data(h: &Harness) {
+    let key = SessionKey::generate();
+    set(h.store(), &key, &data(json!({"a": 1, "b": 2})), LONG, true).await;
+    let second = data(json!({"b": 3}));
+    set(h.store(), &key, &second, LONG, true).await;
+    assert_eq!(get(h.store(), &key, LONG, false).await, Some(second));
+}
+
+/// After `destroy`, `get` returns `None`.
+pub async fn destroy_then_get_is_none(h: &Harness) {
+    let key = SessionKey::generate();
+    set(h.store(), &key, &data(json!({"a": 1})), LONG, true).await;
+    destroy(h.store(), &key).await;
+    assert_eq!(get(h.store(), &key, LONG, false).await, None);
+    assert_eq!(get(h.store(), &key, LONG, true).await, None);
+}
+
+/// Destroying a key that does not exist (twice) succeeds.
+pub async fn destroy_missing_key_is_ok(h: &Harness) {
+    let key = SessionKey::generate();
+    destroy(h.store(), &key).await;
+    destroy(h.store(), &key).await;
+}
+
+/// `destroy` removes only its own key.
+pub async fn destroy_removes_only_its_key(h: &Harness) {
+    let (a, b) = (SessionKey::generate(), SessionKey::generate());
+    let da = data(json!({"who": "a"}));
+    let db = data(json!({"who": "b"}));
+    set(h.store(), &a, &da, LONG, true).await;
+    set(h.store(), &b, &db, LONG, true).await;
+    destroy(h.store(), &a).await;
+    assert_eq!(get(h.store(), &a, LONG, false).await, None);
+    assert_eq!(get(h.store(), &b, LONG, false).await, Some(db));
+}
+
+/// A record is gone once `max_age` has passed, even if no sweeper has run.
+pub async fn record_expires_after_max_age(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"a": 1}));
+    set(h.store(), &key, &d, Duration::seconds(1), true).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(d),
+        "expired too early"
+    );
+    sleep_ms(1150).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        None,
+        "returned an expired record"
+    );
+}
+
+/// A rolling `get` moves the expiry to now + `max_age`.
+pub async fn rolling_get_extends_expiry(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"a": 1}));
+    set(h.store(), &key, &d, SHORT, true).await;
+    sleep_ms(900).await;
+    assert_eq!(get(h.store(), &key, SHORT, true).await.as_ref(), Some(&d));
+    // 1.8 s after the write, past the original 1.5 s expiry, inside the extended one.
+    sleep_ms(900).await;
+    assert_eq!(
+        get(h.store(), &key, SHORT, false).await,
+        Some(d),
+        "rolling get did not extend"
+    );
+}
+
+/// A non-rolling `get` leaves the expiry where it was.
+pub async fn non_rolling_get_does_not_extend_expiry(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"a": 1}));
+    set(h.store(), &key, &d, SHORT, true).await;
+    sleep_ms(900).await;
+    assert_eq!(get(h.store(), &key, SHORT, false).await, Some(d));
+    sleep_ms(900).await;
+    assert_eq!(
+        get(h.store(), &key, SHORT, false).await,
+        None,
+        "non-rolling get extended expiry"
+    );
+}
+
+/// A rolling `get` on a missing key returns `None` and creates nothing.
+pub async fn rolling_get_on_missing_key_does_not_create(h: &Harness) {
+    let key = SessionKey::generate();
+    assert_eq!(get(h.store(), &key, LONG, true).await, None);
+    assert_eq!(get(h.store(), &key, LONG, false).await, None);
+}
+
+/// A rolling `get` on an expired record returns `None` and does not revive it.
+pub async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
+    let key = SessionKey::generate();
+    set(
+        h.store(),
+        &key,
+        &data(json!({"a": 1})),
+        Duration::seconds(1),
+        true,
+    )
+    .await;
+    sleep_ms(1150).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, true).await,
+        None,
+        "rolling get returned an expired record"
+    );
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        None,
+        "rolling get revived an expired record"
+    );
+}
+
+/// `set(changed=false)` moves the expiry of an existing record.
+pub async fn touch_extends_expiry(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"a": 1}));
+    set(h.store(), &key, &d, SHORT, true).await;
+    sleep_ms(900).await;
+    set(h.store(), &key, &d, SHORT, false).await;
+    sleep_ms(900).await;
+    assert_eq!(
+        get(h.store(), &key, SHORT, false).await,
+        Some(d),
+        "touch did not extend expiry"
+    );
+}
+
+/// `set(changed=false)` never writes the data it is given.
+pub async fn touch_never_writes_the_given_data(h: &Harness) {
+    let key = SessionKey::generate();
+    let original = data(json!({"v": "original"}));
+    set(h.store(), &key, &original, LONG, true).await;
+    set(h.store(), &key, &data(json!({"v": "touched"})), LONG, false).await;
+    assert_eq!(get(h.store(), &key, LONG, false).await, Some(original));
+}
+
+/// `set(changed=false)` on a key never written creates nothing.
+pub async fn touch_on_missing_key_does_not_create(h: &Harness) {
+    let key = SessionKey::generate();
+    set(h.store(), &key, &data(json!({"a": 1})), LONG, false).await;
+    assert_eq!(get(h.store(), &key, LONG, false).await, None);
+}
+
+/// `set(changed=false)` after expiry does not bring the record back.
+pub async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"a": 1}));
+    set(h.store(), &key, &d, Duration::seconds(1), true).await;
+    sleep_ms(1150).await;
+    set(h.store(), &key, &d, LONG, false).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        None,
+        "a touch revived an expired session"
+    );
+}
+
+/// A late touch after `destroy` (logout) does not bring the session back
+/// (session-file-store #55).
+pub async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"user": "alice"}));
+    set(h.store(), &key, &d, LONG, true).await;
+    destroy(h.store(), &key).await;
+    set(h.store(), &key, &d, LONG, false).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        None,
+        "a touch undid a logout"
+    );
+}
+
+/// A changed `set` after expiry writes a fresh record (tower-sessions-stores #19).
+pub async fn changed_set_after_expiry_recreates(h: &Harness) {
+    let key = SessionKey::generate();
+    set(
+        h.store(),
+        &key,
+        &data(json!({"v": 1})),
+        Duration::seconds(1),
+        true,
+    )
+    .await;
+    sleep_ms(1150).await;
+    let fresh = data(json!({"v": 2}));
+    set(h.store(), &key, &fresh, LONG, true).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(fresh),
+        "a save after expiry was lost"
+    );
+}
+
+/// Integers at the edges of `i64` and `u64` keep their exact value.
+pub async fn json_integers_round_trip_exactly(h: &Harness) {
+    round_trip_value(
+        h,
+        "integers",
+        json!({
+            "u64_max": u64::MAX, "above_i64": (i64::MAX as u64) + 1, "i64_max": i64::MAX,
+            "i64_min": i64::MIN, "zero": 0, "minus_one": -1, "beyond_f64": 9_007_199_254_740_993_u64,
+            "list": [u64::MAX, i64::MIN, 0]
+        }),
+    )
+    .await;
+}
+
+/// Floats keep every bit, including `-0.0`, subnormals and the extremes.
+pub async fn json_floats_round_trip_exactly(h: &Harness) {
+    round_trip_value(
+        h,
+        "floats",
+        json!({
+            "pi": std::f64::consts::PI, "tenth": 0.1, "neg_zero": -0.0, "max": f64::MAX,
+            "min": f64::MIN, "min_positive": f64::MIN_POSITIVE, "subnormal": 5e-324,
+            "whole": 1.0, "big": 1e300
+        }),
+    )
+    .await;
+}
+
+/// Strings keep every character: empty, NUL, quotes, escapes, emoji, RTL, combining marks.
+pub async fn json_strings_round_trip_exactly(h: &Harness) {
+    round_trip_value(
+        h,
+        "strings",
+        json!({
+            "empty": "", "nul": "a\u{0}b", "quotes": "\"'`", "escapes": "\\ \n \t \r \u{7f}",
+            "emoji": "🚀👩‍👩‍👧", "rtl": "مرحبا", "combining": "e\u{301}", "cjk": "会话",
+            "": "empty name", "名前": "unicode name", "sql": "'; DROP TABLE sessions; --",
+            "dollar.keys": {"$set": 1, "a.b": 2}
+        }),
+    )
+    .await;
+}
+
+/// Nested objects, arrays, nulls and booleans keep their structure and order of arrays.
+pub async fn json_nested_values_round_trip_exactly(h: &Harness) {
+    let mut deep = json!({"leaf": true});
+    for i in 0..40 {
+        deep = json!({ format!("level{i}"): deep, "arr": [i, null] });
+    }
+    round_trip_value(
+        h,
+        "nested values",
+        json!({
+            "null": null, "t": true, "f": false, "empty_obj": {}, "empty_arr": [],
+            "mixed": [1, "two", 3.5, null, [], {"x": [true]}], "deep": deep
+        }),
+    )
+    .await;
+}
+
+/// Data padded so that its encoded record is exactly `size` bytes.
+fn data_of_encoded_size(size: usize) -> SessionData {
+    let expiry = session_core::expires_at(LONG).unwrap_or_else(|e| panic!("{e}"));
+    let base = session_core::encode(&data(json!({"pad": ""})), expiry, usize::MAX)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .len();
+    data(json!({"pad": "p".repeat(size - base)}))
+}
+
+/// A record of exactly the configured limit is stored.
+pub async fn record_at_size_limit_is_accepted(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data_of_encoded_size(MAX_RECORD_BYTES);
+    set(h.store(), &key, &d, LONG, true).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(d),
+        "a record at the limit was altered"
+    );
+}
+
+/// A record above the limit fails with `TooLarge` and leaves the previous record intact.
+pub async fn record_over_size_limit_is_too_large_and_keeps_old(h: &Harness) {
+    let key = SessionKey::generate();
+    let old = data(json!({"v": "old"}));
+    set(h.store(), &key, &old, LONG, true).await;
+    let big = data_of_encoded_size(MAX_RECORD_BYTES + 1);
+    match h.store().set(&key, &big, LONG, true).await {
+        Err(Error::TooLarge { size, limit }) => {
+            assert_eq!(limit, MAX_RECORD_BYTES);
+            assert!(size > limit);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(old),
+        "a refused write damaged the old record"
+    );
+}
+
+/// Malformed keys never reach a store: parsing fails with `InvalidKey` naming no key.
+pub async fn invalid_keys_are_rejected(h: &Harness) {
+    let too_long = "k".repeat(MAX_KEY_LEN + 1);
+    for bad in [
+        "",
+        "has space",
+        "semi;colon",
+        "new\nline",
+        "nul\0",
+        "tab\t",
+        "ünï",
+        "a:b",
+        "a/b",
+        "*",
+        &too_long,
+    ] {
+        match SessionKey::parse(bad) {
+            Err(Error::InvalidKey { reason }) => {
+                assert!(
+                    bad.len() < 3 || !reason.contains(bad),
+                    "the error repeats the key"
+                );
+            }
+            other => panic!("{bad:?} was not rejected: {other:?}"),
+        }
+    }
+    // The store still works for its neighbours.
+    round_trip(h).await;
+}
+
+/// A key of the maximum length is stored and found under its full value.
+pub async fn longest_valid_key_round_trips(h: &Harness) {
+    let long = "Z".repeat(MAX_KEY_LEN - 1);
+    let key = SessionKey::parse(&format!("{long}a")).unwrap_or_else(|e| panic!("{e}"));
+    let sibling = SessionKey::parse(&format!("{long}b")).unwrap_or_else(|e| panic!("{e}"));
+    let d = data(json!({"long": true}));
+    set(h.store(), &key, &d, LONG, true).await;
+    assert_eq!(get(h.store(), &key, LONG, false).await, Some(d));
+    assert_eq!(
+        get(h.store(), &sibling, LONG, false).await,
+        None,
+        "the key was truncated"
+    );
+}
+
+/// Keys are case-sensitive (a case-insensitive SQL collation would merge these).
+pub async fn keys_differing_only_in_case_are_distinct(h: &Harness) {
+    let base = SessionKey::generate().as_str().to_ascii_lowercase();
+    let lower = SessionKey::parse(&format!("{base}x")).unwrap_or_else(|e| panic!("{e}"));
+    let upper = SessionKey::parse(&format!("{}X", base.to_ascii_uppercase()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dl = data(json!({"case": "lower"}));
+    let du = data(json!({"case": "upper"}));
+    set(h.store(), &lower, &dl, LONG, true).await;
+    assert_eq!(
+        get(h.store(), &upper, LONG, false).await,
+        None,
+        "keys matched case-insensitively"
+    );
+    set(h.store(), &upper, &du, LONG, true).await;
+    assert_eq!(get(h.store(), &lower, LONG, false).await, Some(dl));
+    assert_eq!(get(h.store(), &upper, LONG, false).await, Some(du));
+}
+
+/// Zero and negative `max_age` are `InvalidMaxAge` on every call, and nothing is written.
+pub async fn invalid_max_age_is_rejected_and_writes_nothing(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"a": 1}));
+    for bad in [
+        Duration::ZERO,
+        Duration::seconds(-5),
+        session_core::MAX_MAX_AGE + Duration::days(1),
+    ] {
+        let set_err = h.store().set(&key, &d, bad, true).await;
+        assert!(
+            matches!(set_err, Err(Error::InvalidMaxAge { .. })),
+            "set({bad}): {set_err:?}"
+        );
+        let get_err = h.store().get(&key, bad, true).await;
+        assert!(
+            matches!(get_err, Err(Error::InvalidMaxAge { .. })),
+            "get({bad}): {get_err:?}"
+        );
+    }
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        None,
+        "an invalid max_age wrote a record"
+    );
+}
+
+/// Stores in different namespaces (prefix, table, collection) never see each other's keys.
+pub async fn namespaces_are_isolated(h: &Harness) {
+    let other = h.store_in(&h.sibling_namespace("ns_other")).await;
+    let key = SessionKey::generate();
+    let mine = data(json!({"owner": "first"}));
+    set(h.store(), &key, &mine, LONG, true).await;
+    assert_eq!(
+        get(&*other, &key, LONG, false).await,
+        None,
+        "a second namespace saw the key"
+    );
+    let theirs = data(json!({"owner": "second"}));
+    set(&*other, &key, &theirs, LONG, true).await;
+    destroy(&*other, &key).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(mine),
+        "a second namespace changed the key"
+    );
+}
+
+/// 64 tasks on 64 keys: write, rolling read, touch, read back, destroy; all succeed, no mix-ups.
+pub async fn concurrent_tasks_on_distinct_keys(h: &Harness) {
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = h.shared();
+            tokio::spawn(async move {
+                let key = SessionKey::generate();
+                let d = data(json!({"task": i, "pad": "x".repeat(i * 37)}));
+                set(&*store, &key, &d, LONG, true).await;
+                assert_eq!(get(&*store, &key, LONG, true).await.as_ref(), Some(&d));
+                set(&*store, &key, &data(json!({"task": "wrong"})), LONG, false).await;
+                assert_eq!(
+                    get(&*store, &key, LONG, false).await,
+                    Some(d),
+                    "task {i} saw other data"
+                );
+                destroy(&*store, &key).await;
+                assert_eq!(get(&*store, &key, LONG, false).await, None);
+            })
+        })
+        .collect();
+    for t in futures::future::join_all(tasks).await {
+        t.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    }
+}
+
+/// 64 tasks writing one key: every call succeeds and the final record is exactly one of the
+/// written states, never a mix.
+pub async fn concurrent_tasks_on_one_key_leave_a_written_state(h: &Harness) {
+    let key = Arc::new(SessionKey::generate());
+    let states: Vec<SessionData> = (0..64)
+        .map(|i| data(json!({"writer": i, "body": format!("{i}-").repeat(200), "n": i * 1000})))
+        .collect();
+    let tasks: Vec<_> = states
+        .iter()
+        .cloned()
+        .map(|d| {
+            let store = h.shared();
+            let key = Arc::clone(&key);
+            tokio::spawn(async move {
+                set(&*store, &key, &d, LONG, true).await;
+                let seen = get(&*store, &key, LONG, true).await;
+                assert!(seen.is_some(), "a written key vanished");
+            })
+        })
+        .collect();
+    for t in futures::future::join_all(tasks).await {
+        t.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    }
+    let last = get(h.store(), &key, LONG, false)
+        .await
+        .unwrap_or_else(|| panic!("key missing at the end"));
+    assert!(states.contains(&last), "final state is torn: {last:?}");
+}
+
+/// Rolling reads and touches racing on one key never change or lose its data.
+pub async fn concurrent_rolling_reads_and_touches_keep_data(h: &Harness) {
+    let key = Arc::new(SessionKey::generate());
+    let d = data(json!({"stable": "yes", "n": 7}));
+    set(h.store(), &key, &d, LONG, true).await;
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = h.shared();
+            let key = Arc::clone(&key);
+            let d = d.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    assert_eq!(get(&*store, &key, LONG, true).await, Some(d));
+                } else {
+                    set(&*store, &key, &data(json!({"stable": "no"})), LONG, false).await;
+                }
+            })
+        })
+        .collect();
+    for t in futures::future::join_all(tasks).await {
+        t.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    }
+    assert_eq!(get(h.store(), &key, LONG, false).await, Some(d));
+}

@@ -1,0 +1,119 @@
+//! Builds the stores a conformance check runs against.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use session_core::{Result, SessionStore};
+
+/// The future a store factory returns.
+pub type StoreFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn SessionStore>>> + Send>>;
+
+type Factory = Arc<dyn Fn(String) -> StoreFuture + Send + Sync>;
+
+/// One check's view of a backend: a store in a namespace of its own, and a way to build more.
+pub struct Harness {
+    backend: &'static str,
+    namespace: String,
+    factory: Factory,
+    store: Arc<dyn SessionStore>,
+}
+
+impl fmt::Debug for Harness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Harness")
+            .field("backend", &self.backend)
+            .field("namespace", &self.namespace)
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl Harness {
+    /// Builds the check's store in a fresh namespace. Returns `None` (after a loud message) when
+    /// the server is unreachable and skipping is allowed; panics on any other failure.
+    pub async fn new<F, Fut>(backend: &'static str, check: &str, make: F) -> Option<Harness>
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Arc<dyn SessionStore>>> + Send + 'static,
+    {
+        let factory: Factory = Arc::new(move |ns| Box::pin(make(ns)) as StoreFuture);
+        let namespace = unique_namespace(check);
+        match factory(namespace.clone()).await {
+            Ok(store) => Some(Harness {
+                backend,
+                namespace,
+                factory,
+                store,
+            }),
+            Err(e) if e.is_transient() => {
+                crate::unreachable(backend, check, &error_chain(&e));
+                None
+            }
+            Err(e) => panic!("{backend}: building the store failed: {}", error_chain(&e)),
+        }
+    }
+
+    /// The backend's name, as in the test module (`memory`, `redis`, …).
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// This check's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The store in this check's namespace.
+    pub fn store(&self) -> &dyn SessionStore {
+        &*self.store
+    }
+
+    /// A shared handle to the store, for spawned tasks.
+    pub fn shared(&self) -> Arc<dyn SessionStore> {
+        Arc::clone(&self.store)
+    }
+
+    /// A second store over the same server in `namespace`.
+    ///
+    /// # Panics
+    /// When the factory fails.
+    pub async fn store_in(&self, namespace: &str) -> Arc<dyn SessionStore> {
+        match (self.factory)(namespace.to_owned()).await {
+            Ok(store) => store,
+            Err(e) => panic!(
+                "{}: building a second store failed: {}",
+                self.backend,
+                error_chain(&e)
+            ),
+        }
+    }
+
+    /// A fresh namespace derived from this check's.
+    pub fn sibling_namespace(&self, tag: &str) -> String {
+        unique_namespace(tag)
+    }
+}
+
+/// `t_<check>_<8 hex>`: unique per run, at most 64 characters of `[a-z0-9_]`, so it is a valid
+/// MySQL table name, MongoDB collection name and Redis key prefix alike.
+fn unique_namespace(check: &str) -> String {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("no OS randomness: {e}"));
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let check: String = check.chars().take(48).collect();
+    format!("t_{check}_{suffix}")
+}
+
+/// An error and all its sources on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,16 @@
+//! The conformance suite against `MemoryStore`. Needs no server.
+
+use std::sync::Arc;
+
+use integration_tests::conformance::MAX_RECORD_BYTES;
+use session_core::{Result, SessionStore};
+use session_memory::MemoryStore;
+
+/// Every namespace is its own store: memory stores share nothing.
+async fn make(_namespace: String) -> Result<Arc<dyn SessionStore>> {
+    Ok(Arc::new(
+        MemoryStore::new().with_max_record_bytes(MAX_RECORD_BYTES),
+    ))
+}
+
+integration_tests::conformance_suite!(memory, make);

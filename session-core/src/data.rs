@@ -1,0 +1,155 @@
+//! Session data: a JSON object with typed helpers.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+
+use crate::{Error, Result};
+
+/// The contents of a session: a JSON object, as in koa-session and express-session.
+///
+/// Every JSON value round-trips exactly through every store: integers from `i64::MIN` to
+/// `u64::MAX`, floats (bit for bit, including `-0.0`), nested objects and arrays, any Unicode text.
+///
+/// ```
+/// use session_core::SessionData;
+///
+/// let mut data = SessionData::new();
+/// data.insert("user_id", 42_u64)?;
+/// data.insert("roles", vec!["admin", "dev"])?;
+/// assert_eq!(data.get::<u64>("user_id")?, Some(42));
+/// assert_eq!(data.get::<Vec<String>>("roles")?.map(|r| r.len()), Some(2));
+/// assert_eq!(data.remove("user_id"), Some(serde_json::json!(42)));
+/// # Ok::<(), session_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionData(Map<String, Value>);
+
+impl SessionData {
+    /// An empty session.
+    pub fn new() -> Self {
+        SessionData(Map::new())
+    }
+
+    /// The value under `name`, deserialized as `T`; `Ok(None)` when absent.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the value exists but is not a `T`.
+    pub fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(v) => T::deserialize(v)
+                .map(Some)
+                .map_err(|e| Error::Decode(crate::DecodeError::Json(e))),
+        }
+    }
+
+    /// The raw JSON value under `name`.
+    pub fn get_value(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    /// Stores `value` under `name`, returning the previous raw value.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when `value` cannot be represented as JSON (for example a map whose keys
+    /// are not strings).
+    pub fn insert<T: Serialize>(
+        &mut self,
+        name: impl Into<String>,
+        value: T,
+    ) -> Result<Option<Value>> {
+        let value = serde_json::to_value(value).map_err(Error::Encode)?;
+        Ok(self.0.insert(name.into(), value))
+    }
+
+    /// Removes `name`, returning its raw value.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        self.0.remove(name)
+    }
+
+    /// `true` when the session holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Number of top-level values.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Removes every value.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Iterates over the top-level names and values.
+    pub fn iter(&self) -> serde_json::map::Iter<'_> {
+        self.0.iter()
+    }
+
+    /// The underlying JSON object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    /// The underlying JSON object, mutably.
+    pub fn as_map_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.0
+    }
+
+    /// Consumes the session, returning the JSON object.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+impl From<Map<String, Value>> for SessionData {
+    fn from(map: Map<String, Value>) -> Self {
+        SessionData(map)
+    }
+}
+
+impl From<SessionData> for Map<String, Value> {
+    fn from(data: SessionData) -> Self {
+        data.0
+    }
+}
+
+impl TryFrom<Value> for SessionData {
+    type Error = Error;
+    fn try_from(value: Value) -> Result<Self> {
+        match value {
+            Value::Object(map) => Ok(SessionData(map)),
+            _ => Err(Error::Decode(crate::DecodeError::NotAnObject)),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a SessionData {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = serde_json::map::Iter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_get_of_the_wrong_type_is_a_decode_error() {
+        let mut data = SessionData::new();
+        data.insert("n", "not a number")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(data.get::<u32>("n"), Err(Error::Decode(_))));
+        assert_eq!(data.get::<u32>("absent").ok(), Some(None));
+    }
+
+    #[test]
+    fn non_object_json_is_rejected() {
+        assert!(SessionData::try_from(serde_json::json!([1, 2])).is_err());
+        assert!(SessionData::try_from(serde_json::json!({"a": 1})).is_ok());
+    }
+}

@@ -1,0 +1,204 @@
+//! The one error type every store returns.
+
+use std::error::Error as StdError;
+use std::time::Duration as StdDuration;
+
+/// A boxed error from a driver, kept as the `source` of an [`Error`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as its error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a session store.
+///
+/// No variant ever contains a session key: keys are credentials. Driver errors are kept as the
+/// [`source`](std::error::Error::source) of the variant, never flattened into a string, so callers
+/// can downcast to the driver's own error type.
+///
+/// Use [`Error::is_transient`] to decide whether to retry or answer `503 Service Unavailable`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A string was offered as a session key but breaks the key rules (length or characters).
+    /// See [`SessionKey`](crate::SessionKey).
+    #[error("invalid session key: {reason}")]
+    InvalidKey {
+        /// Which rule the key broke. Never contains the key itself.
+        reason: &'static str,
+    },
+
+    /// A `max_age` that is zero, negative or absurdly large
+    /// (above [`MAX_MAX_AGE`](crate::MAX_MAX_AGE)).
+    #[error("invalid max_age: {reason}")]
+    InvalidMaxAge {
+        /// Which rule the duration broke.
+        reason: &'static str,
+    },
+
+    /// The encoded record is larger than the store's configured maximum. Nothing was written; the
+    /// previous record, if any, is untouched.
+    #[error("session record of {size} bytes exceeds the store's limit of {limit} bytes")]
+    TooLarge {
+        /// Size of the encoded record in bytes.
+        size: usize,
+        /// The store's configured maximum record size in bytes.
+        limit: usize,
+    },
+
+    /// Stored bytes could not be decoded into a session: corrupted, truncated, written by another
+    /// program, or written by a newer format version. Middleware treats this as "no session".
+    #[error("stored session record could not be decoded")]
+    Decode(#[source] DecodeError),
+
+    /// Session data could not be serialized (for example a map key that is not a string when
+    /// converting a typed value with [`SessionData::insert`](crate::SessionData::insert)).
+    #[error("session data could not be serialized")]
+    Encode(#[source] serde_json::Error),
+
+    /// The operation did not finish within the store's configured timeout. Transient.
+    #[error("{backend} operation timed out after {after:?}")]
+    Timeout {
+        /// Name of the backend, such as `"redis"`.
+        backend: &'static str,
+        /// The timeout that elapsed.
+        after: StdDuration,
+    },
+
+    /// The server could not be reached or the connection dropped (refused, reset, closed, I/O
+    /// error, no healthy node). Transient: the same store object recovers once the server is back.
+    #[error("{backend} server unavailable")]
+    Unavailable {
+        /// Name of the backend, such as `"redis"`.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The server answered with an error that retrying will not fix (permissions, wrong type,
+    /// malformed command, schema mismatch).
+    #[error("{backend} error")]
+    Backend {
+        /// Name of the backend, such as `"mysql"`.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The store is misconfigured: a bad URL, an invalid table or collection name, a conflicting
+    /// index. Retrying will not help; fix the configuration.
+    #[error("{backend} configuration error: {message}")]
+    Config {
+        /// Name of the backend, such as `"mongo"`.
+        backend: &'static str,
+        /// What is wrong, without secrets.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl Error {
+    /// `true` when retrying the same operation later may succeed: a timeout or an unreachable
+    /// server. `false` for bad input, bad stored bytes and bad configuration.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Unavailable { .. })
+    }
+
+    /// `true` for [`Error::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// `true` for [`Error::Decode`]: the stored record is unreadable, so the session should be
+    /// treated as absent.
+    pub fn is_decode(&self) -> bool {
+        matches!(self, Error::Decode(_))
+    }
+
+    /// Shorthand for [`Error::Unavailable`].
+    pub fn unavailable(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Unavailable {
+            backend,
+            source: source.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Backend`].
+    pub fn backend(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Backend {
+            backend,
+            source: source.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Config`] without an underlying error.
+    pub fn config(backend: &'static str, message: impl Into<String>) -> Self {
+        Error::Config {
+            backend,
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+/// Why a stored record could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes do not start with this crate's record header: not a session record at all.
+    #[error("not a session record (missing header)")]
+    NotARecord,
+    /// The record was written by a format version this build does not know (a newer release).
+    #[error("unsupported record format version {0}")]
+    UnsupportedVersion(u32),
+    /// The header's expiry field is missing or not a number.
+    #[error("malformed expiry in record header")]
+    BadExpiry,
+    /// The payload is not valid JSON.
+    #[error("payload is not valid JSON")]
+    Json(#[source] serde_json::Error),
+    /// The payload is JSON but not an object.
+    #[error("payload is not a JSON object")]
+    NotAnObject,
+    /// A backend-specific field (for example a document field of the wrong BSON type) is wrong.
+    #[error("{0}")]
+    Field(&'static str),
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_timeouts_and_unavailable_are_transient() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(Error::unavailable("redis", io).is_transient());
+        assert!(
+            Error::Timeout {
+                backend: "redis",
+                after: StdDuration::from_secs(1)
+            }
+            .is_transient()
+        );
+        assert!(!Error::TooLarge { size: 2, limit: 1 }.is_transient());
+        assert!(!Error::Decode(DecodeError::NotARecord).is_transient());
+        assert!(!Error::config("mysql", "bad table").is_transient());
+    }
+
+    #[test]
+    fn driver_error_is_kept_as_source() {
+        let io = std::io::Error::other("boom");
+        let err = Error::backend("mysql", io);
+        let source = std::error::Error::source(&err).expect("source");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+    }
+}

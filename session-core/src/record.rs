@@ -1,0 +1,218 @@
+//! The stored record format and the expiry clock every backend shares.
+//!
+//! A record is ASCII header + JSON payload:
+//!
+//! ```text
+//! ss1:1732320000000:{"user":"alice","n":3}
+//! ^^ ^ ^^^^^^^^^^^^^ ^^^^^^^^^^^^^^^^^^^^^^
+//! |  | |             the session data, a JSON object
+//! |  | expiry when the record was written, epoch milliseconds (application clock)
+//! |  format version (decimal)
+//! magic "ss"
+//! ```
+//!
+//! The version lets a future release read today's sessions; a record from a newer release, or
+//! bytes that are not a record at all, decode to [`DecodeError`] instead of wrong data. The text
+//! form keeps records readable in `redis-cli` and SQL consoles.
+//!
+//! The header's expiry is the expiry *at write time*. Backends that can move an expiry without
+//! rewriting the value (Redis `PEXPIRE`, the MySQL `expires_at` column, the MongoDB `expiresAt`
+//! field) keep the authoritative expiry there, so a rolling read stays one cheap operation.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::Duration;
+
+use crate::{DecodeError, Error, Result, SessionData};
+
+/// The format version this build writes (and the only one it reads).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Default maximum size of an encoded record: 1 MiB. Every store takes a `with_max_record_bytes`
+/// override.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// The longest `max_age` a store accepts: 100 years. Longer durations are almost certainly a unit
+/// mistake and would overflow some backends' TTL arithmetic.
+pub const MAX_MAX_AGE: Duration = Duration::days(365 * 100);
+
+const MAGIC: &[u8] = b"ss";
+
+/// Milliseconds since the Unix epoch on the application's clock: the one clock all expiry
+/// arithmetic uses. Databases' own `NOW()` is never consulted, so time zones and clock skew
+/// between application and database cannot shorten or lengthen sessions.
+pub fn now_ms() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        // A clock set before 1970: treat as the epoch rather than panicking.
+        Err(_) => 0,
+    }
+}
+
+/// Checks `max_age` and returns it in whole milliseconds (at least 1).
+///
+/// # Errors
+/// [`Error::InvalidMaxAge`] for zero, negative, or above [`MAX_MAX_AGE`].
+pub fn max_age_ms(max_age: Duration) -> Result<i64> {
+    if max_age <= Duration::ZERO {
+        return Err(Error::InvalidMaxAge {
+            reason: "must be positive",
+        });
+    }
+    if max_age > MAX_MAX_AGE {
+        return Err(Error::InvalidMaxAge {
+            reason: "longer than MAX_MAX_AGE (100 years)",
+        });
+    }
+    // Sub-millisecond durations round up so that a positive max_age never means "already expired".
+    let ms = max_age.whole_milliseconds().max(1);
+    Ok(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// The absolute expiry (epoch ms) of a record written now with `max_age`.
+///
+/// # Errors
+/// As [`max_age_ms`].
+pub fn expires_at(max_age: Duration) -> Result<i64> {
+    Ok(now_ms().saturating_add(max_age_ms(max_age)?))
+}
+
+/// A decoded record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The session data.
+    pub data: SessionData,
+    /// Expiry at write time, epoch milliseconds.
+    pub expires_at: i64,
+}
+
+impl Record {
+    /// `true` when the record's expiry is at or before `now` (epoch ms).
+    pub fn is_expired_at(&self, now: i64) -> bool {
+        self.expires_at <= now
+    }
+}
+
+/// Encodes `data` with its absolute expiry, refusing records above `max_bytes`.
+///
+/// # Errors
+/// [`Error::TooLarge`] above `max_bytes`; [`Error::Encode`] if serialization fails.
+pub fn encode(data: &SessionData, expires_at: i64, max_bytes: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
+    out.push(b':');
+    out.extend_from_slice(expires_at.to_string().as_bytes());
+    out.push(b':');
+    serde_json::to_writer(&mut out, data).map_err(Error::Encode)?;
+    if out.len() > max_bytes {
+        return Err(Error::TooLarge {
+            size: out.len(),
+            limit: max_bytes,
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes bytes written by [`encode`].
+///
+/// # Errors
+/// [`DecodeError::NotARecord`] without the header, [`DecodeError::UnsupportedVersion`] for another
+/// version, [`DecodeError::BadExpiry`], [`DecodeError::Json`] or [`DecodeError::NotAnObject`] for a
+/// bad payload.
+pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
+    let rest = bytes.strip_prefix(MAGIC).ok_or(DecodeError::NotARecord)?;
+    let (version, rest) = split_field(rest).ok_or(DecodeError::NotARecord)?;
+    let version: u32 = parse_ascii(version).ok_or(DecodeError::NotARecord)?;
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
+    }
+    let (expiry, payload) = split_field(rest).ok_or(DecodeError::BadExpiry)?;
+    let expires_at: i64 = parse_ascii(expiry).ok_or(DecodeError::BadExpiry)?;
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(DecodeError::Json)?;
+    match value {
+        serde_json::Value::Object(map) => Ok(Record {
+            data: SessionData::from(map),
+            expires_at,
+        }),
+        _ => Err(DecodeError::NotAnObject),
+    }
+}
+
+fn split_field(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    // Header fields are short; bounding the search keeps garbage input from scanning megabytes.
+    let colon = bytes.iter().take(24).position(|&b| b == b':')?;
+    Some((&bytes[..colon], &bytes[colon + 1..]))
+}
+
+fn parse_ascii<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data(v: serde_json::Value) -> SessionData {
+        SessionData::try_from(v).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn round_trips_extreme_values_exactly() {
+        let d = data(json!({
+            "max": u64::MAX, "min": i64::MIN, "pi": std::f64::consts::PI, "tiny": 5e-324,
+            "neg_zero": -0.0, "s": "ünïcødé ✓ 🚀", "empty": "", "nested": {"a": [1, {"b": null}]}
+        }));
+        let bytes = encode(&d, 1_732_320_000_000, DEFAULT_MAX_RECORD_BYTES)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rec = decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rec.data, d);
+        assert_eq!(rec.expires_at, 1_732_320_000_000);
+        let nz = rec
+            .data
+            .get::<f64>("neg_zero")
+            .ok()
+            .flatten()
+            .unwrap_or(1.0);
+        assert!(nz == 0.0 && nz.is_sign_negative());
+    }
+
+    #[test]
+    fn too_large_reports_sizes() {
+        let d = data(json!({"x": "a".repeat(100)}));
+        match encode(&d, 0, 50) {
+            Err(Error::TooLarge { size, limit }) => assert!(size > 100 && limit == 50),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn garbage_and_future_versions_are_typed_decode_errors() {
+        assert!(matches!(decode(b""), Err(DecodeError::NotARecord)));
+        assert!(matches!(
+            decode(b"\xff\x00garbage"),
+            Err(DecodeError::NotARecord)
+        ));
+        assert!(matches!(
+            decode(b"ss2:1:{}"),
+            Err(DecodeError::UnsupportedVersion(2))
+        ));
+        assert!(matches!(decode(b"ss1:x:{}"), Err(DecodeError::BadExpiry)));
+        assert!(matches!(decode(b"ss1:1:{"), Err(DecodeError::Json(_))));
+        assert!(matches!(
+            decode(b"ss1:1:[1]"),
+            Err(DecodeError::NotAnObject)
+        ));
+        assert!(decode(b"ss1:-5:{}").is_ok());
+    }
+
+    #[test]
+    fn max_age_must_be_positive_and_bounded() {
+        assert!(max_age_ms(Duration::ZERO).is_err());
+        assert!(max_age_ms(Duration::seconds(-1)).is_err());
+        assert!(max_age_ms(MAX_MAX_AGE + Duration::SECOND).is_err());
+        assert_eq!(max_age_ms(Duration::microseconds(1)).ok(), Some(1));
+        assert_eq!(max_age_ms(Duration::seconds(2)).ok(), Some(2000));
+    }
+}

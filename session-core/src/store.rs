@@ -1,0 +1,90 @@
+//! The [`SessionStore`] trait.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::Duration;
+
+use crate::{Result, SessionData, SessionKey};
+
+/// Where sessions live: the koa-session store contract with typed keys and errors.
+///
+/// The trait is object-safe, so an application can pick its backend at run time and hold an
+/// `Arc<dyn SessionStore>`. See the [crate documentation](crate) for a complete example store.
+///
+/// # Guarantees every implementation makes
+///
+/// | call | does | never does |
+/// |---|---|---|
+/// | `get(k, _, false)` | returns the data of an existing, unexpired record | returns an expired record, even before the backend's TTL sweeper ran |
+/// | `get(k, max_age, true)` | as above, and moves the expiry to now + `max_age` in the same operation | takes two round trips where the backend can do one |
+/// | `set(k, data, max_age, true)` | upserts `data` with expiry now + `max_age` | — |
+/// | `set(k, data, max_age, false)` | moves the expiry of an existing, unexpired record to now + `max_age` | writes `data`; re-creates a missing, expired or destroyed record |
+/// | `destroy(k)` | removes the record | fails because the record is already gone |
+///
+/// Expiry is absolute epoch milliseconds from the application's clock
+/// ([`now_ms`](crate::now_ms)), never the database's.
+#[async_trait]
+pub trait SessionStore: Debug + Send + Sync {
+    /// Loads the session under `key`.
+    ///
+    /// Returns `Ok(None)` if the record is missing or expired. When `rolling` is true, an existing
+    /// record's expiry moves to now + `max_age` in the same operation as the read; a missing
+    /// record is not created. When `rolling` is false, `max_age` is only validated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidMaxAge`](crate::Error::InvalidMaxAge) for a non-positive `max_age`;
+    /// [`Error::Decode`](crate::Error::Decode) when the stored bytes are unreadable (the record is
+    /// left as it is); transient errors when the server is unreachable or slow.
+    async fn get(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        rolling: bool,
+    ) -> Result<Option<SessionData>>;
+
+    /// Saves or touches the session under `key`.
+    ///
+    /// With `changed == true`, writes `data` with expiry now + `max_age`, creating or replacing
+    /// the record. With `changed == false`, only moves the expiry of an existing, unexpired record
+    /// to now + `max_age` and ignores `data`; a missing, expired or destroyed record stays absent,
+    /// so a late touch can never undo a logout.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`](crate::Error::TooLarge) when the encoded record exceeds the store's
+    /// limit (nothing is written, the old record stays);
+    /// [`Error::InvalidMaxAge`](crate::Error::InvalidMaxAge); backend errors.
+    async fn set(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        changed: bool,
+    ) -> Result<()>;
+
+    /// Removes the session under `key`. Succeeds when there is nothing to remove.
+    ///
+    /// # Errors
+    /// Backend errors only.
+    async fn destroy(&self, key: &SessionKey) -> Result<()>;
+}
+
+macro_rules! forward_store {
+    ($($ptr:ty),*) => {$(
+        #[async_trait]
+        impl<S: SessionStore + ?Sized> SessionStore for $ptr {
+            async fn get(&self, key: &SessionKey, max_age: Duration, rolling: bool) -> Result<Option<SessionData>> {
+                (**self).get(key, max_age, rolling).await
+            }
+            async fn set(&self, key: &SessionKey, data: &SessionData, max_age: Duration, changed: bool) -> Result<()> {
+                (**self).set(key, data, max_age, changed).await
+            }
+            async fn destroy(&self, key: &SessionKey) -> Result<()> {
+                (**self).destroy(key).await
+            }
+        }
+    )*};
+}
+
+forward_store!(Arc<S>, Box<S>);

@@ -1,0 +1,32 @@
+//! An in-process [`SessionStore`](session_core::SessionStore) on [moka](https://docs.rs/moka):
+//! the embedded default for single-process applications, demos and tests.
+//!
+//! - Each entry expires at its own absolute time (moka's per-entry `Expiry`), and reads check the
+//!   expiry themselves, so an expired session is never returned even if moka has not evicted it yet.
+//! - Capacity is bounded by **bytes** (key + encoded record + bookkeeping), not by entry count;
+//!   when full, moka evicts by its TinyLFU policy.
+//! - Rolling reads and touches update the expiry atomically per key, so a touch racing a
+//!   `destroy` can never resurrect the session.
+//!
+//! Sessions live only as long as the process and are not shared between processes: use
+//! `session-redis`, `session-mongo` or `session-mysql` when several instances serve one site.
+//!
+//! ```
+//! use session_core::{Duration, SessionData, SessionKey, SessionStore};
+//! use session_memory::MemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> session_core::Result<()> {
+//! let store = MemoryStore::new().with_max_bytes(16 * 1024 * 1024);
+//! let key = SessionKey::generate();
+//! let mut data = SessionData::new();
+//! data.insert("visits", 1)?;
+//! store.set(&key, &data, Duration::hours(1), true).await?;
+//! assert_eq!(store.get(&key, Duration::hours(1), false).await?, Some(data));
+//! # Ok(())
+//! # }
+//! ```
+
+mod store;
+
+pub use store::{DEFAULT_MAX_BYTES, ENTRY_OVERHEAD_BYTES, MemoryStore};
