@@ -1,0 +1,1 @@
+//! mysql backend (under construction).
