@@ -1,0 +1,53 @@
+//! Choose the session store by configuration: move an application from memory to Redis to
+//! MongoDB to MySQL by changing one URL, without touching code.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), session_config::ConfigError> {
+//! // SESSION_STORE_URL=redis://127.0.0.1:6379/?prefix=myapp:   (memory:// when unset)
+//! let store = session_config::connect_from_env().await?;
+//! // `store` is an Arc<dyn SessionStore>: hand it to the session middleware.
+//! # let _ = store; Ok(()) }
+//! ```
+//!
+//! # URLs
+//!
+//! | backend | URL | backend options |
+//! |---|---|---|
+//! | memory | `memory://` | `max_bytes` (capacity, bytes) |
+//! | Redis | `redis://[user:pass@]host:port[/db]`, `rediss://…` | `prefix` (default `sess:`); driver: `protocol`, `db` |
+//! | Redis Cluster | `redis+cluster://[user:pass@]host1:port1,host2:port2`, `rediss+cluster://…` | `prefix`; driver: `protocol` |
+//! | MongoDB | `mongodb://…/database`, `mongodb+srv://…` | `collection` (default `sessions`), `database` (default: the URL's path, else `sessions`); every driver option passes through |
+//! | MySQL / MariaDB | `mysql://user:pass@host:port/db`, `mariadb://…` | `table` (default `sessions`), `migrate` (default `true`), `cleanup_interval_s` (default 900, `0` = off); driver: `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, `charset`, `collation`, `socket`, `statement-cache-capacity`, `timezone` |
+//!
+//! Every backend also takes `timeout_ms` (per-operation timeout) and `max_record_bytes`
+//! (largest encoded session). An option the backend does not know is an error
+//! ([`ConfigError::UnknownOption`]), so a typo never silently falls back to a default.
+//! In a config file, a [`StoreConfig`] is either the URL string or a table
+//! `{ url, timeout_ms, max_record_bytes }`.
+//!
+//! # Features
+//!
+//! | feature | enables | pulls in |
+//! |---|---|---|
+//! | `memory` (default) | `memory://` | moka |
+//! | `redis` | `redis://`, `rediss://`, `redis+cluster://` | redis |
+//! | `mongo` | `mongodb://`, `mongodb+srv://` | mongodb |
+//! | `mysql` | `mysql://`, `mariadb://` | sqlx |
+//!
+//! A URL whose backend is not compiled in fails with [`ConfigError::FeatureDisabled`] naming the
+//! feature to enable. Passwords never appear in errors or in `Debug`/`Display` output.
+
+mod config;
+mod connect;
+mod error;
+#[cfg(feature = "mysql")]
+mod mysql;
+mod redact;
+
+pub use config::{Backend, CommonOptions, StoreConfig};
+pub use connect::{STORE_URL_ENV, config_from_env, connect, connect_from_env};
+pub use error::ConfigError;
+pub use redact::Secret;
+
+#[cfg(test)]
+mod tests;
