@@ -1,0 +1,94 @@
+//! Building a store from URLs.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use session_core::{Error, Result};
+
+use crate::error::{BACKEND, map, timed_out};
+use crate::{DEFAULT_TIMEOUT, RedisStore};
+
+/// Reconnection attempts the `ConnectionManager` makes before giving up on one operation.
+///
+/// Few, because the store's own timeout bounds each operation anyway, and a failed reconnection
+/// is retried on the next operation: the manager never gives up for good. The driver's default
+/// (6 attempts with exponential back-off) can take longer than [`DEFAULT_TIMEOUT`], which would
+/// turn a clear "connection refused" into a vaguer timeout.
+const RECONNECT_ATTEMPTS: usize = 2;
+/// First back-off between reconnection attempts.
+const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(50);
+/// Longest back-off between reconnection attempts.
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
+
+impl RedisStore {
+    /// Connects to a single Redis node at `url` (`redis://[user:password@]host[:port][/db]`)
+    /// through a [`ConnectionManager`], which reconnects by itself after the connection drops.
+    ///
+    /// Each connection attempt is bounded by [`DEFAULT_TIMEOUT`]; the store gets the default
+    /// settings (change them with the `with_*` methods).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed URL (the message never contains the password);
+    /// [`Error::Unavailable`] or [`Error::Timeout`] when no server answers within
+    /// [`DEFAULT_TIMEOUT`].
+    pub async fn connect(url: &str) -> Result<Self> {
+        let client = redis::Client::open(url).map_err(|e| bad_url(e, "Redis URL"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(DEFAULT_TIMEOUT))
+            // The store applies its own per-operation timeout, which `with_timeout` can change
+            // after connecting; a driver-level response timeout would silently cap it.
+            .set_response_timeout(None)
+            .set_number_of_retries(RECONNECT_ATTEMPTS)
+            .set_min_delay(RECONNECT_MIN_DELAY)
+            .set_max_delay(RECONNECT_MAX_DELAY);
+        let connecting = ConnectionManager::new_with_config(client, config);
+        let conn = match tokio::time::timeout(DEFAULT_TIMEOUT, connecting).await {
+            Ok(conn) => conn.map_err(|e| map(e, DEFAULT_TIMEOUT))?,
+            Err(_) => return Err(timed_out(DEFAULT_TIMEOUT)),
+        };
+        Ok(Self::new(conn))
+    }
+
+    /// Connects to a Redis Cluster through any of its `nodes` (URLs as for
+    /// [`connect`](Self::connect); the client discovers the rest of the cluster from them).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed URL or an empty node list (messages never contain a
+    /// password); [`Error::Unavailable`] or [`Error::Timeout`] when no node answers within
+    /// [`DEFAULT_TIMEOUT`].
+    pub async fn connect_cluster<S: AsRef<str>>(nodes: &[S]) -> Result<Self> {
+        if nodes.is_empty() {
+            return Err(Error::config(BACKEND, "the Redis Cluster node list is empty"));
+        }
+        // Parse each URL here rather than in the builder, so that an error names the position of
+        // the bad node without printing it.
+        let mut infos = Vec::with_capacity(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            let info = redis::IntoConnectionInfo::into_connection_info(node.as_ref())
+                .map_err(|e| bad_url(e, &format!("Redis Cluster node URL #{}", i + 1)))?;
+            infos.push(info);
+        }
+        let client = ClusterClient::builder(infos)
+            .connection_timeout(DEFAULT_TIMEOUT)
+            .build()
+            .map_err(|e| bad_url(e, "Redis Cluster configuration"))?;
+        let conn = match tokio::time::timeout(DEFAULT_TIMEOUT, client.get_async_connection()).await
+        {
+            Ok(conn) => conn.map_err(|e| map(e, DEFAULT_TIMEOUT))?,
+            Err(_) => return Err(timed_out(DEFAULT_TIMEOUT)),
+        };
+        Ok(Self::from_cluster(conn))
+    }
+}
+
+/// A configuration error for an unparsable URL. The driver's error is kept as the source: its
+/// messages are fixed texts ("Redis URL did not parse", "Invalid database number") that never
+/// echo the URL, so they cannot leak a password.
+fn bad_url(e: redis::RedisError, what: &str) -> Error {
+    Error::Config {
+        backend: BACKEND,
+        message: format!("invalid {what}"),
+        source: Some(Box::new(e)),
+    }
+}

@@ -1,0 +1,116 @@
+//! Mapping `redis` errors into the core [`Error`].
+
+use std::time::Duration;
+
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+use session_core::Error;
+
+/// The backend name every error of this crate carries.
+pub(crate) const BACKEND: &str = "redis";
+
+/// `true` when the driver says the connection is gone, so one retry on a fresh connection may
+/// succeed. The `ConnectionManager` has already started reconnecting when it returns such an
+/// error.
+pub(crate) fn is_dropped(e: &RedisError) -> bool {
+    e.is_connection_dropped() || e.is_connection_refusal() || e.is_unrecoverable_error()
+}
+
+/// Maps a driver error, keeping it as the source.
+///
+/// - timeouts (the driver's own connect or response timeout) → [`Error::Timeout`];
+/// - anything that means "no healthy server right now" (refused, reset, I/O, cluster down or
+///   reconfiguring, node still loading its data set) → [`Error::Unavailable`];
+/// - a bad URL or failed authentication → [`Error::Config`];
+/// - everything else the server answered (wrong type, OOM, no permission) → [`Error::Backend`].
+pub(crate) fn map(e: RedisError, timeout: Duration) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout {
+            backend: BACKEND,
+            after: timeout,
+        };
+    }
+    match e.kind() {
+        ErrorKind::InvalidClientConfig => Error::Config {
+            backend: BACKEND,
+            message: "invalid Redis client configuration".to_owned(),
+            source: Some(Box::new(e)),
+        },
+        ErrorKind::AuthenticationFailed => Error::Config {
+            backend: BACKEND,
+            message: "authentication with the Redis server failed".to_owned(),
+            source: Some(Box::new(e)),
+        },
+        ErrorKind::Io
+        | ErrorKind::ClusterConnectionNotFound
+        | ErrorKind::Server(
+            ServerErrorKind::ClusterDown
+            | ServerErrorKind::MasterDown
+            | ServerErrorKind::TryAgain
+            | ServerErrorKind::BusyLoading
+            | ServerErrorKind::ReadOnly,
+        ) => Error::unavailable(BACKEND, e),
+        _ if is_dropped(&e) => Error::unavailable(BACKEND, e),
+        _ => Error::backend(BACKEND, e),
+    }
+}
+
+/// The error for an operation that did not finish within `after`.
+pub(crate) fn timed_out(after: Duration) -> Error {
+    Error::Timeout {
+        backend: BACKEND,
+        after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    const T: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn dropped_and_refused_connections_are_unavailable_and_keep_the_source() {
+        for kind in [
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::UnexpectedEof,
+        ] {
+            let err = map(RedisError::from(io::Error::from(kind)), T);
+            assert!(matches!(err, Error::Unavailable { .. }), "{kind:?}: {err:?}");
+            let source = std::error::Error::source(&err).expect("the redis error is the source");
+            assert!(source.downcast_ref::<RedisError>().is_some());
+        }
+    }
+
+    #[test]
+    fn io_timeouts_are_timeouts() {
+        let err = map(RedisError::from(io::Error::from(io::ErrorKind::TimedOut)), T);
+        assert!(matches!(err, Error::Timeout { after, .. } if after == T), "{err:?}");
+        assert!(err.is_transient());
+    }
+
+    #[test]
+    fn server_answers_and_bad_config_are_permanent() {
+        let wrong_type = RedisError::from((ErrorKind::UnexpectedReturnType, "wrong type"));
+        assert!(matches!(map(wrong_type, T), Error::Backend { .. }));
+        let bad_url = RedisError::from((ErrorKind::InvalidClientConfig, "bad url"));
+        let err = map(bad_url, T);
+        assert!(matches!(err, Error::Config { .. }) && !err.is_transient());
+    }
+
+    #[test]
+    fn a_dropped_connection_is_retried_but_a_server_answer_is_not() {
+        assert!(is_dropped(&RedisError::from(io::Error::from(
+            io::ErrorKind::ConnectionReset
+        ))));
+        assert!(!is_dropped(&RedisError::from((
+            ErrorKind::UnexpectedReturnType,
+            "wrong type"
+        ))));
+        assert!(!is_dropped(&RedisError::from(io::Error::from(
+            io::ErrorKind::TimedOut
+        ))));
+    }
+}

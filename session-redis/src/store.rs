@@ -1,0 +1,172 @@
+//! [`RedisStore`]: the settings and the [`SessionStore`] implementation.
+
+use std::fmt;
+use std::time::Duration as StdDuration;
+
+use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+use session_core::{
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
+    async_trait, decode, encode, max_age_ms, now_ms,
+};
+
+use crate::connection::Connection;
+
+/// Default key prefix: the Redis key of a session is `"sess:"` followed by the session key.
+pub const DEFAULT_PREFIX: &str = "sess:";
+
+/// Default per-operation timeout: 2 seconds.
+///
+/// Long enough for a healthy server under load (Redis answers in well under a millisecond, and a
+/// 1 MiB record crosses a LAN in about 10 ms), short enough that a dead or stalled server fails a
+/// request quickly with [`Error::Timeout`] instead of holding it until the client gives up.
+pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(2);
+
+/// A session store on Redis or Redis Cluster.
+///
+/// Cloning is cheap: clones share the connection. See the [crate documentation](crate) for the
+/// commands it sends and how it behaves when the server is down or slow.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: Connection,
+    prefix: String,
+    timeout: StdDuration,
+    max_record_bytes: usize,
+}
+
+impl fmt::Debug for RedisStore {
+    // Hand-written: neither the connection (whose client holds the password) nor any key is
+    // printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("connection", &self.conn.kind())
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .finish()
+    }
+}
+
+impl RedisStore {
+    /// A store on an existing single-node connection, with the default settings.
+    ///
+    /// The `ConnectionManager`'s own response timeout (500 ms by default in `redis`) still
+    /// applies underneath the store's; configure it with
+    /// [`ConnectionManagerConfig`](redis::aio::ConnectionManagerConfig) if it is shorter than
+    /// the store's timeout you want.
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self::with_connection(Connection::Single(conn))
+    }
+
+    /// A store on an existing Redis Cluster connection, with the default settings.
+    pub fn from_cluster(conn: ClusterConnection) -> Self {
+        Self::with_connection(Connection::Cluster(conn))
+    }
+
+    fn with_connection(conn: Connection) -> Self {
+        RedisStore {
+            conn,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+
+    /// Sets the prefix put before every session key to form the Redis key (default
+    /// [`DEFAULT_PREFIX`]). Give each application sharing a server its own prefix.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets the time one operation may take, retry included (default [`DEFAULT_TIMEOUT`]).
+    /// Past it the operation fails with [`Error::Timeout`].
+    pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the largest encoded record `set` writes (default
+    /// [`DEFAULT_MAX_RECORD_BYTES`], 1 MiB); larger records fail with [`Error::TooLarge`]
+    /// before anything is sent.
+    pub fn with_max_record_bytes(mut self, max: usize) -> Self {
+        self.max_record_bytes = max;
+        self
+    }
+
+    fn redis_key(&self, key: &SessionKey) -> String {
+        let mut k = String::with_capacity(self.prefix.len() + key.as_str().len());
+        k.push_str(&self.prefix);
+        k.push_str(key.as_str());
+        k
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn get(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        rolling: bool,
+    ) -> Result<Option<SessionData>> {
+        let ms = max_age_ms(max_age)?;
+        let redis_key = self.redis_key(key);
+        let cmd = if rolling {
+            // GETEX reads and moves the TTL in one round trip and, like GET, returns nothing for
+            // a missing or expired key, so a rolling read never creates a record.
+            let mut cmd = redis::cmd("GETEX");
+            cmd.arg(&redis_key).arg("PX").arg(ms);
+            cmd
+        } else {
+            let mut cmd = redis::cmd("GET");
+            cmd.arg(&redis_key);
+            cmd
+        };
+        let bytes: Option<Vec<u8>> = self.conn.query(&cmd, self.timeout).await?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        // The record's embedded expiry is deliberately not checked here. It is the expiry at
+        // write time, and touches (PEXPIRE) and rolling reads (GETEX) move only the key's TTL
+        // without rewriting the value, so the embedded expiry of a live, touched session is
+        // routinely in the past. Redis' TTL is authoritative, and Redis never returns a key
+        // whose TTL has passed: it checks expiry on every access, not only in its sweeper.
+        let record = decode(&bytes).map_err(Error::Decode)?;
+        Ok(Some(record.data))
+    }
+
+    async fn set(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        changed: bool,
+    ) -> Result<()> {
+        let ms = max_age_ms(max_age)?;
+        let redis_key = self.redis_key(key);
+        if changed {
+            // Encode first: a record over the limit fails before any I/O, leaving the old one.
+            let record = encode(data, now_ms().saturating_add(ms), self.max_record_bytes)?;
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&redis_key).arg(record).arg("PX").arg(ms);
+            let () = self.conn.query(&cmd, self.timeout).await?;
+        } else {
+            // A touch is PEXPIRE, not SET: PEXPIRE does nothing to a missing or expired key, so
+            // a touch that arrives after a logout (DEL) or after expiry can never resurrect the
+            // session, and the stored data is never overwritten by the caller's copy.
+            let mut cmd = redis::cmd("PEXPIRE");
+            cmd.arg(&redis_key).arg(ms);
+            let _existed: i64 = self.conn.query(&cmd, self.timeout).await?;
+        }
+        Ok(())
+    }
+
+    async fn destroy(&self, key: &SessionKey) -> Result<()> {
+        // DEL of a missing key answers 0, not an error: destroy is idempotent.
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.redis_key(key));
+        let _removed: i64 = self.conn.query(&cmd, self.timeout).await?;
+        Ok(())
+    }
+}
