@@ -1,0 +1,1 @@
+//! Session middleware (under construction).
