@@ -2,7 +2,8 @@
 # Starts, idempotently, every server the test suite talks to, on loopback:
 #   Redis 127.0.0.1:6379, a 3-master Redis Cluster on 127.0.0.1:7101-7103,
 #   MariaDB 127.0.0.1:3306 (root, empty password, database `test`),
-#   a MongoDB-compatible server (SecantusDB) on 127.0.0.1:27017.
+#   a MongoDB-compatible server (SecantusDB) on 127.0.0.1:27017,
+# and installs Debian's chromium + chromium-driver for the browser test.
 # A server that is already answering is left alone. Prints the URL of each server and exports
 # REDIS_URL, REDIS_CLUSTER_URLS, MYSQL_URL and MONGODB_URL when sourced.
 # With SESSION_SERVICES_STRICT=1 (or CI=true) a server that cannot be started is an error.
@@ -124,11 +125,23 @@ start_mongo() {
   wait_port 27017 60 || fail_or_warn "the MongoDB-compatible server did not start (see $STATE_DIR/mongo/server.out)"
 }
 
+# Debian's Chromium and ChromeDriver, for the end-to-end browser test of the demo.
+install_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return 0; fi
+  say "installing chromium and chromium-driver from Debian"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+    >"$STATE_DIR/apt-chromium.log" 2>&1; then
+    fail_or_warn "could not install chromium (see $STATE_DIR/apt-chromium.log)"
+    return
+  fi
+}
+
 start_all() {
   start_redis || return 1
   start_redis_cluster || return 1
   start_mariadb || return 1
   start_mongo || return 1
+  install_chromium || return 1
   export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
   export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103}"
   export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
