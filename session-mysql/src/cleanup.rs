@@ -1,0 +1,166 @@
+//! Deleting expired rows in bounded batches, on demand or from a background task.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use session_core::{Error, Result, now_ms};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use crate::MySqlStore;
+use crate::error::timed;
+use crate::queries::sql;
+
+impl MySqlStore {
+    /// Deletes every row that expired before this call, `batch_size` rows per statement
+    /// (`DELETE … WHERE expires_at <= ? LIMIT n`, repeated until a batch comes back short), and
+    /// returns how many rows it removed. A `batch_size` of 0 is treated as 1.
+    ///
+    /// Small batches keep each statement's row and gap locks short, so cleanup never stalls
+    /// logins (Spring Session's single unbounded `DELETE` deadlocked against them). A few
+    /// thousand rows per batch is a good default. Each batch gets the store's per-operation
+    /// timeout; the whole call may take longer. Reads never depend on cleanup: they filter
+    /// expired rows themselves.
+    ///
+    /// # Errors
+    /// The first failing batch's error. Rows removed by earlier batches stay removed.
+    pub async fn cleanup_expired(&self, batch_size: u32) -> Result<u64> {
+        self.cleanup_batches(batch_size, || false).await
+    }
+
+    /// [`cleanup_expired`](Self::cleanup_expired), stopping early between batches once `stop`
+    /// returns true.
+    async fn cleanup_batches(&self, batch_size: u32, stop: impl Fn() -> bool) -> Result<u64> {
+        let batch = batch_size.max(1);
+        // One cut-off for the whole run, from the application's clock: rows expiring while it
+        // runs wait for the next run, so the loop ends even while sessions keep expiring.
+        let now = now_ms();
+        let mut removed = 0;
+        loop {
+            let delete = sqlx::query(sql(&self.queries.cleanup))
+                .bind(now)
+                .bind(batch);
+            let done = timed(self.timeout, delete.execute(&self.pool))
+                .await?
+                .rows_affected();
+            removed += done;
+            if done < u64::from(batch) || stop() {
+                return Ok(removed);
+            }
+        }
+    }
+
+    /// Runs [`cleanup_expired`](Self::cleanup_expired) every `interval` (the first run starts
+    /// at once) on a Tokio task, until the returned [`CleanupTask`] is dropped or
+    /// [stopped](CleanupTask::stop).
+    ///
+    /// A failed run is kept for [`CleanupTask::take_error`] and retried at the next tick. An
+    /// `interval` of zero is treated as one millisecond.
+    ///
+    /// # Panics
+    /// When called outside a Tokio runtime.
+    pub fn spawn_cleanup(&self, interval: Duration, batch_size: u32) -> CleanupTask {
+        let (stop, mut stopped) = watch::channel(());
+        let stats = Arc::new(Stats::default());
+        let store = self.clone();
+        let task_stats = Arc::clone(&stats);
+        let handle = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(1)));
+            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    biased;
+                    // A stop request, or the CleanupTask (the sender) dropped.
+                    _ = stopped.changed() => return,
+                    _ = ticker.tick() => {}
+                }
+                // Checked between batches: a stop never cancels a statement midway.
+                let stopping = || stopped.has_changed().unwrap_or(true);
+                match store.cleanup_batches(batch_size, stopping).await {
+                    Ok(n) => {
+                        task_stats.removed.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        *task_stats.lock_error() = Some(e);
+                    }
+                }
+                task_stats.runs.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        CleanupTask {
+            stop,
+            handle,
+            stats,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    removed: AtomicU64,
+    runs: AtomicU64,
+    last_error: Mutex<Option<Error>>,
+}
+
+impl Stats {
+    fn lock_error(&self) -> std::sync::MutexGuard<'_, Option<Error>> {
+        // The lock only guards a replace/take; a panic cannot leave it inconsistent.
+        self.last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The background cleanup started by [`MySqlStore::spawn_cleanup`].
+///
+/// Dropping it stops the task: a batch in flight finishes, no further batch starts. Use
+/// [`stop`](Self::stop) to also wait for that.
+#[must_use = "dropping a CleanupTask stops the cleanup"]
+pub struct CleanupTask {
+    stop: watch::Sender<()>,
+    handle: JoinHandle<()>,
+    stats: Arc<Stats>,
+}
+
+impl fmt::Debug for CleanupTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CleanupTask")
+            .field("runs", &self.runs())
+            .field("removed", &self.removed())
+            .field("finished", &self.handle.is_finished())
+            .finish()
+    }
+}
+
+impl CleanupTask {
+    /// Stops the task and waits until it has ended (after the batch in flight, if any).
+    pub async fn stop(self) {
+        // An error only means the task has already ended.
+        let _ = self.stop.send(());
+        let _ = self.handle.await;
+    }
+
+    /// Rows removed so far by all completed runs.
+    pub fn removed(&self) -> u64 {
+        self.stats.removed.load(Ordering::Relaxed)
+    }
+
+    /// Runs completed so far, successful or not.
+    pub fn runs(&self) -> u64 {
+        self.stats.runs.load(Ordering::Relaxed)
+    }
+
+    /// The error of the most recent failed run, if any, clearing it. The task keeps running
+    /// after an error; a dead server shows up here as a transient error every interval.
+    pub fn take_error(&self) -> Option<Error> {
+        self.stats.lock_error().take()
+    }
+
+    /// `true` once the task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}

@@ -1,0 +1,127 @@
+//! The table name and the SQL text of every statement, built once per table.
+
+use std::sync::Arc;
+
+use session_core::{Error, Result};
+use sqlx::AssertSqlSafe;
+
+use crate::error::BACKEND;
+use crate::schema;
+
+/// The longest table name MySQL and MariaDB accept.
+const MAX_TABLE_NAME_LEN: usize = 64;
+
+/// Checks a table name: 1 to 64 characters from `A-Z a-z 0-9 _`, not starting with a digit.
+///
+/// This is stricter than MySQL (which allows `$` and, quoted, almost anything) so that the name
+/// can be spliced into SQL text between backticks with no escaping at all: identifiers cannot be
+/// bound as parameters.
+pub(crate) fn validate_table_name(name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        "is empty"
+    } else if name.len() > MAX_TABLE_NAME_LEN {
+        "is longer than 64 characters"
+    } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        "may only contain A-Z, a-z, 0-9 and _"
+    } else if name.as_bytes()[0].is_ascii_digit() {
+        "must not start with a digit"
+    } else {
+        return Ok(());
+    };
+    // The name is configuration, not a secret, but it may be garbage: show a bounded prefix.
+    let shown: String = name.chars().take(MAX_TABLE_NAME_LEN).collect();
+    Err(Error::config(
+        BACKEND,
+        format!("table name {shown:?} {reason}"),
+    ))
+}
+
+/// The statements for one table. Held in an `Arc` so that cloning a store copies no SQL text.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    pub(crate) table: Box<str>,
+    pub(crate) create_table: Arc<str>,
+    /// Parameters: id, now.
+    pub(crate) select: Arc<str>,
+    /// Parameters: new expiry, id, now. Used by the touch and by the rolling read.
+    pub(crate) touch: Arc<str>,
+    /// Parameters: id, data, expiry.
+    pub(crate) upsert: Arc<str>,
+    /// Parameters: id.
+    pub(crate) delete: Arc<str>,
+    /// Parameters: now, batch size.
+    pub(crate) cleanup: Arc<str>,
+}
+
+impl Queries {
+    /// Builds the statements for `table`, which must have passed [`validate_table_name`].
+    pub(crate) fn new(table: &str) -> Self {
+        let t = table;
+        Queries {
+            table: table.into(),
+            create_table: schema::create_table_sql(t).into(),
+            select: format!("SELECT data FROM `{t}` WHERE id = ? AND expires_at > ?").into(),
+            touch: format!("UPDATE `{t}` SET expires_at = ? WHERE id = ? AND expires_at > ?")
+                .into(),
+            // `VALUES(col)` in the update clause is the one upsert spelling both servers accept:
+            // MySQL 8.0.20+ deprecates it in favour of a row alias (`AS new … new.col`) but still
+            // runs it (with warning 1287), while MariaDB has no row alias and rejects `AS new`.
+            upsert: format!(
+                "INSERT INTO `{t}` (id, data, expires_at) VALUES (?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)"
+            )
+            .into(),
+            delete: format!("DELETE FROM `{t}` WHERE id = ?").into(),
+            cleanup: format!("DELETE FROM `{t}` WHERE expires_at <= ? LIMIT ?").into(),
+        }
+    }
+}
+
+/// Marks one of the statements above as safe for sqlx: its only dynamic part is a validated
+/// table name; every value is a bound parameter.
+pub(crate) fn sql(text: &Arc<str>) -> AssertSqlSafe<Arc<str>> {
+    AssertSqlSafe(Arc::clone(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_table_names_are_accepted() {
+        for name in ["sessions", "_s", "S_2", "t_round_trip_0a1b2c3d", &"a".repeat(64)] {
+            assert!(validate_table_name(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn invalid_table_names_are_config_errors() {
+        for name in [
+            "",
+            "1sessions",
+            "with space",
+            "dash-ed",
+            "dot.ted",
+            "back`tick",
+            "semi;colon",
+            "ünï",
+            "$dollar",
+            &"a".repeat(65),
+        ] {
+            assert!(
+                matches!(validate_table_name(name), Err(Error::Config { .. })),
+                "{name:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn every_statement_names_the_table_and_never_the_database_clock() {
+        let q = Queries::new("my_table");
+        for text in [&q.select, &q.touch, &q.upsert, &q.delete, &q.cleanup, &q.create_table] {
+            assert!(text.contains("`my_table`"), "{text}");
+            assert!(!text.to_ascii_uppercase().contains("NOW()"), "{text}");
+            assert!(!text.contains("sessions"), "{text}");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The table definition, shared by [`MySqlStore::migrate`](crate::MySqlStore::migrate) and the
+//! plain `schema.sql` file.
+
+/// The schema as plain SQL for the default table name ([`DEFAULT_TABLE`](crate::DEFAULT_TABLE)):
+/// the contents of `schema.sql` at the root of this crate. Apply it by hand when the
+/// application's database user may not run DDL; [`MySqlStore::migrate`](crate::MySqlStore::migrate)
+/// runs the same statement.
+pub const SCHEMA_SQL: &str = include_str!("../schema.sql");
+
+/// The table name as it appears in `schema.sql`, backticks included.
+const DEFAULT_TABLE_QUOTED: &str = "`sessions`";
+
+/// The `CREATE TABLE IF NOT EXISTS` statement of `schema.sql`, for `table` (already validated).
+///
+/// `migrate` renders the shipped file instead of keeping a second copy, so the two cannot drift.
+/// The index is declared inside `CREATE TABLE` because MySQL 8 has no
+/// `CREATE INDEX IF NOT EXISTS` (MariaDB does): one idempotent statement works on both.
+pub(crate) fn create_table_sql(table: &str) -> String {
+    statement().replace(DEFAULT_TABLE_QUOTED, &format!("`{table}`"))
+}
+
+/// `schema.sql` without comments, blank lines and the final `;`.
+fn statement() -> String {
+    let body: Vec<&str> = SCHEMA_SQL
+        .lines()
+        .filter(|line| {
+            let line = line.trim();
+            !line.is_empty() && !line.starts_with("--")
+        })
+        .collect();
+    body.join("\n").trim_end().trim_end_matches(';').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_file_holds_one_statement_naming_the_default_table_once() {
+        let stmt = statement();
+        assert_eq!(stmt.matches(';').count(), 0, "more than one statement");
+        assert!(stmt.starts_with("CREATE TABLE IF NOT EXISTS `sessions`"));
+        assert_eq!(stmt.matches("sessions").count(), 1);
+        assert_eq!(crate::DEFAULT_TABLE, "sessions");
+    }
+
+    #[test]
+    fn schema_matches_the_design() {
+        let stmt = statement();
+        for part in [
+            "id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL",
+            "data MEDIUMBLOB NOT NULL",
+            "expires_at BIGINT NOT NULL",
+            "PRIMARY KEY (id)",
+            "KEY expires_at_idx (expires_at)",
+        ] {
+            assert!(stmt.contains(part), "schema.sql lacks {part:?}");
+        }
+        assert_eq!(session_core::MAX_KEY_LEN, 128, "resize the id column");
+    }
+
+    #[test]
+    fn migration_renders_the_file_for_any_table() {
+        assert_eq!(create_table_sql("sessions"), statement());
+        let custom = create_table_sql("app_sessions");
+        assert!(custom.starts_with("CREATE TABLE IF NOT EXISTS `app_sessions` ("));
+        assert!(!custom.contains("`sessions`"));
+        assert_eq!(custom.replace("`app_sessions`", "`sessions`"), statement());
+    }
+}

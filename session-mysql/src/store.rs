@@ -1,0 +1,338 @@
+//! [`MySqlStore`]: construction, configuration and the [`SessionStore`] operations.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use session_core::{
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
+    async_trait, decode, encode, max_age_ms, now_ms,
+};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::{Connection, MySqlConnection, MySqlPool};
+
+use crate::error::{BACKEND, timed};
+use crate::queries::{Queries, sql, validate_table_name};
+
+/// The table a store uses unless [`MySqlStore::with_table_name`] says otherwise.
+pub const DEFAULT_TABLE: &str = "sessions";
+
+/// How long one operation (a `get`, `set`, `destroy`, one cleanup batch, `migrate`) may take,
+/// waiting for a pooled connection included, before it fails with
+/// [`Error::Timeout`](session_core::Error::Timeout): 5 seconds. A request handler waiting on a
+/// session should fail fast rather than hang on a stalled server.
+pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// The largest record a `MEDIUMBLOB` column holds: 16 MiB - 1 byte. [`MySqlStore`] caps its
+/// record limit here, because a server not in strict SQL mode would silently truncate a longer
+/// value.
+pub const MEDIUMBLOB_MAX_BYTES: usize = 16 * 1024 * 1024 - 1;
+
+/// How long a pool built by [`MySqlStore::connect`] waits for a connection (server down, or all
+/// connections busy) before reporting [`Error::Unavailable`]. Below [`DEFAULT_TIMEOUT`], so that a
+/// dead server reads as "unavailable", not as a slow statement.
+const CONNECT_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(3);
+
+/// A session store on a MySQL 8 or MariaDB 10.11+ table, through a `sqlx` connection pool.
+///
+/// Cloning is cheap: clones share the pool. See the [crate documentation](crate) for the schema,
+/// the statements and the failure behaviour.
+#[derive(Clone)]
+pub struct MySqlStore {
+    pub(crate) pool: MySqlPool,
+    pub(crate) queries: Arc<Queries>,
+    max_record_bytes: usize,
+    pub(crate) timeout: StdDuration,
+}
+
+impl fmt::Debug for MySqlStore {
+    /// Shows where the store points and how it is configured; never the password (sqlx's own
+    /// `MySqlConnectOptions` would print it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let options = self.pool.connect_options();
+        f.debug_struct("MySqlStore")
+            .field("host", &options.get_host())
+            .field("port", &options.get_port())
+            .field("username", &options.get_username())
+            .field("database", &options.get_database())
+            .field("table", &self.queries.table)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("timeout", &self.timeout)
+            .field("pool_size", &self.pool.size())
+            .field("pool_idle", &self.pool.num_idle())
+            .finish()
+    }
+}
+
+impl MySqlStore {
+    /// A store over an existing pool, using table [`DEFAULT_TABLE`], records of at most
+    /// [`DEFAULT_MAX_RECORD_BYTES`] and a per-operation timeout of [`DEFAULT_TIMEOUT`].
+    ///
+    /// The pool's own settings apply: with sqlx's default `acquire_timeout` (30 s) a dead server
+    /// surfaces as [`Error::Timeout`](session_core::Error::Timeout) from the per-operation
+    /// timeout; set a shorter `acquire_timeout` to get
+    /// [`Error::Unavailable`](session_core::Error::Unavailable) instead. Both are transient.
+    pub fn new(pool: MySqlPool) -> Self {
+        MySqlStore {
+            pool,
+            queries: Arc::new(Queries::new(DEFAULT_TABLE)),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Builds a pool for `url` (`mysql://user:password@host:3306/database`) and checks that the
+    /// server answers, within [`DEFAULT_TIMEOUT`].
+    ///
+    /// The pool uses sqlx's defaults (up to 10 connections, each checked with a ping before use)
+    /// and waits at most 3 seconds for a connection. Build your own pool and use
+    /// [`MySqlStore::new`] to tune it.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed URL (the message never contains the password);
+    /// [`Error::Unavailable`] at once when the connection is refused or fails, and
+    /// [`Error::Timeout`] when the server does not answer in time; [`Error::Backend`] when the
+    /// server refuses the login or the database.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options: MySqlConnectOptions = url.parse().map_err(|e| Error::Config {
+            backend: BACKEND,
+            message: "malformed MySQL URL, expected mysql://user:password@host:port/database"
+                .to_owned(),
+            // sqlx's parse errors describe the fault ("invalid port number"), never the URL.
+            source: Some(Box::new(e)),
+        })?;
+        // One direct connection, not the pool: the pool would retry a refused connection with
+        // backoff until its acquire timeout, and the caller wants to know now.
+        timed(DEFAULT_TIMEOUT, async {
+            MySqlConnection::connect_with(&options).await?.close().await
+        })
+        .await?;
+        let pool = MySqlPoolOptions::new()
+            .acquire_timeout(CONNECT_ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
+        Ok(Self::new(pool))
+    }
+
+    /// Uses table `name` instead of [`DEFAULT_TABLE`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] unless `name` is 1 to 64 characters from `A-Z a-z 0-9 _` and does not
+    /// start with a digit. (Identifiers cannot be bound as SQL parameters, so the name is checked
+    /// strictly enough to be spliced into statements safely.)
+    pub fn with_table_name(mut self, name: &str) -> Result<Self> {
+        validate_table_name(name)?;
+        self.queries = Arc::new(Queries::new(name));
+        Ok(self)
+    }
+
+    /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`], 1 MiB); a
+    /// larger `set` fails with [`Error::TooLarge`] before anything is sent. Values above
+    /// [`MEDIUMBLOB_MAX_BYTES`] are capped there.
+    ///
+    /// The server's `max_allowed_packet` (16 MiB on MariaDB 10.11, 64 MiB on MySQL 8) must hold a
+    /// record plus a few hundred bytes of statement; a record it refuses fails with
+    /// [`Error::Backend`] and is never truncated.
+    pub fn with_max_record_bytes(mut self, max: usize) -> Self {
+        self.max_record_bytes = max.min(MEDIUMBLOB_MAX_BYTES);
+        self
+    }
+
+    /// Sets the per-operation timeout (default [`DEFAULT_TIMEOUT`]). An operation that runs
+    /// longer, waiting for a pooled connection included, fails with [`Error::Timeout`].
+    pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Creates the table and its `expires_at` index if they do not exist: the statement in
+    /// [`SCHEMA_SQL`](crate::SCHEMA_SQL) for this store's table. Safe to run at every start and
+    /// from several processes at once; an existing table is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the user may not create tables (apply `schema.sql` by hand
+    /// instead), transient errors when the server is unreachable.
+    pub async fn migrate(&self) -> Result<()> {
+        let create = sqlx::raw_sql(sql(&self.queries.create_table));
+        timed(self.timeout, create.execute(&self.pool)).await?;
+        Ok(())
+    }
+
+    /// The pool this store runs on.
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
+    /// The table this store uses.
+    pub fn table_name(&self) -> &str {
+        &self.queries.table
+    }
+
+    /// The configured maximum encoded record size in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// The configured per-operation timeout.
+    pub fn timeout(&self) -> StdDuration {
+        self.timeout
+    }
+}
+
+#[async_trait]
+impl SessionStore for MySqlStore {
+    async fn get(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        rolling: bool,
+    ) -> Result<Option<SessionData>> {
+        let max_age = max_age_ms(max_age)?;
+        let now = now_ms();
+        let q = &self.queries;
+        let bytes: Option<Vec<u8>> = timed(self.timeout, async {
+            if rolling {
+                // MySQL has no UPDATE … RETURNING (MariaDB only has DELETE … RETURNING), so a
+                // rolling read is two statements. UPDATE first: the conditional UPDATE alone
+                // decides whether the session is alive, so a missing or expired session (stale
+                // cookies, bots) costs one round trip, and an expired row can never be extended.
+                // sqlx sets CLIENT_FOUND_ROWS, so `rows_affected` counts matched rows, even when
+                // the new expiry equals the old one. A transaction (BEGIN, SELECT … FOR UPDATE,
+                // UPDATE, COMMIT) would cost four round trips for no guarantee the contract needs:
+                // a destroy landing between the two statements makes this read return `None`,
+                // exactly as if it had come after the destroy.
+                let touched = sqlx::query(sql(&q.touch))
+                    .bind(now.saturating_add(max_age))
+                    .bind(key.as_str())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                if touched.rows_affected() == 0 {
+                    return Ok(None);
+                }
+            }
+            sqlx::query_scalar(sql(&q.select))
+                .bind(key.as_str())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+        })
+        .await?;
+        // The expiry in the record header is the one at write time; the `expires_at` column,
+        // moved by touches and rolling reads, is authoritative and was already checked.
+        match bytes {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode(&bytes)?.data)),
+        }
+    }
+
+    async fn set(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        changed: bool,
+    ) -> Result<()> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        let q = &self.queries;
+        if changed {
+            // Encoding enforces the size limit before any I/O.
+            let bytes = encode(data, expires_at, self.max_record_bytes)?;
+            let upsert = sqlx::query(sql(&q.upsert))
+                .bind(key.as_str())
+                .bind(bytes)
+                .bind(expires_at);
+            timed(self.timeout, upsert.execute(&self.pool)).await?;
+        } else {
+            // A touch moves the expiry of a live row and nothing else: no upsert, so a touch
+            // arriving after a logout or after expiry cannot bring the session back.
+            let touch = sqlx::query(sql(&q.touch))
+                .bind(expires_at)
+                .bind(key.as_str())
+                .bind(now);
+            timed(self.timeout, touch.execute(&self.pool)).await?;
+        }
+        Ok(())
+    }
+
+    async fn destroy(&self, key: &SessionKey) -> Result<()> {
+        let delete = sqlx::query(sql(&self.queries.delete)).bind(key.as_str());
+        timed(self.timeout, delete.execute(&self.pool)).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lazy(url: &str) -> MySqlStore {
+        let pool = MySqlPoolOptions::new()
+            .connect_lazy(url)
+            .unwrap_or_else(|e| panic!("{e}"));
+        MySqlStore::new(pool)
+    }
+
+    #[tokio::test]
+    async fn debug_never_prints_the_password() {
+        let store = lazy("mysql://app:s3cr3t-pw@127.0.0.1:1/db");
+        let printed = format!("{store:?}");
+        assert!(printed.contains("sessions") && printed.contains("127.0.0.1"), "{printed}");
+        assert!(!printed.contains("s3cr3t-pw"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn malformed_url_is_a_config_error_without_the_password() {
+        for url in [
+            "mysql://app:s3cr3t-pw@127.0.0.1:notaport/db",
+            "mysql://app:s3cr3t-pw@[::1/db",
+            "mysql://app:s3cr3t-pw@host/db?ssl-mode=sometimes",
+        ] {
+            match MySqlStore::connect(url).await {
+                Err(e @ Error::Config { .. }) => {
+                    let mut chain = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        chain.push_str(&format!(": {s} {s:?}"));
+                        source = s.source();
+                    }
+                    assert!(!chain.contains("s3cr3t-pw"), "{chain}");
+                }
+                other => panic!("{url}: expected Config, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn table_name_is_validated_and_settings_apply() {
+        let store = lazy("mysql://root@127.0.0.1:1/test");
+        assert!(matches!(
+            store.clone().with_table_name("bad-name"),
+            Err(Error::Config { .. })
+        ));
+        let store = store
+            .with_table_name("app_sessions")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_max_record_bytes(usize::MAX)
+            .with_timeout(StdDuration::from_millis(250));
+        assert_eq!(store.table_name(), "app_sessions");
+        assert_eq!(store.max_record_bytes(), MEDIUMBLOB_MAX_BYTES);
+        assert_eq!(store.timeout(), StdDuration::from_millis(250));
+    }
+
+    #[tokio::test]
+    async fn too_large_is_reported_before_any_io() {
+        // Port 1 answers nothing: reaching the network would be Unavailable, not TooLarge.
+        let store = lazy("mysql://root@127.0.0.1:1/test").with_max_record_bytes(100);
+        let mut data = SessionData::new();
+        data.insert("pad", "x".repeat(200))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = store
+            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
+            .await;
+        assert!(
+            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
+            "{err:?}"
+        );
+    }
+}
