@@ -1,1 +1,82 @@
-//! mongo backend (under construction).
+//! A MongoDB backend for server-side web sessions, on the official [`mongodb`] driver.
+//!
+//! [`MongoStore`] implements [`SessionStore`](session_core::SessionStore) with one document per
+//! session:
+//!
+//! ```text
+//! { _id: "<session key>", data: "ss1:…:{…}", expiresAt: ISODate("…") }
+//! ```
+//!
+//! - `data` is the versioned record of [`session_core::encode`] as a string, so that every JSON
+//!   value round-trips exactly (BSON has no `u64`; see the `document` module for the reasoning).
+//! - `expiresAt` is a BSON Date computed from the application's clock ([`session_core::now_ms`]).
+//!   A TTL index on it with `expireAfterSeconds: 0`, ensured at construction, lets the server
+//!   delete expired sessions. The TTL monitor runs only about once a minute, so every read and
+//!   touch also filters `expiresAt > now`: an expired session is never returned or extended.
+//!
+//! | operation | MongoDB command |
+//! |---|---|
+//! | `get(k, _, false)` | `find` on `{_id: k, expiresAt: {$gt: now}}` |
+//! | `get(k, max_age, true)` | one `findAndModify` on the same filter with `$set: {expiresAt}` |
+//! | `set(k, data, max_age, true)` | `replaceOne({_id: k}, …, upsert)`, retried once on a duplicate-key race |
+//! | `set(k, _, max_age, false)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}}` with `$set: {expiresAt}`, no upsert |
+//! | `destroy(k)` | `deleteOne({_id: k})` |
+//!
+//! # An existing index on `expiresAt`
+//!
+//! A TTL index with another `expireAfterSeconds` is changed to 0 with `collMod`. A single-field
+//! index on `expiresAt` that is not a TTL index is reported as
+//! [`Error::Config`](session_core::Error::Config) naming the index to drop; construction never
+//! panics and never drops anything.
+//!
+//! # Failure behaviour
+//!
+//! - **Server down**: server selection fails within the client's `serverSelectionTimeoutMS`
+//!   ([`MongoStore::connect`] lowers it to 3 s) and the call returns
+//!   [`Error::Unavailable`](session_core::Error::Unavailable) with the driver's error as source;
+//!   [`Error::is_transient`](session_core::Error::is_transient) is `true`, so middleware can
+//!   answer 503.
+//! - **Server stalls** (accepts connections, does not answer): every operation is bounded by the
+//!   per-operation timeout ([`DEFAULT_TIMEOUT`], [`MongoStore::with_timeout`]) and returns
+//!   [`Error::Timeout`](session_core::Error::Timeout).
+//! - **Server restarts or a replica set fails over**: the driver's monitor rediscovers it and
+//!   reconnects on its own; the same store object serves again without being rebuilt. Calls in
+//!   between fail as `Unavailable` (network errors, "not primary", "shutting down"). Reads and the
+//!   idempotent writes are retried once by the driver itself (retryable reads and writes) when
+//!   the deployment supports them.
+//! - **Construction while the server is down** fails with a transient error rather than
+//!   blocking; build the store again later.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use session_core::{Duration, SessionData, SessionKey, SessionStore};
+//! use session_mongo::{DEFAULT_COLLECTION, MongoStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> session_core::Result<()> {
+//! let store = MongoStore::connect("mongodb://127.0.0.1:27017", "app", DEFAULT_COLLECTION)
+//!     .await?
+//!     .with_timeout(std::time::Duration::from_secs(2));
+//! let key = SessionKey::generate();
+//! let mut data = SessionData::new();
+//! data.insert("user", "alice")?;
+//! store.set(&key, &data, Duration::minutes(30), true).await?;
+//! assert_eq!(store.get(&key, Duration::minutes(30), true).await?, Some(data));
+//! store.destroy(&key).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With a client the application already has, use [`MongoStore::new`]; the driver is re-exported
+//! as [`mongodb`] so the versions match.
+
+mod connect;
+mod document;
+mod error;
+mod index;
+mod ops;
+mod store;
+
+pub use mongodb;
+pub use store::{DEFAULT_COLLECTION, DEFAULT_TIMEOUT, MongoStore};

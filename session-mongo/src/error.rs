@@ -1,0 +1,108 @@
+//! Mapping driver errors into [`session_core::Error`], and the per-operation timeout.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use mongodb::error::{Error as DriverError, ErrorKind, WriteFailure};
+use session_core::{Error, Result};
+
+/// The backend name every error of this crate carries.
+pub(crate) const BACKEND: &str = "mongo";
+
+/// Server error codes that mean "this node cannot serve you right now" rather than "your request
+/// is wrong": the codes the MongoDB retryable-writes specification lists as retryable (node
+/// shutting down, primary stepped down, network trouble between nodes). They appear while a
+/// server restarts or a replica set elects a new primary, so they are reported as
+/// [`Error::Unavailable`].
+const TRANSIENT_CODES: &[i32] = &[
+    6,     // HostUnreachable
+    7,     // HostNotFound
+    89,    // NetworkTimeout
+    91,    // ShutdownInProgress
+    189,   // PrimarySteppedDown
+    262,   // ExceededTimeLimit
+    9001,  // SocketException
+    10058, // LegacyNotPrimary
+    10107, // NotWritablePrimary
+    11600, // InterruptedAtShutdown
+    11602, // InterruptedDueToReplStateChange
+    13435, // NotPrimaryNoSecondaryOk
+    13436, // NotPrimaryOrSecondary
+];
+
+/// `E11000 duplicate key`: two upserts of one `_id` raced and both tried to insert.
+const DUPLICATE_KEY: i32 = 11000;
+
+/// `NamespaceNotFound`: the collection does not exist (yet).
+pub(crate) const NAMESPACE_NOT_FOUND: i32 = 26;
+
+/// The server error code of a command or write error, if the error carries one.
+pub(crate) fn server_code(e: &DriverError) -> Option<i32> {
+    match e.kind.as_ref() {
+        ErrorKind::Command(c) => Some(c.code),
+        ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(w)) => Some(w.code),
+        _ => None,
+    }
+}
+
+/// `true` for errors a later retry (or the driver's own reconnection) can cure.
+fn is_transient(e: &DriverError) -> bool {
+    let kind_is_network = matches!(
+        e.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. }
+    );
+    kind_is_network
+        || server_code(e).is_some_and(|code| TRANSIENT_CODES.contains(&code))
+        || e.contains_label("RetryableWriteError")
+}
+
+/// `true` when an upsert lost a race against another upsert of the same `_id`.
+pub(crate) fn is_duplicate_key(e: &DriverError) -> bool {
+    server_code(e) == Some(DUPLICATE_KEY)
+}
+
+/// Maps a driver error, keeping it as the source: unreachable or restarting server →
+/// [`Error::Unavailable`]; bad credentials or TLS settings → [`Error::Config`]; anything else the
+/// server refused → [`Error::Backend`].
+pub(crate) fn map(e: DriverError) -> Error {
+    if is_transient(&e) {
+        return Error::unavailable(BACKEND, e);
+    }
+    match e.kind.as_ref() {
+        ErrorKind::Authentication { .. } => config_with_source("authentication failed", e),
+        ErrorKind::InvalidTlsConfig { .. } => config_with_source("invalid TLS configuration", e),
+        _ => Error::backend(BACKEND, e),
+    }
+}
+
+/// An [`Error::Config`] that keeps the driver error as its source.
+pub(crate) fn config_with_source(message: impl Into<String>, e: DriverError) -> Error {
+    Error::Config {
+        backend: BACKEND,
+        message: message.into(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// Runs one driver operation under the store's per-operation timeout.
+///
+/// The driver's own timeouts (server selection, connect) are longer or unset by default, and a
+/// server that accepts the connection but stops answering would otherwise hold the request
+/// forever. Dropping the driver future on timeout is safe: the driver discards the connection the
+/// operation was using.
+pub(crate) async fn timed<T>(
+    after: Duration,
+    op: impl IntoFuture<Output = std::result::Result<T, DriverError>>,
+) -> Result<T> {
+    match tokio::time::timeout(after, op).await {
+        Ok(result) => result.map_err(map),
+        Err(_) => Err(Error::Timeout {
+            backend: BACKEND,
+            after,
+        }),
+    }
+}
