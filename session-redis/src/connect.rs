@@ -92,3 +92,99 @@ fn bad_url(e: redis::RedisError, what: &str) -> Error {
         source: Some(Box::new(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// A loopback port nothing listens on: bound, then released.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        listener.local_addr().expect("local addr").port()
+    }
+
+    fn chain(e: &Error) -> String {
+        let mut out = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            out.push_str(&format!(": {s} / {s:?}"));
+            source = s.source();
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn malformed_urls_are_config_errors_without_the_password() {
+        for url in [
+            "redis://:hunter2@",
+            "http://:hunter2@127.0.0.1:6379",
+            "redis://user:hunter2@127.0.0.1:6379/notadb",
+            "redis://user:hunter2@[::1",
+            "not a url hunter2",
+        ] {
+            let err = RedisStore::connect(url).await.expect_err(url);
+            assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
+            let printed = format!("{} {err:?}", chain(&err));
+            assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
+
+            let err = RedisStore::connect_cluster(&["redis://127.0.0.1:7101", url])
+                .await
+                .expect_err(url);
+            assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
+            let printed = format!("{} {err:?}", chain(&err));
+            assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_cluster_node_list_is_a_config_error() {
+        let err = RedisStore::connect_cluster::<&str>(&[])
+            .await
+            .expect_err("no nodes");
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn connecting_to_a_closed_port_fails_fast_and_transiently() {
+        let url = format!("redis://:hunter2@127.0.0.1:{}", closed_port());
+        let started = Instant::now();
+        let err = RedisStore::connect(&url).await.expect_err("nothing listens");
+        assert!(err.is_transient(), "{err:?}");
+        assert!(started.elapsed() < DEFAULT_TIMEOUT + Duration::from_millis(500));
+        assert!(!chain(&err).contains("hunter2"));
+
+        let started = Instant::now();
+        let err = RedisStore::connect_cluster(&[url.as_str()])
+            .await
+            .expect_err("nothing listens");
+        assert!(err.is_transient(), "{err:?}");
+        assert!(started.elapsed() < DEFAULT_TIMEOUT + Duration::from_millis(500));
+    }
+
+    #[tokio::test]
+    async fn connecting_to_a_silent_server_times_out() {
+        // Accepts connections and never answers, like a stalled server.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("local addr").port();
+        let _accept = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let started = Instant::now();
+        let err = RedisStore::connect(&format!("redis://127.0.0.1:{port}"))
+            .await
+            .expect_err("the server never answers");
+        assert!(err.is_transient(), "{err:?}");
+        assert!(
+            started.elapsed() < DEFAULT_TIMEOUT + Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

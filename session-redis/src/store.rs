@@ -170,3 +170,24 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn debug_shows_settings_but_no_password() {
+        // A lazy manager never connects, so this needs no server.
+        let client = redis::Client::open("redis://:hunter2@127.0.0.1:1").expect("valid url");
+        let conn = ConnectionManager::new_lazy_with_config(
+            client,
+            redis::aio::ConnectionManagerConfig::new(),
+        )
+        .expect("lazy manager");
+        let store = RedisStore::new(conn).with_prefix("app:");
+        let printed = format!("{store:?}");
+        assert!(printed.contains("app:") && printed.contains("single node"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert_eq!(store.redis_key(&SessionKey::parse("abc").expect("key")), "app:abc");
+    }
+}

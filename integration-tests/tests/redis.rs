@@ -1,0 +1,457 @@
+//! `RedisStore` against real servers: the conformance suite on a single node (`redis::…`) and on
+//! a Redis Cluster (`redis_cluster::…`), unreadable records written with the driver directly, and
+//! dead or stalled servers.
+//!
+//! Needs:
+//! - `REDIS_URL`, default `redis://127.0.0.1:6379`: a single Redis node (6.2 or later, for GETEX);
+//! - `REDIS_CLUSTER_URLS`, comma-separated, default
+//!   `redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103`: any nodes of a
+//!   Redis Cluster;
+//! - `redis-server` on the `PATH` for the tests that stop and restart a server of their own.
+//!
+//! Start them with `bash scripts/test.sh` (which also runs the tests), or
+//! `source scripts/services.sh && start_all`. Run just these tests with
+//! `cargo test -p integration-tests --test redis`. A missing server skips the tests loudly, or
+//! fails them under `CI=true`.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use integration_tests::conformance::MAX_RECORD_BYTES;
+use integration_tests::{env_url, error_chain, unreachable};
+// `::redis` is the driver; plain `redis` would also name the test module the suite macro makes.
+use ::redis::AsyncCommands;
+use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore};
+use session_redis::RedisStore;
+
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+const DEFAULT_CLUSTER_URLS: &str =
+    "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103";
+
+/// Slack on top of a configured timeout before a test calls it a hang: scheduling, the
+/// driver's connect, a loaded CI machine.
+const MARGIN: StdDuration = StdDuration::from_millis(1000);
+
+fn redis_url() -> String {
+    env_url("REDIS_URL", DEFAULT_REDIS_URL)
+}
+
+fn cluster_urls() -> Vec<String> {
+    env_url("REDIS_CLUSTER_URLS", DEFAULT_CLUSTER_URLS)
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Each check's keys live under `<namespace>:`.
+async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    let store = RedisStore::connect(&redis_url())
+        .await?
+        .with_prefix(format!("{namespace}:"))
+        .with_max_record_bytes(MAX_RECORD_BYTES);
+    Ok(Arc::new(store))
+}
+
+async fn make_cluster(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    let store = RedisStore::connect_cluster(&cluster_urls())
+        .await?
+        .with_prefix(format!("{namespace}:"))
+        .with_max_record_bytes(MAX_RECORD_BYTES);
+    Ok(Arc::new(store))
+}
+
+integration_tests::conformance_suite!(redis, make);
+integration_tests::conformance_suite!(redis_cluster, make_cluster);
+
+fn data(v: serde_json::Value) -> SessionData {
+    SessionData::try_from(v).unwrap_or_else(|e| panic!("test data must be an object: {e}"))
+}
+
+fn unique_prefix(test: &str) -> String {
+    format!("t_{test}_{}:", SessionKey::generate().as_str())
+}
+
+/// The driver's raw commands on the same server as a store, to plant and inspect values.
+enum Raw {
+    Single(::redis::aio::MultiplexedConnection),
+    Cluster(::redis::cluster_async::ClusterConnection),
+}
+
+impl Raw {
+    async fn set(&mut self, key: &str, value: &[u8]) {
+        let r: ::redis::RedisResult<()> = match self {
+            Raw::Single(c) => c.set(key, value).await,
+            Raw::Cluster(c) => c.set(key, value).await,
+        };
+        r.unwrap_or_else(|e| panic!("raw SET failed: {e}"));
+    }
+
+    async fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        let r: ::redis::RedisResult<Option<Vec<u8>>> = match self {
+            Raw::Single(c) => c.get(key).await,
+            Raw::Cluster(c) => c.get(key).await,
+        };
+        r.unwrap_or_else(|e| panic!("raw GET failed: {e}"))
+    }
+
+    async fn pttl(&mut self, key: &str) -> i64 {
+        let r: ::redis::RedisResult<i64> = match self {
+            Raw::Single(c) => c.pttl(key).await,
+            Raw::Cluster(c) => c.pttl(key).await,
+        };
+        r.unwrap_or_else(|e| panic!("raw PTTL failed: {e}"))
+    }
+}
+
+/// A store under a fresh prefix plus a raw connection to the same server, or `None` (after
+/// [`unreachable`]) when the server is down.
+async fn store_and_raw(cluster: bool, test: &str) -> Option<(RedisStore, Raw, String)> {
+    let backend = if cluster { "redis_cluster" } else { "redis" };
+    let connected = if cluster {
+        RedisStore::connect_cluster(&cluster_urls()).await
+    } else {
+        RedisStore::connect(&redis_url()).await
+    };
+    let store = match connected {
+        Ok(store) => store,
+        Err(e) if e.is_transient() => {
+            unreachable(backend, test, &error_chain(&e));
+            return None;
+        }
+        Err(e) => panic!("{backend}: connecting failed: {}", error_chain(&e)),
+    };
+    let raw = if cluster {
+        let client = ::redis::cluster::ClusterClient::new(cluster_urls())
+            .unwrap_or_else(|e| panic!("cluster client: {e}"));
+        Raw::Cluster(
+            client
+                .get_async_connection()
+                .await
+                .unwrap_or_else(|e| panic!("raw cluster connection: {e}")),
+        )
+    } else {
+        let client =
+            ::redis::Client::open(redis_url()).unwrap_or_else(|e| panic!("redis client: {e}"));
+        Raw::Single(
+            client
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap_or_else(|e| panic!("raw connection: {e}")),
+        )
+    };
+    let prefix = unique_prefix(test);
+    Some((store.with_prefix(prefix.clone()), raw, prefix))
+}
+
+/// Garbage bytes and a record from a future format version read as `Error::Decode`, on both the
+/// plain and the rolling path; the bad value stays as it was and a neighbouring session is
+/// untouched.
+async fn unreadable_records_are_decode_errors(cluster: bool) {
+    let Some((store, mut raw, prefix)) = store_and_raw(cluster, "unreadable_records").await else {
+        return;
+    };
+    let neighbour = SessionKey::generate();
+    let neighbour_data = data(serde_json::json!({"user": "neighbour"}));
+    store
+        .set(&neighbour, &neighbour_data, Duration::hours(1), true)
+        .await
+        .unwrap_or_else(|e| panic!("set failed: {}", error_chain(&e)));
+
+    let planted: [&[u8]; 5] = [
+        b"\xff\x00\x13garbage",
+        b"ss9:123:{}",
+        b"ss1:notanumber:{}",
+        b"ss1:99999999999999:{\"truncated\":",
+        b"",
+    ];
+    for bytes in planted {
+        let key = SessionKey::generate();
+        let redis_key = format!("{prefix}{}", key.as_str());
+        raw.set(&redis_key, bytes).await;
+        for rolling in [false, true] {
+            match store.get(&key, Duration::hours(1), rolling).await {
+                Err(Error::Decode(_)) => {}
+                other => panic!("{bytes:?} (rolling={rolling}) gave {other:?}, not a decode error"),
+            }
+        }
+        assert_eq!(
+            raw.get(&redis_key).await.as_deref(),
+            Some(bytes),
+            "reading an unreadable record changed it"
+        );
+    }
+    assert_eq!(
+        store
+            .get(&neighbour, Duration::hours(1), false)
+            .await
+            .unwrap_or_else(|e| panic!("neighbour get failed: {}", error_chain(&e))),
+        Some(neighbour_data),
+        "a neighbouring session changed"
+    );
+}
+
+#[tokio::test]
+async fn redis_unreadable_records_are_decode_errors() {
+    unreadable_records_are_decode_errors(false).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_unreadable_records_are_decode_errors() {
+    unreadable_records_are_decode_errors(true).await;
+}
+
+/// The Redis TTL is what the store moves: SET … PX on write, PEXPIRE on a touch, GETEX … PX on a
+/// rolling read, nothing on a plain read.
+async fn ttl_follows_max_age(cluster: bool) {
+    let Some((store, mut raw, prefix)) = store_and_raw(cluster, "ttl_follows_max_age").await else {
+        return;
+    };
+    let key = SessionKey::generate();
+    let redis_key = format!("{prefix}{}", key.as_str());
+    let hours = |h: i64| h * 3_600_000;
+    let assert_ttl_near = |ttl: i64, want: i64, what: &str| {
+        assert!(
+            ttl <= want && ttl > want - 60_000,
+            "{what}: PTTL {ttl} ms, expected about {want} ms"
+        );
+    };
+    let d = data(serde_json::json!({"n": 1}));
+    let ok = |r: Result<()>| r.unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+
+    ok(store.set(&key, &d, Duration::hours(1), true).await);
+    assert_ttl_near(raw.pttl(&redis_key).await, hours(1), "after set");
+
+    ok(store
+        .set(
+            &key,
+            &data(serde_json::json!({"n": 2})),
+            Duration::hours(2),
+            false,
+        )
+        .await);
+    assert_ttl_near(raw.pttl(&redis_key).await, hours(2), "after touch");
+
+    let read = |rolling: bool, h: i64| {
+        let store = store.clone();
+        let key = key.clone();
+        async move {
+            store
+                .get(&key, Duration::hours(h), rolling)
+                .await
+                .unwrap_or_else(|e| panic!("{}", error_chain(&e)))
+        }
+    };
+    assert_eq!(read(false, 5).await, Some(d.clone()));
+    assert_ttl_near(raw.pttl(&redis_key).await, hours(2), "after a plain read");
+    assert_eq!(read(true, 3).await, Some(d));
+    assert_ttl_near(raw.pttl(&redis_key).await, hours(3), "after a rolling read");
+
+    ok(store.destroy(&key).await);
+    assert_eq!(raw.pttl(&redis_key).await, -2, "destroy left the key");
+}
+
+#[tokio::test]
+async fn redis_ttl_follows_max_age() {
+    ttl_follows_max_age(false).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_ttl_follows_max_age() {
+    ttl_follows_max_age(true).await;
+}
+
+/// A loopback port nothing listens on: bound, then released.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|e| panic!("binding a free port: {e}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local addr: {e}"))
+        .port()
+}
+
+#[tokio::test]
+async fn connecting_to_a_closed_port_fails_fast_with_a_transient_error() {
+    let url = format!("redis://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let err = RedisStore::connect(&url)
+        .await
+        .expect_err("nothing listens on the port");
+    assert!(err.is_transient(), "{}", error_chain(&err));
+    assert!(
+        started.elapsed() < session_redis::DEFAULT_TIMEOUT + MARGIN,
+        "took {:?}",
+        started.elapsed()
+    );
+
+    let started = Instant::now();
+    let err = RedisStore::connect_cluster(&[url])
+        .await
+        .expect_err("nothing listens on the port");
+    assert!(err.is_transient(), "{}", error_chain(&err));
+    assert!(
+        started.elapsed() < session_redis::DEFAULT_TIMEOUT + MARGIN,
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A `redis-server` this test owns, killed when dropped.
+struct OwnServer {
+    child: Child,
+    port: u16,
+}
+
+impl OwnServer {
+    /// Starts `redis-server` on `port`, or `None` when it is not installed.
+    async fn start(port: u16) -> Option<OwnServer> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = OwnServer { child, port };
+        let deadline = Instant::now() + StdDuration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "own redis-server did not start");
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+        Some(server)
+    }
+
+    /// Sends a signal to this server's process (by its pid, which this test started).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("kill {signal}: {e}"));
+        assert!(status.success(), "kill {signal} failed");
+    }
+
+    fn stop(mut self) {
+        // SIGKILL: the server gets no chance to close connections politely, like a crash.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Asserts that `op` fails with a transient error within `timeout` + [`MARGIN`].
+async fn fails_transiently_in_time<F, T>(what: &str, timeout: StdDuration, op: F) -> Error
+where
+    F: std::future::Future<Output = Result<T>>,
+    T: std::fmt::Debug,
+{
+    let started = Instant::now();
+    // The outer bound turns a hang into a failure instead of a stuck test run.
+    let result = tokio::time::timeout(timeout + MARGIN * 5, op)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: hung"));
+    let elapsed = started.elapsed();
+    let err = match result {
+        Err(e) => e,
+        Ok(v) => panic!("{what}: succeeded ({v:?}) against a dead server"),
+    };
+    assert!(err.is_transient(), "{what}: {}", error_chain(&err));
+    assert!(
+        elapsed < timeout + MARGIN,
+        "{what}: took {elapsed:?} with a timeout of {timeout:?}"
+    );
+    err
+}
+
+/// One store through a stall, a crash and a restart of its server: a stalled server times out
+/// within the configured timeout, a dead one gives a transient error, and after the restart the
+/// same store works again on its very next operation (the ConnectionManager reconnects and the
+/// store retries the dropped connection once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_dead_and_restarted_server() {
+    let port = free_port();
+    let Some(server) = OwnServer::start(port).await else {
+        unreachable(
+            "redis",
+            "stalled_dead_and_restarted_server",
+            &"redis-server is not installed",
+        );
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let timeout = StdDuration::from_millis(300);
+    let store = RedisStore::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to own server: {}", error_chain(&e)))
+        .with_timeout(timeout);
+    let key = SessionKey::generate();
+    let d = data(serde_json::json!({"user": "alice"}));
+    let long = Duration::hours(1);
+    store
+        .set(&key, &d, long, true)
+        .await
+        .unwrap_or_else(|e| panic!("set: {}", error_chain(&e)));
+
+    // Stalled: the process is paused, the socket stays open, nothing answers.
+    server.signal("-STOP");
+    let err = fails_transiently_in_time(
+        "get on a stalled server",
+        timeout,
+        store.get(&key, long, false),
+    )
+    .await;
+    assert!(err.is_timeout(), "{}", error_chain(&err));
+    fails_transiently_in_time(
+        "set on a stalled server",
+        timeout,
+        store.set(&key, &d, long, true),
+    )
+    .await;
+    server.signal("-CONT");
+    assert_eq!(
+        store
+            .get(&key, long, true)
+            .await
+            .unwrap_or_else(|e| panic!("get after the stall: {}", error_chain(&e))),
+        Some(d.clone())
+    );
+
+    // Dead: connections reset, reconnection refused.
+    server.stop();
+    for round in 0..3 {
+        fails_transiently_in_time(
+            &format!("get on a dead server, round {round}"),
+            timeout,
+            store.get(&key, long, false),
+        )
+        .await;
+    }
+    fails_transiently_in_time("destroy on a dead server", timeout, store.destroy(&key)).await;
+
+    // Restarted (empty: no persistence). The first operation must succeed.
+    let _server = OwnServer::start(port)
+        .await
+        .unwrap_or_else(|| panic!("redis-server vanished"));
+    let store = store.with_timeout(session_redis::DEFAULT_TIMEOUT);
+    store
+        .set(&key, &d, long, true)
+        .await
+        .unwrap_or_else(|e| panic!("first set after the restart: {}", error_chain(&e)));
+    assert_eq!(
+        store
+            .get(&key, long, false)
+            .await
+            .unwrap_or_else(|e| panic!("get after the restart: {}", error_chain(&e))),
+        Some(d)
+    );
+}
