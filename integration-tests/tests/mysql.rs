@@ -1,0 +1,459 @@
+//! The conformance suite and MySQL-specific tests against a real MySQL 8 or MariaDB 10.11+.
+//!
+//! Needs `MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`): a user that may create and
+//! drop tables in that database. Start a local MariaDB with `bash scripts/test.sh` (which then
+//! runs everything) or `source scripts/services.sh && start_all`, then
+//! `cargo test -p integration-tests --test mysql`. Without a server every test is skipped with a
+//! loud message, or fails under `CI=true`.
+//!
+//! Each test works in its own table `t_<test>_<hex>`. Tables left by earlier runs (crashed or
+//! failed tests) are dropped once per run when older than 30 minutes, so parallel runs are safe.
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use integration_tests::conformance::MAX_RECORD_BYTES;
+use integration_tests::error_chain;
+use serde_json::json;
+use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore};
+use session_mysql::MySqlStore;
+use session_mysql::sqlx::{self, AssertSqlSafe, MySqlPool, QueryBuilder};
+use tokio::sync::OnceCell;
+
+fn mysql_url() -> String {
+    integration_tests::env_url("MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+}
+
+/// Connects, after dropping stale test tables once per test binary.
+async fn connect() -> Result<MySqlStore> {
+    let store = MySqlStore::connect(&mysql_url()).await?;
+    static SWEPT: OnceCell<()> = OnceCell::const_new();
+    SWEPT.get_or_init(|| drop_stale_tables(store.pool())).await;
+    Ok(store)
+}
+
+/// Drops `t_…` tables created more than 30 minutes ago: leftovers of earlier runs, never the
+/// tables of tests running now. Best effort: a failure here must not fail a test.
+async fn drop_stale_tables(pool: &MySqlPool) {
+    // NOW() is fine here: CREATE_TIME is on the server's clock too.
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 't\\_%' \
+         AND CREATE_TIME < NOW() - INTERVAL 30 MINUTE",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    for table in stale {
+        if table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            let drop = format!("DROP TABLE IF EXISTS `{table}`");
+            let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(pool).await;
+        }
+    }
+}
+
+/// The conformance factory: a migrated store in its own table.
+async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    let store = connect()
+        .await?
+        .with_table_name(&namespace)?
+        .with_max_record_bytes(MAX_RECORD_BYTES);
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+integration_tests::conformance_suite!(mysql, make);
+
+/// A migrated store in a fresh table for test `name`, or `None` (after the harness's loud
+/// message, or a panic under `CI=true`) when the server is unreachable.
+async fn store_for(name: &str) -> Option<MySqlStore> {
+    let store = match connect().await {
+        Ok(store) => store,
+        Err(e) if e.is_transient() => {
+            integration_tests::unreachable("mysql", name, &error_chain(&e));
+            return None;
+        }
+        Err(e) => panic!("connecting failed: {}", error_chain(&e)),
+    };
+    let store = store
+        .with_table_name(&fresh_table(name))
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .migrate()
+        .await
+        .unwrap_or_else(|e| panic!("migrate failed: {}", error_chain(&e)));
+    Some(store)
+}
+
+fn fresh_table(name: &str) -> String {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("{e}"));
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("t_{name}_{hex}")
+}
+
+fn data(v: serde_json::Value) -> SessionData {
+    SessionData::try_from(v).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn ok<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{}", error_chain(&e)))
+}
+
+async fn count_rows(store: &MySqlStore) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM `{}`", store.table_name());
+    sqlx::query_scalar(AssertSqlSafe(sql))
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Writes `n` rows that expired a minute ago, directly, in multi-row INSERTs.
+async fn insert_expired(store: &MySqlStore, n: usize) -> Vec<String> {
+    let past = session_core::now_ms() - 60_000;
+    let keys: Vec<String> = (0..n)
+        .map(|_| SessionKey::generate().as_str().to_owned())
+        .collect();
+    for chunk in keys.chunks(1000) {
+        let mut insert = QueryBuilder::new(format!(
+            "INSERT INTO `{}` (id, data, expires_at) ",
+            store.table_name()
+        ));
+        insert.push_values(chunk, |mut row, key| {
+            row.push_bind(key.clone())
+                .push_bind(&b"ss1:0:{}"[..])
+                .push_bind(past);
+        });
+        insert
+            .build()
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    keys
+}
+
+/// Cleanup with small batches removes exactly the 10 000 expired rows and none of the 100 live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_removes_exactly_the_expired_rows() {
+    let Some(store) = store_for("cleanup").await else {
+        return;
+    };
+    insert_expired(&store, 10_000).await;
+    let live: Vec<SessionKey> = (0..100).map(|_| SessionKey::generate()).collect();
+    for (i, key) in live.iter().enumerate() {
+        ok(store
+            .set(key, &data(json!({"i": i})), Duration::hours(1), true)
+            .await);
+    }
+    assert_eq!(count_rows(&store).await, 10_100);
+
+    let started = Instant::now();
+    let removed = ok(store.cleanup_expired(500).await);
+    eprintln!(
+        "mysql: cleanup removed {removed} rows in batches of 500 in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(removed, 10_000);
+    assert_eq!(count_rows(&store).await, 100);
+    for (i, key) in live.iter().enumerate() {
+        let got = ok(store.get(key, Duration::hours(1), false).await);
+        assert_eq!(got, Some(data(json!({"i": i}))), "live session {i} lost");
+    }
+    assert_eq!(ok(store.cleanup_expired(500).await), 0, "second run");
+}
+
+/// A 5 MB session (far above BLOB's 64 KiB) is stored and read back byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_megabyte_session_round_trips_byte_for_byte() {
+    let Some(store) = store_for("big").await else {
+        return;
+    };
+    let store = store.with_max_record_bytes(8 * 1024 * 1024);
+    // Every byte value that JSON text can carry, not a run of one letter.
+    let body: String = (0..5_000_000u32)
+        .map(|i| char::from(b' ' + u8::try_from(i % 95).unwrap_or(0)))
+        .collect();
+    let d = data(json!({"body": body, "n": 1}));
+    let key = SessionKey::generate();
+    ok(store.set(&key, &d, Duration::hours(1), true).await);
+    assert_eq!(
+        ok(store.get(&key, Duration::hours(1), true).await),
+        Some(d.clone())
+    );
+
+    let sql = format!("SELECT data FROM `{}` WHERE id = ?", store.table_name());
+    let raw: Vec<u8> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(key.as_str())
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(raw.len() > 5_000_000, "stored {} bytes", raw.len());
+    let record = session_core::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
+    let expected = ok(session_core::encode(&d, record.expires_at, usize::MAX));
+    assert!(
+        raw == expected,
+        "the stored bytes differ from the encoded record"
+    );
+}
+
+/// A row whose bytes are not a record reads as `Error::Decode`; its neighbours are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_row_is_a_decode_error_and_neighbours_survive() {
+    let Some(store) = store_for("corrupt").await else {
+        return;
+    };
+    let (before, after) = (SessionKey::generate(), SessionKey::generate());
+    let nd = data(json!({"neighbour": true}));
+    ok(store.set(&before, &nd, Duration::hours(1), true).await);
+    ok(store.set(&after, &nd, Duration::hours(1), true).await);
+
+    let future = session_core::now_ms() + 3_600_000;
+    let insert = format!(
+        "INSERT INTO `{}` (id, data, expires_at) VALUES (?, ?, ?)",
+        store.table_name()
+    );
+    let garbage: [&[u8]; 3] = [b"\xff\xfe not a record", b"ss1:1:{\"cut", b"ss9:1:{}"];
+    let mut corrupted = Vec::new();
+    for bytes in garbage {
+        let key = SessionKey::generate();
+        sqlx::query(AssertSqlSafe(insert.clone()))
+            .bind(key.as_str())
+            .bind(bytes)
+            .bind(future)
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        corrupted.push(key);
+    }
+    for key in &corrupted {
+        for rolling in [false, true] {
+            match store.get(key, Duration::hours(1), rolling).await {
+                Err(Error::Decode(_)) => {}
+                other => panic!("expected Decode (rolling={rolling}), got {other:?}"),
+            }
+        }
+    }
+    assert_eq!(count_rows(&store).await, 5, "a corrupted row was removed");
+    assert_eq!(
+        ok(store.get(&before, Duration::hours(1), false).await),
+        Some(nd.clone())
+    );
+    assert_eq!(
+        ok(store.get(&after, Duration::hours(1), false).await),
+        Some(nd)
+    );
+    // The application can overwrite a corrupted session.
+    let fresh = data(json!({"fresh": 1}));
+    ok(store
+        .set(&corrupted[0], &fresh, Duration::hours(1), true)
+        .await);
+    assert_eq!(
+        ok(store.get(&corrupted[0], Duration::hours(1), false).await),
+        Some(fresh)
+    );
+}
+
+/// Bad table names are configuration errors; good ones work end to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_names_are_validated() {
+    let Some(store) = store_for("names").await else {
+        return;
+    };
+    let long = "x".repeat(65);
+    for bad in [
+        "",
+        "9lives",
+        "a-b",
+        "a b",
+        "x;DROP TABLE y",
+        "tick`",
+        "ünï",
+        "a.b",
+        &long,
+    ] {
+        match store.clone().with_table_name(bad) {
+            Err(Error::Config { .. }) => {}
+            other => panic!("{bad:?} was not rejected: {other:?}"),
+        }
+    }
+    // The longest valid name (64 characters) is accepted by the server too.
+    let longest = fresh_table(&"n".repeat(64 - "t__12345678".len()));
+    assert_eq!(longest.len(), 64);
+    let store = ok(store.with_table_name(&longest));
+    ok(store.migrate().await);
+    let key = SessionKey::generate();
+    ok(store
+        .set(&key, &data(json!({"a": 1})), Duration::hours(1), true)
+        .await);
+    assert_eq!(count_rows(&store).await, 1);
+}
+
+/// `migrate` is idempotent and never touches existing rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_twice_keeps_the_table_and_its_rows() {
+    let Some(store) = store_for("migrate").await else {
+        return;
+    };
+    let key = SessionKey::generate();
+    let d = data(json!({"kept": true}));
+    ok(store.set(&key, &d, Duration::hours(1), true).await);
+    ok(store.migrate().await);
+    ok(store.migrate().await);
+    assert_eq!(
+        ok(store.get(&key, Duration::hours(1), false).await),
+        Some(d)
+    );
+
+    // The table the server built is the documented one.
+    let sql = "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
+               CAST(COALESCE(COLLATION_NAME, '') AS CHAR) \
+               FROM information_schema.COLUMNS \
+               WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
+    let columns: Vec<(String, String, String)> = sqlx::query_as(sql)
+        .bind(store.table_name())
+        .fetch_all(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let columns: Vec<(&str, &str, &str)> = columns
+        .iter()
+        .map(|(n, t, c)| (n.as_str(), t.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(columns.len(), 3, "{columns:?}");
+    assert_eq!(columns[0], ("id", "varchar(128)", "ascii_bin"));
+    assert_eq!(columns[1], ("data", "mediumblob", ""));
+    // MariaDB prints a display width, MySQL 8 does not.
+    assert!(
+        matches!(columns[2], ("expires_at", "bigint" | "bigint(20)", "")),
+        "{columns:?}"
+    );
+}
+
+/// The background task removes expired rows, and stops once dropped (and with `stop`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_cleanup_removes_expired_rows_and_stops_when_dropped() {
+    let Some(store) = store_for("background").await else {
+        return;
+    };
+    let live = SessionKey::generate();
+    ok(store
+        .set(&live, &data(json!({"live": 1})), Duration::hours(1), true)
+        .await);
+    insert_expired(&store, 250).await;
+
+    let task = store.spawn_cleanup(StdDuration::from_millis(50), 100);
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    while count_rows(&store).await > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "background cleanup did not run: {task:?}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    assert!(task.take_error().is_none());
+    assert_eq!(count_rows(&store).await, 1, "the live row went too");
+    drop(task);
+
+    // Give a still-running task several intervals to prove it has stopped.
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    insert_expired(&store, 10).await;
+    tokio::time::sleep(StdDuration::from_millis(400)).await;
+    assert_eq!(
+        count_rows(&store).await,
+        11,
+        "cleanup ran after the task was dropped"
+    );
+
+    // `stop` waits for the task to end.
+    let task = store.spawn_cleanup(StdDuration::from_millis(50), 100);
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    while task.removed() < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "second task did not run: {task:?}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    tokio::time::timeout(StdDuration::from_secs(5), task.stop())
+        .await
+        .unwrap_or_else(|_| panic!("stop() did not return"));
+    assert_eq!(count_rows(&store).await, 1);
+}
+
+/// Refused connections fail at once with a transient error; a stalled server with a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_and_stalled_servers_give_transient_errors() {
+    // Nothing listens on port 1.
+    let started = Instant::now();
+    match MySqlStore::connect("mysql://root@127.0.0.1:1/test").await {
+        Err(e @ Error::Unavailable { .. }) => assert!(e.is_transient()),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < StdDuration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A server that accepts connections and never says a word.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let pool = sqlx::mysql::MySqlPoolOptions::new()
+        .connect_lazy(&format!("mysql://root@127.0.0.1:{port}/test"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = MySqlStore::new(pool).with_timeout(StdDuration::from_millis(300));
+    let started = Instant::now();
+    let got = store
+        .get(&SessionKey::generate(), Duration::hours(1), false)
+        .await;
+    assert!(
+        matches!(got, Err(Error::Timeout { .. })),
+        "expected Timeout, got {got:?}"
+    );
+    assert!(
+        started.elapsed() < StdDuration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    silent.abort();
+}
+
+/// Concurrent rolling reads of one session all find it, including those that write the same
+/// expiry in the same millisecond.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_reads_in_the_same_millisecond_all_find_the_session() {
+    let Some(store) = store_for("same_ms").await else {
+        return;
+    };
+    let key = SessionKey::generate();
+    let d = data(json!({"a": 1}));
+    ok(store.set(&key, &d, Duration::hours(1), true).await);
+    // Many rolling reads write the same expiry: rows "matched" but not "changed" must still
+    // count as found (sqlx's CLIENT_FOUND_ROWS).
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move { store.get(&key, Duration::hours(1), true).await })
+        })
+        .collect();
+    for t in futures::future::join_all(tasks).await {
+        let got = t.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            ok(got).as_ref(),
+            Some(&d),
+            "a rolling read missed a live session"
+        );
+    }
+}
