@@ -1,8 +1,8 @@
 //! MySQL needs a little more than the other backends: an optional migration and a cleanup task
 //! that must live exactly as long as the store.
 
-use std::session_core::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 use session_core::{Result, SessionData, SessionKey, SessionStore, async_trait};
 use session_mysql::{CleanupTask, MySqlStore};
