@@ -1,0 +1,2 @@
+//! Benchmarks (under construction).
+fn main() {}
