@@ -1,1 +1,125 @@
-//! Session middleware (under construction).
+//! Server-side sessions for tower and axum, with koa-session's semantics, over any
+//! [`SessionStore`](session_core::SessionStore).
+//!
+//! [`SessionLayer`] reads the session cookie, puts a [`Session`] handle in the request's
+//! extensions (and, with the `axum` feature, makes it an extractor), loads the session from the
+//! store only when the handler first uses it, and after the handler writes, touches or destroys
+//! the record and sets the cookie.
+//!
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use std::sync::Arc;
+//!
+//! use axum::{Router, routing::get};
+//! use http::{Request, header};
+//! use session_tower::{KeyRing, Session, SessionError, SessionLayer};
+//! use tower::ServiceExt as _;
+//!
+//! // With the `axum` feature, `Session` is an extractor and `SessionError` a response.
+//! async fn count(session: Session) -> Result<String, SessionError> {
+//!     let n = session.get::<u64>("count").await?.unwrap_or(0) + 1;
+//!     session.insert("count", n).await?;
+//!     Ok(n.to_string())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Any Arc<dyn SessionStore>: session_config::connect_from_env() picks one from a URL.
+//! let store = Arc::new(session_memory::MemoryStore::new());
+//! let keys = KeyRing::new([b"a secret of at least 32 bytes!!!"])?;
+//! let app = Router::new()
+//!     .route("/", get(count))
+//!     .layer(SessionLayer::new(store, keys).with_renew(true));
+//!
+//! let response = app.oneshot(Request::get("/").body(axum::body::Body::empty())?).await?;
+//! let cookie = response.headers()[header::SET_COOKIE].to_str()?;
+//! assert!(cookie.starts_with("sid=") && cookie.contains("HttpOnly"));
+//! # Ok(())
+//! # }
+//! # main().unwrap_or_else(|e| panic!("{e}"));
+//! # }
+//! ```
+//!
+//! Without the feature the handle is in the request's extensions: with axum,
+//! `Extension(session): Extension<Session>`; with any tower service,
+//! `request.extensions().get::<Session>()`.
+//!
+//! # Options
+//!
+//! koa-session's names and defaults, set with the `with_*` methods of [`SessionLayer`]:
+//!
+//! | koa-session | method | default |
+//! |---|---|---|
+//! | `key` | [`with_key`](SessionLayer::with_key) | `"sid"` |
+//! | `maxAge` | [`with_max_age`](SessionLayer::with_max_age) | one day |
+//! | `maxAge: 'session'` | [`with_browser_session`](SessionLayer::with_browser_session) | `false` (the store still gets `max_age` as TTL) |
+//! | `rolling` | [`with_rolling`](SessionLayer::with_rolling) | `false` |
+//! | `renew` | [`with_renew`](SessionLayer::with_renew) | `false` |
+//! | `httpOnly` | [`with_http_only`](SessionLayer::with_http_only) | `true` |
+//! | `secure` | [`with_secure`](SessionLayer::with_secure) | `false` |
+//! | `sameSite` | [`with_same_site`](SessionLayer::with_same_site) | [`SameSite::Lax`] |
+//! | `signed` | [`SessionLayer::new`] with a [`KeyRing`] / [`SessionLayer::unsigned`] | signed |
+//! | `path`, `domain` | [`with_path`](SessionLayer::with_path), [`with_domain`](SessionLayer::with_domain) | `/`, none |
+//! | `prefix` | a store setting here: Redis `prefix`, MySQL `table`, MongoDB `collection` | the store's |
+//!
+//! # The cookie
+//!
+//! `sid=<session key>.<expiry ms>.<HMAC-SHA256, base64url>`. The session key is 256 bits from
+//! the OS CSPRNG. The MAC (over `sid=<key>.<expiry>`) is made with the first key of the
+//! [`KeyRing`] and checked against every key in constant time; a cookie verified by an older key
+//! is re-signed with the first key in the same response. A cookie that fails to verify or parse
+//! is ignored without touching the store. The expiry in the cookie is where the record expires,
+//! as last written; `renew` decides from it without loading the session (koa-session keeps the
+//! same `_expire` inside the session data instead). The store's own expiry stays authoritative.
+//!
+//! # After the handler
+//!
+//! | the handler… | store | `Set-Cookie` |
+//! |---|---|---|
+//! | did not touch the session, no cookie | nothing | none |
+//! | did not touch it, cookie, `rolling` (or `renew` due) | `set(changed = false)` (a touch) | fresh expiry |
+//! | did not touch it, cookie signed with an older key | nothing | re-signed |
+//! | read it, nothing changed | nothing (`rolling`: the load was a rolling `get`) | only when rolling, renewing or re-signing |
+//! | changed it (`insert`, `remove`, `clear`, `replace`) | `set(changed = true)` | fresh expiry |
+//! | created a session and left it empty | nothing | none (or an expiring one for a stale cookie) |
+//! | [`destroy`](Session::destroy)ed it | `destroy` | expiring cookie |
+//! | [`regenerate`](Session::regenerate)d it | `destroy` old id, `set` under the new one | new id |
+//!
+//! `renew` is due when less than half of `max_age` remains on the cookie's expiry.
+//!
+//! # Errors
+//!
+//! A store error while loading or saving is logged once with `tracing` (never with the session
+//! key) and turns the response into `503 Service Unavailable` when
+//! [transient](session_core::Error::is_transient), otherwise `500 Internal Server Error`. A record
+//! that cannot be decoded is treated as no session and counted in
+//! [`SessionMetrics::decode_errors`].
+//!
+//! # Features
+//!
+//! | feature | enables |
+//! |---|---|
+//! | `axum` | `Session` as an axum extractor, `IntoResponse` for [`SessionError`] |
+
+mod config;
+mod cookie;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod keys;
+mod layer;
+mod metrics;
+mod session;
+
+pub use config::{DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE, DEFAULT_PATH, SameSite};
+pub use error::{LayerError, SessionError};
+#[cfg(feature = "axum")]
+pub use extract::MissingSessionLayer;
+pub use keys::{KeyRing, MIN_KEY_BYTES};
+pub use layer::{SessionLayer, SessionService};
+pub use metrics::SessionMetrics;
+pub use session::Session;
+pub use session_core::{Duration, SessionData};
+
+#[cfg(test)]
+mod tests;
