@@ -438,6 +438,11 @@ async fn stalled_dead_and_restarted_server() {
     }
     fails_transiently_in_time("destroy on a dead server", timeout, store.destroy(&key)).await;
 
+    // Let the ConnectionManager's background reconnection attempts run out, so that the store
+    // holds a failed connection when the server comes back: the first operation then meets
+    // "connection refused" and only succeeds because the store retries it once.
+    tokio::time::sleep(StdDuration::from_secs(2)).await;
+
     // Restarted (empty: no persistence). The first operation must succeed.
     let _server = OwnServer::start(port)
         .await

@@ -59,7 +59,10 @@ impl RedisStore {
     /// [`DEFAULT_TIMEOUT`].
     pub async fn connect_cluster<S: AsRef<str>>(nodes: &[S]) -> Result<Self> {
         if nodes.is_empty() {
-            return Err(Error::config(BACKEND, "the Redis Cluster node list is empty"));
+            return Err(Error::config(
+                BACKEND,
+                "the Redis Cluster node list is empty",
+            ));
         }
         // Parse each URL here rather than in the builder, so that an error names the position of
         // the bad node without printing it.
@@ -150,7 +153,9 @@ mod tests {
     async fn connecting_to_a_closed_port_fails_fast_and_transiently() {
         let url = format!("redis://:hunter2@127.0.0.1:{}", closed_port());
         let started = Instant::now();
-        let err = RedisStore::connect(&url).await.expect_err("nothing listens");
+        let err = RedisStore::connect(&url)
+            .await
+            .expect_err("nothing listens");
         assert!(err.is_transient(), "{err:?}");
         assert!(started.elapsed() < DEFAULT_TIMEOUT + Duration::from_millis(500));
         assert!(!chain(&err).contains("hunter2"));

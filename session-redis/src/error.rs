@@ -78,7 +78,10 @@ mod tests {
             io::ErrorKind::UnexpectedEof,
         ] {
             let err = map(RedisError::from(io::Error::from(kind)), T);
-            assert!(matches!(err, Error::Unavailable { .. }), "{kind:?}: {err:?}");
+            assert!(
+                matches!(err, Error::Unavailable { .. }),
+                "{kind:?}: {err:?}"
+            );
             let source = std::error::Error::source(&err).expect("the redis error is the source");
             assert!(source.downcast_ref::<RedisError>().is_some());
         }
@@ -86,8 +89,14 @@ mod tests {
 
     #[test]
     fn io_timeouts_are_timeouts() {
-        let err = map(RedisError::from(io::Error::from(io::ErrorKind::TimedOut)), T);
-        assert!(matches!(err, Error::Timeout { after, .. } if after == T), "{err:?}");
+        let err = map(
+            RedisError::from(io::Error::from(io::ErrorKind::TimedOut)),
+            T,
+        );
+        assert!(
+            matches!(err, Error::Timeout { after, .. } if after == T),
+            "{err:?}"
+        );
         assert!(err.is_transient());
     }
 

@@ -186,8 +186,14 @@ mod tests {
         .expect("lazy manager");
         let store = RedisStore::new(conn).with_prefix("app:");
         let printed = format!("{store:?}");
-        assert!(printed.contains("app:") && printed.contains("single node"), "{printed}");
+        assert!(
+            printed.contains("app:") && printed.contains("single node"),
+            "{printed}"
+        );
         assert!(!printed.contains("hunter2"), "{printed}");
-        assert_eq!(store.redis_key(&SessionKey::parse("abc").expect("key")), "app:abc");
+        assert_eq!(
+            store.redis_key(&SessionKey::parse("abc").expect("key")),
+            "app:abc"
+        );
     }
 }
