@@ -94,6 +94,8 @@ mod tests {
             Ok::<_, sqlx::Error>(())
         };
         let err = timed(Duration::from_millis(10), slow).await;
-        assert!(matches!(err, Err(Error::Timeout { after, .. }) if after == Duration::from_millis(10)));
+        assert!(
+            matches!(err, Err(Error::Timeout { after, .. }) if after == Duration::from_millis(10))
+        );
     }
 }

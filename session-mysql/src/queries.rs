@@ -89,7 +89,13 @@ mod tests {
 
     #[test]
     fn valid_table_names_are_accepted() {
-        for name in ["sessions", "_s", "S_2", "t_round_trip_0a1b2c3d", &"a".repeat(64)] {
+        for name in [
+            "sessions",
+            "_s",
+            "S_2",
+            "t_round_trip_0a1b2c3d",
+            &"a".repeat(64),
+        ] {
             assert!(validate_table_name(name).is_ok(), "{name}");
         }
     }
@@ -118,7 +124,14 @@ mod tests {
     #[test]
     fn every_statement_names_the_table_and_never_the_database_clock() {
         let q = Queries::new("my_table");
-        for text in [&q.select, &q.touch, &q.upsert, &q.delete, &q.cleanup, &q.create_table] {
+        for text in [
+            &q.select,
+            &q.touch,
+            &q.upsert,
+            &q.delete,
+            &q.cleanup,
+            &q.create_table,
+        ] {
             assert!(text.contains("`my_table`"), "{text}");
             assert!(!text.to_ascii_uppercase().contains("NOW()"), "{text}");
             assert!(!text.contains("sessions"), "{text}");

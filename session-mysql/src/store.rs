@@ -277,7 +277,10 @@ mod tests {
     async fn debug_never_prints_the_password() {
         let store = lazy("mysql://app:s3cr3t-pw@127.0.0.1:1/db");
         let printed = format!("{store:?}");
-        assert!(printed.contains("sessions") && printed.contains("127.0.0.1"), "{printed}");
+        assert!(
+            printed.contains("sessions") && printed.contains("127.0.0.1"),
+            "{printed}"
+        );
         assert!(!printed.contains("s3cr3t-pw"), "{printed}");
     }
 
