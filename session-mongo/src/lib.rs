@@ -22,6 +22,11 @@
 //! | `set(k, _, max_age, false)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}}` with `$set: {expiresAt}`, no upsert |
 //! | `destroy(k)` | `deleteOne({_id: k})` |
 //!
+//! A document whose `data` is not a readable record (written by another program, a newer
+//! release, or corrupted) gives [`Error::Decode`](session_core::Error::Decode) and is left in
+//! place; a rolling read of it has still moved its `expiresAt`, as the read and the extension are
+//! one command. A changed `set` overwrites it, `destroy` removes it.
+//!
 //! # An existing index on `expiresAt`
 //!
 //! A TTL index with another `expireAfterSeconds` is changed to 0 with `collMod`. A single-field

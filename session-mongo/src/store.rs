@@ -134,6 +134,25 @@ fn validate_collection(name: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn debug_never_prints_the_password() {
+        let options =
+            mongodb::options::ClientOptions::parse("mongodb://app:hunter2-pw@127.0.0.1:1")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        let client = Client::with_options(options).unwrap_or_else(|e| panic!("{e}"));
+        let store = MongoStore {
+            collection: client.database("app").collection("sessions"),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+        };
+        let printed = format!("{store:?} {store:#?}");
+        assert!(
+            printed.contains("sessions") && !printed.contains("hunter2"),
+            "{printed}"
+        );
+    }
+
     #[test]
     fn names_follow_mongodb_rules() {
         assert!(validate_database("session_tests").is_ok());
