@@ -1,4 +1,4 @@
-//! The conformance suite every [`SessionStore`] must pass, and the harness that runs it against
+//! The conformance suite every [`SessionStore`](session_core::SessionStore) must pass, and the harness that runs it against
 //! real servers.
 //!
 //! [`conformance`] holds one plain `pub async fn` per clause of the contract. The
