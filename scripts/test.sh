@@ -24,6 +24,8 @@ esac
 if [ "$use_docker" = 1 ]; then
   echo "[test] Docker engine found: starting integration-tests/docker-compose.yml" >&2
   "${compose[@]}" up -d --wait
+  source scripts/services.sh
+  install_chromium   # the demo's browser test runs on the host, not in a container
   trap '"${compose[@]}" down -v >/dev/null 2>&1' EXIT
   export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
   export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103}"
