@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Each backend crate must stay usable on its own: depending on one backend never pulls in
+# another backend's driver. Fails with the offending dependency path otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+check() { # crate, then drivers it must not depend on
+  local crate=$1; shift
+  local tree
+  tree=$(cargo tree -q -p "$crate" -e normal --prefix none)
+  for driver in "$@"; do
+    if grep -qE "^$driver v" <<<"$tree"; then
+      echo "$crate depends on $driver:"; cargo tree -q -p "$crate" -e normal -i "$driver" | head -5
+      status=1
+    fi
+  done
+}
+check session-core redis sqlx mongodb moka
+check session-memory redis sqlx mongodb
+check session-redis sqlx mongodb
+check session-mysql redis mongodb
+check session-mongo redis sqlx
+# session-config with only its default feature compiles in the memory store alone.
+tree=$(cargo tree -q -p session-config -e normal --prefix none)
+for driver in redis sqlx mongodb; do
+  if grep -qE "^$driver v" <<<"$tree"; then echo "session-config (default features) depends on $driver"; status=1; fi
+done
+[ "$status" = 0 ] && echo "dependency isolation: each backend crate pulls in only its own driver"
+exit "$status"
