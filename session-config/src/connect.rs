@@ -34,12 +34,14 @@ pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, Conf
         }
         #[cfg(feature = "redis")]
         Backend::Redis { url, prefix } => {
+            require_tls_feature([url.expose()])?;
             let store = session_redis::RedisStore::connect(url.expose()).await?;
             Ok(Arc::new(redis_options(store, prefix, options)))
         }
         #[cfg(feature = "redis")]
         Backend::RedisCluster { nodes, prefix } => {
             let nodes: Vec<&str> = nodes.iter().map(|n| n.expose()).collect();
+            require_tls_feature(nodes.iter().copied())?;
             let store = session_redis::RedisStore::connect_cluster(&nodes).await?;
             Ok(Arc::new(redis_options(store, prefix, options)))
         }
@@ -94,6 +96,20 @@ fn feature_of(backend: &Backend) -> &'static str {
         Backend::Mongo { .. } => "mongo",
         Backend::MySql { .. } => "mysql",
     }
+}
+
+/// `rediss://` needs the `redis-tls` feature; say so instead of letting the driver fail with a
+/// less helpful message at connect time.
+#[cfg(feature = "redis")]
+fn require_tls_feature<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let wants_tls = urls.into_iter().any(|u| u.starts_with("rediss://"));
+    if wants_tls && !cfg!(feature = "redis-tls") {
+        return Err(ConfigError::FeatureDisabled {
+            scheme: "rediss".to_owned(),
+            feature: "redis-tls",
+        });
+    }
+    Ok(())
 }
 
 #[cfg(feature = "redis")]

@@ -30,7 +30,8 @@
 //! | feature | enables | pulls in |
 //! |---|---|---|
 //! | `memory` (default) | `memory://` | moka |
-//! | `redis` | `redis://`, `rediss://`, `redis+cluster://` | redis |
+//! | `redis` | `redis://`, `redis+cluster://` | redis |
+//! | `redis-tls` | `rediss://`, `rediss+cluster://` (rustls, system root certificates) | redis with rustls |
 //! | `mongo` | `mongodb://`, `mongodb+srv://` | mongodb |
 //! | `mysql` | `mysql://`, `mariadb://` | sqlx |
 //!

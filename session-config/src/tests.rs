@@ -239,3 +239,13 @@ async fn memory_url_opens_a_working_store() {
         Err(session_core::Error::TooLarge { limit: 64, .. })
     ));
 }
+
+#[cfg(all(feature = "redis", not(feature = "redis-tls")))]
+#[tokio::test]
+async fn rediss_without_the_tls_feature_names_it() {
+    match crate::connect(&parse("rediss://127.0.0.1:6380")).await {
+        Err(ConfigError::FeatureDisabled { feature, .. }) => assert_eq!(feature, "redis-tls"),
+        Err(e) => panic!("{e}"),
+        Ok(s) => panic!("connected to {s:?}"),
+    }
+}
