@@ -1,2 +1,195 @@
-//! Benchmarks (under construction).
-fn main() {}
+//! The session-bench harness (issue 8): our stores and middleware side by side with the raw
+//! drivers, tower-sessions, redis-benchmark and koa, on the same servers in the same run.
+//!
+//! ```text
+//! cargo run -p session-bench --release -- all            # everything, 3 repetitions
+//! cargo run -p session-bench --release -- all --quick    # a few minutes, 1 repetition
+//! cargo run -p session-bench --release -- store|http|scale [--quick] [--reps N]
+//!     [--backends memory,redis,redis-cluster,mongo,mariadb] [--out FILE]
+//! ```
+//!
+//! Server URLs come from `REDIS_URL`, `REDIS_CLUSTER_URLS`, `MONGODB_URL`, `MYSQL_URL` (the
+//! integration tests' variables and defaults). Results go to stdout as Markdown (and to
+//! `--out`), progress to stderr. Every benchmark namespaces its keys, collections and tables
+//! with a run tag and removes them when done.
+// A benchmark binary, not a library: failing loudly on a broken setup is the right behaviour,
+// and its items are documented for readers, not for rustdoc.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod backends;
+mod http;
+mod measure;
+mod raw;
+mod redis_benchmark;
+mod scale;
+mod store_bench;
+mod subject;
+
+use std::time::Duration;
+
+use backends::{Backend, Urls};
+
+/// What a run does, from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) quick: bool,
+    pub(crate) reps: usize,
+    pub(crate) duration: Duration,
+    pub(crate) backends: Vec<Backend>,
+}
+
+const USAGE: &str = "usage: session-bench <all|store|http|scale> [--quick] [--reps N] \
+                     [--backends memory,redis,redis-cluster,mongo,mariadb] [--out FILE]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Hidden: the child process of the memory-scale benchmark.
+    if args.first().map(String::as_str) == Some("mem-child") {
+        scale::mem_child(&args[1..]);
+        return;
+    }
+    // Hidden: a fixed number of sequential operations of one subject, for callgrind.
+    if args.first().map(String::as_str) == Some("profile") {
+        profile(&args[1..]);
+        return;
+    }
+    let Some(what) = args.first().cloned() else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    };
+    let mut settings = Settings {
+        quick: false,
+        reps: 0,
+        duration: Duration::ZERO,
+        backends: Backend::ALL.to_vec(),
+    };
+    let mut out_file = None;
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => settings.quick = true,
+            "--reps" => settings.reps = it.next().and_then(|v| v.parse().ok()).unwrap_or(1),
+            "--out" => out_file = it.next().cloned(),
+            "--backends" => {
+                settings.backends = it
+                    .next()
+                    .map(|v| v.split(',').filter_map(Backend::parse).collect())
+                    .unwrap_or_default();
+            }
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    if settings.reps == 0 {
+        settings.reps = if settings.quick { 1 } else { 3 };
+    }
+    settings.duration = if settings.quick {
+        Duration::from_millis(300)
+    } else {
+        Duration::from_secs(1)
+    };
+    let (store, http, scale) = match what.as_str() {
+        "all" => (true, true, true),
+        "store" => (true, false, false),
+        "http" => (false, true, false),
+        "scale" => (false, false, true),
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let urls = Urls::from_env();
+    let mut report = header(&settings, &args);
+    runtime.block_on(async {
+        if store {
+            let mut results = store_bench::Results::default();
+            store_bench::run(&settings, &urls, &mut results).await;
+            report.push_str(&store_bench::report(&results, &settings));
+            report.push_str(&format!(
+                "Load average before each backend/payload: {}\n\n",
+                results.loads.join("; ")
+            ));
+            for s in &results.skipped {
+                report.push_str(&format!("Skipped: {s}\n\n"));
+            }
+        }
+        if http {
+            report.push_str(&http::run(&settings, &urls).await);
+        }
+        if scale {
+            report.push_str(&scale::run(&settings, &urls).await);
+        }
+    });
+    print!("{report}");
+    if let Some(path) = out_file {
+        if let Err(e) = std::fs::write(&path, &report) {
+            eprintln!("cannot write {path}: {e}");
+        }
+    }
+}
+
+fn header(settings: &Settings, args: &[String]) -> String {
+    let date = std::process::Command::new("date")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "# session-bench results\n\nCommand: `session-bench {}` — {date}; {} repetition(s); \
+         load average at start: {}\n\n",
+        args.join(" "),
+        settings.reps,
+        measure::load_average()
+    )
+}
+
+/// `profile <backend> <ours|raw driver|tower-sessions> <get|set> <bytes> <ops>`: seeds, then
+/// runs `ops` sequential operations, so that `valgrind --tool=callgrind` sees one subject alone.
+fn profile(args: &[String]) {
+    let backend = args
+        .first()
+        .and_then(|b| Backend::parse(b))
+        .unwrap_or(Backend::Redis);
+    let who = args.get(1).map_or("ours", String::as_str).to_owned();
+    let w = match args.get(2).map(String::as_str) {
+        Some("set") => subject::Workload::SetChanged,
+        Some("mix") => subject::Workload::Mix,
+        _ => subject::Workload::Get,
+    };
+    let bytes: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(256);
+    let ops: u64 = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tag = format!("prof{}", std::process::id());
+        let subjects = backends::build(backend, &Urls::from_env(), &tag, 1000, bytes)
+            .await
+            .unwrap();
+        for (label, s) in &subjects.list {
+            if *label == who {
+                let seed = subject::op(std::sync::Arc::clone(s), subject::Workload::Seed, 1000);
+                for n in 0..1000 {
+                    seed(n).await.unwrap();
+                }
+                let o = subject::op(std::sync::Arc::clone(s), w, 1000);
+                let started = std::time::Instant::now();
+                for n in 0..ops {
+                    o(n).await.unwrap();
+                }
+                eprintln!(
+                    "{who}: {:.2} µs/op",
+                    started.elapsed().as_secs_f64() * 1e6 / ops as f64
+                );
+            }
+            s.cleanup().await.unwrap();
+        }
+    });
+}

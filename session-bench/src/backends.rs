@@ -1,0 +1,363 @@
+//! Building the subjects of each backend, namespaced by a run tag, with their cleanup.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use session_core::{DEFAULT_MAX_RECORD_BYTES, SessionStore, encode, now_ms};
+use session_memory::MemoryStore;
+use session_mongo::MongoStore;
+use session_mysql::MySqlStore;
+use session_redis::RedisStore;
+use sqlx::AssertSqlSafe;
+use tower_sessions_redis_store::fred::prelude::{
+    Builder as FredBuilder, ClientLike, Config as FredConfig,
+};
+
+use crate::measure::BoxError;
+use crate::raw::{RawMoka, RawMongo, RawMySql, RawRedis, RawSql, RedisConn};
+use crate::subject::{
+    MAX_AGE, Ours, Subject, TowerSessions, TowerSessions011, payload, tower_payload,
+};
+
+/// Removes what a subject wrote.
+pub(crate) type Cleanup =
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> + Send + Sync>;
+
+/// Where the servers are: the variables the integration tests read, with the same defaults.
+#[derive(Debug, Clone)]
+pub(crate) struct Urls {
+    pub(crate) redis: String,
+    pub(crate) cluster: Vec<String>,
+    pub(crate) mongo: String,
+    pub(crate) mysql: String,
+}
+
+impl Urls {
+    pub(crate) fn from_env() -> Self {
+        let var = |name: &str, default: &str| match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => v,
+            _ => default.to_owned(),
+        };
+        Urls {
+            redis: var("REDIS_URL", "redis://127.0.0.1:6379"),
+            cluster: var(
+                "REDIS_CLUSTER_URLS",
+                "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103",
+            )
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .collect(),
+            mongo: var("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            mysql: var("MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+        }
+    }
+
+    /// The database named in the MySQL URL.
+    pub(crate) fn mysql_database(&self) -> String {
+        let path = self.mysql.rsplit('/').next().unwrap_or("test");
+        path.split('?').next().unwrap_or("test").to_owned()
+    }
+}
+
+/// The store-level backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Memory,
+    Redis,
+    RedisCluster,
+    Mongo,
+    MySql,
+}
+
+impl Backend {
+    pub(crate) const ALL: [Backend; 5] = [
+        Backend::Memory,
+        Backend::Redis,
+        Backend::RedisCluster,
+        Backend::Mongo,
+        Backend::MySql,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Memory => "memory",
+            Backend::Redis => "redis",
+            Backend::RedisCluster => "redis-cluster",
+            Backend::Mongo => "mongo",
+            Backend::MySql => "mariadb",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Backend> {
+        Backend::ALL.into_iter().find(|b| b.name() == s)
+    }
+
+    /// How many distinct sessions the destroy workload may consume per run.
+    pub(crate) fn destroy_budget(self, quick: bool) -> usize {
+        let full = match self {
+            Backend::Memory => 400_000,
+            Backend::Redis | Backend::RedisCluster => 60_000,
+            Backend::Mongo | Backend::MySql => 8_000,
+        };
+        if quick { full / 4 } else { full }
+    }
+}
+
+/// The subjects measured for one backend: ours first, then the peers.
+pub(crate) struct Subjects {
+    pub(crate) list: Vec<(&'static str, Arc<dyn Subject>)>,
+}
+
+/// Labels, in report order.
+pub(crate) const OURS: &str = "ours";
+pub(crate) const RAW: &str = "raw driver";
+pub(crate) const TOWER: &str = "tower-sessions";
+
+fn encoded(bytes: usize) -> Result<Vec<u8>, BoxError> {
+    Ok(encode(
+        &payload(bytes),
+        now_ms() + 86_400_000,
+        DEFAULT_MAX_RECORD_BYTES,
+    )?)
+}
+
+fn ours(
+    store: Arc<dyn SessionStore>,
+    tag: &str,
+    n: usize,
+    bytes: usize,
+    cleanup: Option<Cleanup>,
+) -> Arc<dyn Subject> {
+    Arc::new(Ours {
+        store,
+        keys: Ours::keys(&format!("bench-{tag}"), n),
+        data: payload(bytes),
+        cleanup,
+    })
+}
+
+fn id_base(tag: &str) -> i128 {
+    // Distinct per run tag, far from small ids.
+    let h = tag.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    i128::from(h) << 40
+}
+
+/// Builds the subjects of `backend` for sessions of `bytes` bytes, with `n` session keys each.
+pub(crate) async fn build(
+    backend: Backend,
+    urls: &Urls,
+    tag: &str,
+    n: usize,
+    bytes: usize,
+) -> Result<Subjects, BoxError> {
+    let record = Arc::new(encoded(bytes)?);
+    let list: Vec<(&'static str, Arc<dyn Subject>)> = match backend {
+        Backend::Memory => {
+            let store = MemoryStore::new().with_max_bytes(16 * 1024 * 1024 * 1024);
+            let raw = RawMoka {
+                cache: RawMoka::cache(),
+                keys: (0..n).map(|i| format!("raw-{tag}-{i}")).collect(),
+                record,
+            };
+            let tower = TowerSessions {
+                store: Arc::new(tower_sessions_moka_store::MokaStore::new(None)),
+                ids: TowerSessions::ids(id_base(tag), n),
+                data: tower_payload(bytes),
+                cleanup: None,
+            };
+            vec![
+                (OURS, ours(Arc::new(store), tag, n, bytes, None)),
+                (RAW, Arc::new(raw)),
+                (TOWER, Arc::new(tower)),
+            ]
+        }
+        Backend::Redis | Backend::RedisCluster => {
+            let cluster = backend == Backend::RedisCluster;
+            let (store, conn) = if cluster {
+                let store = RedisStore::connect_cluster(&urls.cluster).await?;
+                let client = redis::cluster::ClusterClient::new(urls.cluster.clone())?;
+                (
+                    store,
+                    RedisConn::Cluster(client.get_async_connection().await?),
+                )
+            } else {
+                let store = RedisStore::connect(&urls.redis).await?;
+                let client = redis::Client::open(urls.redis.as_str())?;
+                let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(None);
+                let conn = redis::aio::ConnectionManager::new_with_config(client, config).await?;
+                (store, RedisConn::Single(conn))
+            };
+            let prefix = format!("bench:{tag}:ours:");
+            let store = store.with_prefix(prefix.clone());
+            let our_keys: Vec<String> = Ours::keys(&format!("bench-{tag}"), n)
+                .iter()
+                .map(|k| format!("{prefix}{}", k.as_str()))
+                .collect();
+            let ours_cleanup = redis_cleanup(conn.clone(), our_keys);
+            let raw = RawRedis {
+                conn: conn.clone(),
+                keys: (0..n).map(|i| format!("bench:{tag}:raw:{i}")).collect(),
+                record,
+            };
+            let fred_config = if cluster {
+                let first = urls.cluster[0].trim_start_matches("redis://");
+                let others: Vec<String> = urls.cluster[1..]
+                    .iter()
+                    .map(|u| format!("node={}", u.trim_start_matches("redis://")))
+                    .collect();
+                FredConfig::from_url_clustered(&format!(
+                    "redis-cluster://{first}?{}",
+                    others.join("&")
+                ))?
+            } else {
+                FredConfig::from_url(&urls.redis)?
+            };
+            // The pool size of the store's documentation example.
+            let pool = FredBuilder::from_config(fred_config).build_pool(6)?;
+            pool.init().await?;
+            let ids = TowerSessions::ids(id_base(tag), n);
+            let tower_keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            let tower = TowerSessions {
+                store: Arc::new(tower_sessions_redis_store::RedisStore::new(pool)),
+                ids,
+                data: tower_payload(bytes),
+                cleanup: Some(redis_cleanup(conn, tower_keys)),
+            };
+            vec![
+                (
+                    OURS,
+                    ours(Arc::new(store), tag, n, bytes, Some(ours_cleanup)),
+                ),
+                (RAW, Arc::new(raw)),
+                (TOWER, Arc::new(tower)),
+            ]
+        }
+        Backend::Mongo => {
+            let db = "session_bench";
+            let ours_coll = format!("ours_{tag}");
+            let store = MongoStore::connect(&urls.mongo, db, &ours_coll).await?;
+            let client = mongodb::Client::with_uri_str(&urls.mongo).await?;
+            let database = client.database(db);
+            let raw_coll = database.collection::<mongodb::bson::Document>(&format!("raw_{tag}"));
+            // The same TTL index session-mongo keeps, so writes maintain the same indexes.
+            let index = mongodb::IndexModel::builder()
+                .keys(mongodb::bson::doc! { "expiresAt": 1 })
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .expire_after(std::time::Duration::ZERO)
+                        .build(),
+                )
+                .build();
+            raw_coll.create_index(index).await?;
+            let ours_drop = database.collection::<mongodb::bson::Document>(&ours_coll);
+            let ours_cleanup: Cleanup = Box::new(move || {
+                let c = ours_drop.clone();
+                Box::pin(async move { c.drop().await.map_err(BoxError::from) })
+            });
+            let raw = RawMongo {
+                collection: raw_coll,
+                keys: (0..n).map(|i| format!("raw-{tag}-{i}")).collect(),
+                record: String::from_utf8(record.to_vec())?,
+            };
+            let ts_db = format!("session_bench_ts_{tag}");
+            let client2 =
+                tower_sessions_mongodb_store::mongodb::Client::with_uri_str(&urls.mongo).await?;
+            let drop_db = client2.database(&ts_db);
+            let tower = TowerSessions011 {
+                store: Arc::new(tower_sessions_mongodb_store::MongoDBStore::new(
+                    client2, ts_db,
+                )),
+                ids: TowerSessions011::ids(id_base(tag), n),
+                data: tower_payload(bytes),
+                cleanup: Some(Box::new(move || {
+                    let d = drop_db.clone();
+                    Box::pin(async move { d.drop(None).await.map_err(BoxError::from) })
+                })),
+            };
+            vec![
+                (
+                    OURS,
+                    ours(Arc::new(store), tag, n, bytes, Some(ours_cleanup)),
+                ),
+                (RAW, Arc::new(raw)),
+                (TOWER, Arc::new(tower)),
+            ]
+        }
+        Backend::MySql => {
+            let ours_table = format!("bench_ours_{tag}");
+            let raw_table = format!("bench_raw_{tag}");
+            let ts_table = format!("bench_ts_{tag}");
+            let store = MySqlStore::connect(&urls.mysql)
+                .await?
+                .with_table_name(&ours_table)?;
+            store.migrate().await?;
+            let pool = sqlx::mysql::MySqlPoolOptions::new()
+                .connect(&urls.mysql)
+                .await?;
+            MySqlStore::new(pool.clone())
+                .with_table_name(&raw_table)?
+                .migrate()
+                .await?;
+            let ours_cleanup = mysql_drop(pool.clone(), ours_table);
+            let raw = RawMySql {
+                pool: pool.clone(),
+                table: raw_table.clone(),
+                keys: Ours::keys(&format!("raw-{tag}"), n)
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect(),
+                record,
+                sql: RawSql::new(&raw_table),
+            };
+            let ts_pool = tower_sessions_sqlx_store::sqlx::MySqlPool::connect(&urls.mysql).await?;
+            let ts_store = tower_sessions_sqlx_store::MySqlStore::new(ts_pool)
+                .with_schema_name(urls.mysql_database())?
+                .with_table_name(&ts_table)?;
+            ts_store.migrate().await?;
+            let tower = TowerSessions {
+                store: Arc::new(ts_store),
+                ids: TowerSessions::ids(id_base(tag), n),
+                data: tower_payload(bytes),
+                cleanup: Some(mysql_drop(pool, ts_table)),
+            };
+            vec![
+                (
+                    OURS,
+                    ours(Arc::new(store), tag, n, bytes, Some(ours_cleanup)),
+                ),
+                (RAW, Arc::new(raw)),
+                (TOWER, Arc::new(tower)),
+            ]
+        }
+    };
+    let _ = MAX_AGE;
+    Ok(Subjects { list })
+}
+
+fn redis_cleanup(conn: RedisConn, keys: Vec<String>) -> Cleanup {
+    let keys = Arc::new(keys);
+    Box::new(move || {
+        let conn = conn.clone();
+        let keys = Arc::clone(&keys);
+        Box::pin(async move {
+            for k in keys.iter() {
+                let _: i64 = conn.query(redis::cmd("DEL").arg(k)).await?;
+            }
+            Ok(())
+        })
+    })
+}
+
+fn mysql_drop(pool: sqlx::MySqlPool, table: String) -> Cleanup {
+    Box::new(move || {
+        let pool = pool.clone();
+        let sql = format!("DROP TABLE IF EXISTS `{table}`");
+        Box::pin(async move {
+            sqlx::query(AssertSqlSafe(sql)).execute(&pool).await?;
+            Ok(())
+        })
+    })
+}

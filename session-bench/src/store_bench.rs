@@ -1,0 +1,368 @@
+//! The store-level benchmark: every backend, workload, payload and concurrency, ours against
+//! the raw driver, tower-sessions and (Redis) redis-benchmark, with ratios from the same run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Settings;
+use crate::backends::{self, Backend, OURS, RAW, TOWER, Urls};
+use crate::measure::{self, Stats, median};
+use crate::redis_benchmark;
+use crate::subject::{Subject, Workload, op};
+
+/// Payload sizes, bytes of encoded record.
+pub(crate) const PAYLOADS: [usize; 2] = [256, 4096];
+/// Concurrency levels.
+pub(crate) const CONCURRENCY: [usize; 2] = [1, 64];
+/// Sessions the steady workloads cycle over.
+const KEYSPACE: usize = 1000;
+/// Label of the redis-benchmark peer.
+pub(crate) const REDIS_BENCHMARK: &str = "redis-benchmark";
+
+/// Identifies one cell: backend, payload, concurrency, workload.
+pub(crate) type Cell = (&'static str, usize, usize, &'static str);
+
+/// Every repetition's stats per subject, and per-repetition ratios ours / peer.
+#[derive(Default)]
+pub(crate) struct Results {
+    pub(crate) stats: BTreeMap<(Cell, &'static str), Vec<Stats>>,
+    pub(crate) ratios: BTreeMap<(Cell, &'static str), Vec<f64>>,
+    pub(crate) loads: Vec<String>,
+    pub(crate) skipped: Vec<String>,
+}
+
+impl Results {
+    fn add(&mut self, cell: Cell, who: &'static str, s: Stats) {
+        self.stats.entry((cell, who)).or_default().push(s);
+    }
+
+    /// Median ops/s, p50, p99 and total errors of a subject in a cell.
+    pub(crate) fn median(&self, cell: Cell, who: &str) -> Option<Stats> {
+        let runs = self
+            .stats
+            .iter()
+            .find(|((c, w), _)| *c == cell && *w == who)?
+            .1;
+        let mut ops: Vec<f64> = runs.iter().map(|s| s.ops_per_sec).collect();
+        let mut p50: Vec<f64> = runs.iter().map(|s| s.p50_us).collect();
+        let mut p99: Vec<f64> = runs.iter().map(|s| s.p99_us).collect();
+        Some(Stats {
+            ops_per_sec: median(&mut ops),
+            p50_us: median(&mut p50),
+            p99_us: median(&mut p99),
+            errors: runs.iter().map(|s| s.errors).sum(),
+        })
+    }
+
+    /// Median of the per-repetition ratios ours / `peer`.
+    pub(crate) fn ratio(&self, cell: Cell, peer: &str) -> Option<f64> {
+        let mut r = self
+            .ratios
+            .iter()
+            .find(|((c, w), _)| *c == cell && *w == peer)?
+            .1
+            .clone();
+        Some(median(&mut r))
+    }
+}
+
+async fn seed(subject: &Arc<dyn Subject>, from_zero_count: usize) {
+    let s = measure::run(
+        op(Arc::clone(subject), Workload::Seed, usize::MAX),
+        64,
+        Duration::from_secs(600),
+        Some(from_zero_count as u64),
+    )
+    .await;
+    if s.errors > 0 {
+        eprintln!("    seeding had {} errors", s.errors);
+    }
+}
+
+/// Runs the store-level benchmark of the selected backends.
+pub(crate) async fn run(settings: &Settings, urls: &Urls, results: &mut Results) {
+    let dur = settings.duration;
+    for &backend in &settings.backends {
+        for &bytes in &PAYLOADS {
+            let tag = format!(
+                "{}{}p{bytes}",
+                backend.name().replace('-', ""),
+                std::process::id()
+            );
+            let budget = backend.destroy_budget(settings.quick);
+            let n = budget.max(KEYSPACE);
+            let subjects = match backends::build(backend, urls, &tag, n, bytes).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let msg = format!("{} ({bytes} B): setup failed, skipped: {e}", backend.name());
+                    eprintln!("!! {msg}");
+                    results.skipped.push(msg);
+                    continue;
+                }
+            };
+            let load = measure::load_average();
+            eprintln!("== {} {bytes} B (load average {load})", backend.name());
+            results
+                .loads
+                .push(format!("{} {bytes} B: {load}", backend.name()));
+            for (_, s) in &subjects.list {
+                seed(s, KEYSPACE).await;
+                // Warm-up: connections, statement caches.
+                let _ = measure::run(
+                    op(Arc::clone(s), Workload::Get, KEYSPACE),
+                    64,
+                    dur / 4,
+                    None,
+                )
+                .await;
+            }
+            for rep in 0..settings.reps {
+                for &conc in &CONCURRENCY {
+                    for w in Workload::REPORTED {
+                        let cell: Cell = (backend.name(), bytes, conc, w.name());
+                        let mut ours = None;
+                        let mut peers = Vec::new();
+                        for (label, s) in &subjects.list {
+                            let (limit, keyspace) = if w == Workload::Destroy {
+                                seed(s, budget).await;
+                                (Some(budget as u64), usize::MAX)
+                            } else {
+                                (None, KEYSPACE)
+                            };
+                            let stats =
+                                measure::run(op(Arc::clone(s), w, keyspace), conc, dur, limit)
+                                    .await;
+                            if w == Workload::Destroy {
+                                seed(s, KEYSPACE).await;
+                            }
+                            results.add(cell, label, stats);
+                            if *label == OURS {
+                                ours = Some(stats);
+                            } else {
+                                peers.push((*label, stats));
+                            }
+                        }
+                        if matches!(backend, Backend::Redis | Backend::RedisCluster)
+                            && matches!(w, Workload::Get | Workload::SetChanged)
+                        {
+                            if let Some(rb) =
+                                redis_bench(settings, urls, backend, conc, bytes).await
+                            {
+                                let s = if w == Workload::Get { rb.get } else { rb.set };
+                                results.add(cell, REDIS_BENCHMARK, s);
+                                peers.push((REDIS_BENCHMARK, s));
+                            }
+                        }
+                        if let Some(o) = ours {
+                            for (label, p) in peers {
+                                if p.ops_per_sec > 0.0 {
+                                    results
+                                        .ratios
+                                        .entry((cell, label))
+                                        .or_default()
+                                        .push(o.ops_per_sec / p.ops_per_sec);
+                                }
+                            }
+                        }
+                        eprintln!(
+                            "  rep {} c={conc:<2} {:<22} ours {:>9.0} ops/s",
+                            rep + 1,
+                            w.name(),
+                            ours.map_or(0.0, |o| o.ops_per_sec)
+                        );
+                    }
+                }
+            }
+            for (label, s) in &subjects.list {
+                if let Err(e) = s.cleanup().await {
+                    eprintln!("!! cleanup of {label} failed: {e}");
+                }
+            }
+        }
+    }
+}
+
+async fn redis_bench(
+    settings: &Settings,
+    urls: &Urls,
+    backend: Backend,
+    conc: usize,
+    bytes: usize,
+) -> Option<redis_benchmark::GetSet> {
+    let cluster = backend == Backend::RedisCluster;
+    let url = if cluster {
+        urls.cluster.first()?
+    } else {
+        &urls.redis
+    };
+    let (host, port) = redis_benchmark::host_port(url);
+    let per_client: u64 = if settings.quick { 3_000 } else { 10_000 };
+    let requests = if conc == 1 {
+        per_client
+    } else {
+        per_client * 4
+    };
+    let result = redis_benchmark::run(&host, port, cluster, conc, bytes, requests).await;
+    // Its one key, `key:__rand_int__`.
+    let _ = cleanup_redis_benchmark_key(urls, cluster).await;
+    match result {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("!! redis-benchmark: {e}");
+            None
+        }
+    }
+}
+
+async fn cleanup_redis_benchmark_key(urls: &Urls, cluster: bool) -> redis::RedisResult<()> {
+    let mut del = redis::cmd("DEL");
+    del.arg("key:__rand_int__");
+    if cluster {
+        let client = redis::cluster::ClusterClient::new(urls.cluster.clone())?;
+        let mut c = client.get_async_connection().await?;
+        del.query_async::<i64>(&mut c).await.map(drop)
+    } else {
+        let client = redis::Client::open(urls.redis.as_str())?;
+        let mut c = client.get_multiplexed_async_connection().await?;
+        del.query_async::<i64>(&mut c).await.map(drop)
+    }
+}
+
+fn cell_text(s: Option<Stats>) -> String {
+    match s {
+        Some(s) => {
+            let err = if s.errors > 0 {
+                format!(" **{} errors**", s.errors)
+            } else {
+                String::new()
+            };
+            format!(
+                "{:.0} ({}/{}){err}",
+                s.ops_per_sec,
+                us(s.p50_us),
+                us(s.p99_us)
+            )
+        }
+        None => "–".to_owned(),
+    }
+}
+
+/// Microseconds with sensible precision.
+pub(crate) fn us(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn ratio_text(r: Option<f64>) -> String {
+    r.map_or("–".to_owned(), |r| format!("{r:.2}×"))
+}
+
+/// The store-level tables, one per backend and payload, and the targets.
+pub(crate) fn report(results: &Results, settings: &Settings) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## Store level\n");
+    let _ = writeln!(
+        out,
+        "Each cell: median ops/s (median p50/p99 latency in µs) over {} repetition(s) of {:.1} s \
+         per workload; ratios are medians of the per-repetition ratios ours / peer.\n",
+        settings.reps,
+        settings.duration.as_secs_f64()
+    );
+    for &backend in &settings.backends {
+        for &bytes in &PAYLOADS {
+            let _ = writeln!(out, "### {} — {bytes} B\n", backend.name());
+            let redis = matches!(backend, Backend::Redis | Backend::RedisCluster);
+            let _ = write!(
+                out,
+                "| workload | c | ours | raw driver | ours/raw | tower-sessions | ours/t-s |"
+            );
+            if redis {
+                let _ = write!(out, " redis-benchmark | ours/r-b |");
+            }
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "|---|---|---|---|---|---|---|{}",
+                if redis { "---|---|" } else { "" }
+            );
+            for w in Workload::REPORTED {
+                for &conc in &CONCURRENCY {
+                    let cell: Cell = (backend.name(), bytes, conc, w.name());
+                    let _ = write!(
+                        out,
+                        "| {} | {conc} | {} | {} | {} | {} | {} |",
+                        w.name(),
+                        cell_text(results.median(cell, OURS)),
+                        cell_text(results.median(cell, RAW)),
+                        ratio_text(results.ratio(cell, RAW)),
+                        cell_text(results.median(cell, TOWER)),
+                        ratio_text(results.ratio(cell, TOWER)),
+                    );
+                    if redis {
+                        let _ = write!(
+                            out,
+                            " {} | {} |",
+                            cell_text(results.median(cell, REDIS_BENCHMARK)),
+                            ratio_text(results.ratio(cell, REDIS_BENCHMARK)),
+                        );
+                    }
+                    let _ = writeln!(out);
+                }
+            }
+            let _ = writeln!(out);
+        }
+    }
+    out.push_str(&targets(results, settings));
+    out
+}
+
+fn targets(results: &Results, settings: &Settings) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Targets\n");
+    let _ = writeln!(out, "| target | backend | payload | c | ratio | |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let mut line = |what: &str, cell: Cell, peer: &str, goal: f64| {
+        if let Some(r) = results.ratio(cell, peer) {
+            let verdict = if r >= goal { "met" } else { "**missed**" };
+            let _ = writeln!(
+                out,
+                "| {what} ≥ {goal}× | {} | {} B | {} | {r:.2}× | {verdict} |",
+                cell.0, cell.1, cell.2
+            );
+        }
+    };
+    for &backend in &settings.backends {
+        for &bytes in &PAYLOADS {
+            for &conc in &CONCURRENCY {
+                let b = backend.name();
+                if matches!(backend, Backend::Redis | Backend::RedisCluster) {
+                    for w in [Workload::Get, Workload::SetChanged] {
+                        let cell = (b, bytes, conc, w.name());
+                        line(
+                            &format!("{} vs redis-benchmark", w.name()),
+                            cell,
+                            REDIS_BENCHMARK,
+                            0.9,
+                        );
+                        line(&format!("{} vs raw driver", w.name()), cell, RAW, 0.95);
+                    }
+                }
+                line(
+                    "request mix vs tower-sessions",
+                    (b, bytes, conc, Workload::Mix.name()),
+                    TOWER,
+                    1.3,
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+    out
+}
