@@ -24,6 +24,7 @@
 
 pub mod conformance;
 mod harness;
+pub mod proxy;
 mod servers;
 
 pub use harness::{Harness, StoreFuture, error_chain};
