@@ -1,6 +1,5 @@
 //! Mapping driver errors into [`session_core::Error`], and the per-operation timeout.
 
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use mongodb::error::{Error as DriverError, ErrorKind, WriteFailure};
@@ -88,21 +87,36 @@ pub(crate) fn config_with_source(message: impl Into<String>, e: DriverError) -> 
     }
 }
 
-/// Runs one driver operation under the store's per-operation timeout.
+/// Runs one driver operation to completion in a task of its own and waits at most `after` for
+/// it; past that the caller gets [`Error::Timeout`] while the operation finishes in the
+/// background.
 ///
-/// The driver's own timeouts (server selection, connect) are longer or unset by default, and a
-/// server that accepts the connection but stops answering would otherwise hold the request
-/// forever. Dropping the driver future on timeout is safe: the driver discards the connection the
-/// operation was using.
-pub(crate) async fn timed<T>(
+/// Why a task: the driver requires its futures to be polled to completion (its README, "Warning
+/// about timeouts / cancellation"). A future dropped mid-operation, as `tokio::time::timeout`
+/// would do, can leave the connection pool in a state it never leaves: the fault tests saw a store
+/// time out on every operation, forever, after a 3 s stall under load. A task that outlives the
+/// timeout holds one pooled connection until the server answers, the connection fails, or
+/// `connectTimeoutMS` ends its handshake, so the number left behind is bounded by the pool size.
+pub(crate) async fn run<T: Send + 'static>(
     after: Duration,
-    op: impl IntoFuture<Output = std::result::Result<T, DriverError>>,
-) -> Result<T> {
-    match tokio::time::timeout(after, op).await {
-        Ok(result) => result.map_err(map),
+    op: impl Future<Output = std::result::Result<T, DriverError>> + Send + 'static,
+) -> Result<std::result::Result<T, DriverError>> {
+    let task = tokio::spawn(op);
+    match tokio::time::timeout(after, task).await {
+        Ok(Ok(result)) => Ok(result),
+        // The driver panicked inside the task: report it rather than unwinding into the caller.
+        Ok(Err(join_error)) => Err(Error::backend(BACKEND, join_error)),
         Err(_) => Err(Error::Timeout {
             backend: BACKEND,
             after,
         }),
     }
+}
+
+/// [`run`], with the driver's error mapped into [`Error`].
+pub(crate) async fn timed<T: Send + 'static>(
+    after: Duration,
+    op: impl Future<Output = std::result::Result<T, DriverError>> + Send + 'static,
+) -> Result<T> {
+    run(after, op).await?.map_err(map)
 }

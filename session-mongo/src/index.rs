@@ -12,7 +12,6 @@
 //! `expireAfterSeconds` of an existing TTL index is safe: with `0` each document lives until the
 //! expiry the application wrote into it, so the index only ever deletes what reads already ignore.
 
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use mongodb::bson::{Bson, Document, doc};
@@ -43,7 +42,8 @@ pub(crate) async fn ensure_ttl_index(
             "collMod": name,
             "index": { "name": &ttl.name, "expireAfterSeconds": 0_i64 },
         };
-        return match timed(timeout, database.run_command(command)).await {
+        let db = database.clone();
+        return match timed(timeout, async move { db.run_command(command).await }).await {
             Ok(_) => Ok(()),
             Err(Error::Backend { source, .. }) => Err(Error::Config {
                 backend: BACKEND,
@@ -79,7 +79,8 @@ pub(crate) async fn ensure_ttl_index(
                 .build(),
         )
         .build();
-    timed(timeout, collection.create_index(model))
+    let coll = collection.clone();
+    timed(timeout, async move { coll.create_index(model).await })
         .await
         .map(drop)
         .map_err(|e| match e {
@@ -114,18 +115,12 @@ async fn expires_at_indexes(
     timeout: Duration,
 ) -> Result<Vec<ExpiresAtIndex>> {
     let command = doc! { "listIndexes": collection, "cursor": { "batchSize": 1000_i32 } };
-    let reply =
-        match tokio::time::timeout(timeout, database.run_command(command).into_future()).await {
-            Err(_) => {
-                return Err(Error::Timeout {
-                    backend: BACKEND,
-                    after: timeout,
-                });
-            }
-            Ok(Err(e)) if error::server_code(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(vec![]),
-            Ok(Err(e)) => return Err(error::map(e)),
-            Ok(Ok(reply)) => reply,
-        };
+    let db = database.clone();
+    let reply = match error::run(timeout, async move { db.run_command(command).await }).await? {
+        Err(e) if error::server_code(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(vec![]),
+        Err(e) => return Err(error::map(e)),
+        Ok(reply) => reply,
+    };
     let batch = reply
         .get_document("cursor")
         .and_then(|cursor| cursor.get_array("firstBatch"))

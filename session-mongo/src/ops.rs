@@ -1,7 +1,5 @@
 //! The [`SessionStore`] operations: one driver call each.
 
-use std::future::IntoFuture;
-
 use mongodb::options::ReturnDocument;
 use session_core::{
     Duration, Error, Result, SessionData, SessionKey, SessionStore, async_trait, encode,
@@ -10,7 +8,7 @@ use session_core::{
 
 use crate::MongoStore;
 use crate::document::{self, by_key, data_projection, live, set_expiry};
-use crate::error::{BACKEND, is_duplicate_key, timed};
+use crate::error::{BACKEND, is_duplicate_key, run, timed};
 
 #[async_trait]
 impl SessionStore for MongoStore {
@@ -25,17 +23,25 @@ impl SessionStore for MongoStore {
         let found = if rolling {
             // One round trip: read and extend in the same findAndModify, so the session cannot
             // expire between the two, and an expired one is neither returned nor extended.
-            let op = self
-                .collection
-                .find_one_and_update(live(key, now), set_expiry(now.saturating_add(max_age)))
-                .projection(data_projection())
-                .return_document(ReturnDocument::Before);
+            let collection = self.collection.clone();
+            let (filter, update) = (live(key, now), set_expiry(now.saturating_add(max_age)));
+            let op = async move {
+                collection
+                    .find_one_and_update(filter, update)
+                    .projection(data_projection())
+                    .return_document(ReturnDocument::Before)
+                    .await
+            };
             timed(self.timeout, op).await?
         } else {
-            let op = self
-                .collection
-                .find_one(live(key, now))
-                .projection(data_projection());
+            let collection = self.collection.clone();
+            let filter = live(key, now);
+            let op = async move {
+                collection
+                    .find_one(filter)
+                    .projection(data_projection())
+                    .await
+            };
             timed(self.timeout, op).await?
         };
         match found {
@@ -59,9 +65,9 @@ impl SessionStore for MongoStore {
         if !changed {
             // A touch moves the expiry of a live document and nothing else. No upsert: a touch
             // arriving after a logout or after expiry must not bring the session back.
-            let op = self
-                .collection
-                .update_one(live(key, now), set_expiry(expires_at));
+            let collection = self.collection.clone();
+            let (filter, update) = (live(key, now), set_expiry(expires_at));
+            let op = async move { collection.update_one(filter, update).await };
             timed(self.timeout, op).await?;
             return Ok(());
         }
@@ -76,26 +82,32 @@ impl SessionStore for MongoStore {
         // The filter is the `_id` alone, so an expired document the TTL monitor has not removed
         // yet is overwritten rather than duplicated.
         let upsert = || {
-            self.collection
-                .replace_one(by_key(key), &replacement)
-                .upsert(true)
+            let collection = self.collection.clone();
+            let (filter, replacement) = (by_key(key), replacement.clone());
+            async move {
+                collection
+                    .replace_one(filter, replacement)
+                    .upsert(true)
+                    .await
+            }
         };
-        match tokio::time::timeout(self.timeout, upsert().into_future()).await {
+        match run(self.timeout, upsert()).await? {
             // Two upserts of a new `_id` can both miss and both insert; the loser gets E11000.
             // Servers from 4.2 retry this themselves; for the others, once more is enough, as the
             // document now exists and the retry is a plain replace.
-            Ok(Err(e)) if is_duplicate_key(&e) => timed(self.timeout, upsert()).await.map(drop),
-            Ok(result) => result.map(drop).map_err(crate::error::map),
-            Err(_) => Err(Error::Timeout {
-                backend: BACKEND,
-                after: self.timeout,
-            }),
+            Err(e) if is_duplicate_key(&e) => timed(self.timeout, upsert()).await.map(drop),
+            result => result.map(drop).map_err(crate::error::map),
         }
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        timed(self.timeout, self.collection.delete_one(by_key(key)))
-            .await
-            .map(drop)
+        let collection = self.collection.clone();
+        let filter = by_key(key);
+        timed(
+            self.timeout,
+            async move { collection.delete_one(filter).await },
+        )
+        .await
+        .map(drop)
     }
 }

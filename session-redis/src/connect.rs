@@ -20,6 +20,9 @@ const RECONNECT_ATTEMPTS: usize = 2;
 const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(50);
 /// Longest back-off between reconnection attempts.
 const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
+/// Attempts the cluster client makes for one request (MOVED/ASK redirects and reconnects); with
+/// the short waits set in `connect_cluster` they fit inside one operation's timeout.
+const CLUSTER_RETRIES: u32 = 10;
 
 impl RedisStore {
     /// Connects to a single Redis node at `url` (`redis://[user:password@]host[:port][/db]`)
@@ -72,8 +75,16 @@ impl RedisStore {
                 .map_err(|e| bad_url(e, &format!("Redis Cluster node URL #{}", i + 1)))?;
             infos.push(info);
         }
+        // The driver's default retry backoff waits at least 1.28 s between attempts, longer than
+        // a whole operation may take here: a node restart would then outlast the store's timeout
+        // for seconds after the node is back. Short, capped waits (10 ms, doubling, at most
+        // 250 ms) let a request find the restarted node within one operation; the store's
+        // per-operation timeout still bounds the total.
         let client = ClusterClient::builder(infos)
             .connection_timeout(DEFAULT_TIMEOUT)
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(10)
+            .max_retry_wait(250)
             .build()
             .map_err(|e| bad_url(e, "Redis Cluster configuration"))?;
         let conn = match tokio::time::timeout(DEFAULT_TIMEOUT, client.get_async_connection()).await

@@ -40,10 +40,15 @@ pub(crate) fn map(e: RedisError, timeout: Duration) -> Error {
             message: "authentication with the Redis server failed".to_owned(),
             source: Some(Box::new(e)),
         },
+        // MOVED / ASK reach us only when the cluster client ran out of redirects: the slot map
+        // is changing under it (a failover, a restarted node, a reshard). That settles by
+        // itself, so it is transient like CLUSTERDOWN and TRYAGAIN.
         ErrorKind::Io
         | ErrorKind::ClusterConnectionNotFound
         | ErrorKind::Server(
-            ServerErrorKind::ClusterDown
+            ServerErrorKind::Moved
+            | ServerErrorKind::Ask
+            | ServerErrorKind::ClusterDown
             | ServerErrorKind::MasterDown
             | ServerErrorKind::TryAgain
             | ServerErrorKind::BusyLoading
