@@ -37,36 +37,41 @@ pub(crate) enum Incoming {
     },
 }
 
-/// Reads the session cookie. With several cookies of the session's name (different paths or
-/// domains), the first that verifies wins.
+/// Reads the session cookie.
+///
+/// Several cookies of the session's name with different values count as no session at all,
+/// even if one of them verifies. A browser sends them when a sibling subdomain or a more
+/// specific path planted its own cookie ("cookie tossing"); picking one would let the planter
+/// choose which session the victim uses. Exact repeats of one value are treated as one cookie.
 pub(crate) fn read(headers: &HeaderMap, config: &Config) -> Incoming {
-    let mut seen = false;
+    let mut found: Option<&[u8]> = None;
     for header in headers.get_all(COOKIE) {
-        let Ok(header) = header.to_str() else {
-            continue;
-        };
-        for pair in header.split(';') {
-            let Some((name, value)) = pair.trim().split_once('=') else {
+        // Bytes, not `to_str`: another application's cookie may carry UTF-8, which must not
+        // hide ours or make us skip a header that holds a second session cookie.
+        for pair in header.as_bytes().split(|&b| b == b';') {
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
                 continue;
             };
-            if name.trim() != config.name {
+            let (name, value) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
+            if name != config.name.as_bytes() {
                 continue;
             }
-            seen = true;
-            let value = value.trim();
             let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
                 .unwrap_or(value);
-            if let Some(valid) = parse(value, config) {
-                return valid;
+            match found {
+                Some(previous) if previous != value => return Incoming::Invalid,
+                _ => found = Some(value),
             }
         }
     }
-    if seen {
-        Incoming::Invalid
-    } else {
-        Incoming::Absent
+    match found {
+        None => Incoming::Absent,
+        Some(value) => std::str::from_utf8(value)
+            .ok()
+            .and_then(|value| parse(value, config))
+            .unwrap_or(Incoming::Invalid),
     }
 }
 

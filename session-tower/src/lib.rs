@@ -68,7 +68,8 @@
 //! the OS CSPRNG. The MAC (over `sid=<key>.<expiry>`) is made with the first key of the
 //! [`KeyRing`] and checked against every key in constant time; a cookie verified by an older key
 //! is re-signed with the first key in the same response. A cookie that fails to verify or parse
-//! is ignored without touching the store. The expiry in the cookie is where the record expires,
+//! is ignored without touching the store, and so are several different cookies of the session's name in
+//! one request ("cookie tossing" from a sibling subdomain or a narrower path), even if one verifies. The expiry in the cookie is where the record expires,
 //! as last written; `renew` decides from it without loading the session (koa-session keeps the
 //! same `_expire` inside the session data instead). The store's own expiry stays authoritative.
 //!

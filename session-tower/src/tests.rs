@@ -307,6 +307,49 @@ async fn a_forged_signature_is_ignored_without_a_store_lookup() {
     assert_eq!(layer.metrics().rejected_cookies(), 3);
 }
 
+#[tokio::test]
+async fn two_different_session_cookies_are_no_session_even_if_both_verify() {
+    let store = CountingStore::new(Fail::Never);
+    let app = app(signed(store.clone(), &[NEW]));
+    let victim = send(&app, "/incr", None).await.cookie();
+    let planted = send(&app, "/incr", None).await.cookie();
+    let calls = store.calls();
+    // Cookie tossing: a sibling subdomain or a narrower path planted a genuine cookie of its own.
+    for header in [
+        format!("{planted}; {victim}"),
+        format!("{victim}; other=1; {planted}"),
+    ] {
+        let r = send(&app, "/read", Some(&header)).await;
+        assert_eq!(r.body, "0", "{header}: one of the duplicates was used");
+    }
+    assert_eq!(store.calls(), calls, "duplicates reached the store");
+    // The same cookie sent twice is still that one cookie; an unrelated UTF-8 cookie hides nothing.
+    assert_eq!(
+        send(&app, "/read", Some(&format!("{victim}; {victim}")))
+            .await
+            .body,
+        "1"
+    );
+    let mut req = Request::get("/read");
+    req = req.header(
+        header::COOKIE,
+        http::HeaderValue::from_bytes(format!("lang=fran\u{e7}ais; {victim}").as_bytes())
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| match e {});
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_bytes();
+    assert_eq!(&body[..], b"1");
+}
+
 fn app_with_keys(store: Arc<CountingStore>, keys: &[&[u8]]) -> Router {
     app(signed(store, keys))
 }
