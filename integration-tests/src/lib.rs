@@ -28,7 +28,7 @@ pub mod proxy;
 mod servers;
 
 pub use harness::{Harness, StoreFuture, error_chain};
-pub use servers::{env_url, require_all, unreachable};
+pub use servers::{env_url, require_all, store_url, unreachable};
 
 /// Stamps out one `#[tokio::test]` per conformance check, in a module named `$backend`.
 ///

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use integration_tests::conformance::MAX_RECORD_BYTES;
-use integration_tests::env_url;
+use integration_tests::store_url;
 use session_config::{ConfigError, StoreConfig};
 use session_core::{Result, SessionStore};
 
@@ -26,64 +26,35 @@ async fn open(url: &str) -> Result<Arc<dyn SessionStore>> {
     }
 }
 
-/// `base` without a trailing slash or query, for appending a path and our options.
-fn base(var: &str, default: &str) -> String {
-    let url = env_url(var, default);
-    let url = url.split('?').next().unwrap_or_default();
-    url.trim_end_matches('/').to_owned()
+/// The store `backend` in `namespace`, from its URL alone, with the suite's record size limit.
+async fn from_url(backend: &str, namespace: &str) -> Result<Arc<dyn SessionStore>> {
+    let limit = MAX_RECORD_BYTES.to_string();
+    open(&store_url(
+        backend,
+        namespace,
+        &[("max_record_bytes", &limit)],
+    ))
+    .await
 }
 
-async fn memory(_namespace: String) -> Result<Arc<dyn SessionStore>> {
-    open(&format!("memory://?max_record_bytes={MAX_RECORD_BYTES}")).await
+async fn memory(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    from_url("memory", &namespace).await
 }
 
 async fn redis(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let base = base("REDIS_URL", "redis://127.0.0.1:6379");
-    open(&format!(
-        "{base}/?prefix={namespace}:&max_record_bytes={MAX_RECORD_BYTES}"
-    ))
-    .await
+    from_url("redis", &namespace).await
 }
 
 async fn redis_cluster(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let nodes = env_url(
-        "REDIS_CLUSTER_URLS",
-        "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103",
-    );
-    let hosts: Vec<&str> = nodes
-        .split(',')
-        .map(|n| {
-            n.trim()
-                .trim_start_matches("redis://")
-                .trim_end_matches('/')
-        })
-        .collect();
-    open(&format!(
-        "redis+cluster://{}/?prefix={namespace}:&max_record_bytes={MAX_RECORD_BYTES}",
-        hosts.join(",")
-    ))
-    .await
+    from_url("redis_cluster", &namespace).await
 }
 
 async fn mongo(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let base = base("MONGODB_URL", "mongodb://127.0.0.1:27017");
-    // Same database and `r<unix seconds>_` naming as tests/mongo.rs, whose sweep drops stale ones.
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    open(&format!(
-        "{base}/session_tests?collection=r{stamp}_{namespace}&max_record_bytes={MAX_RECORD_BYTES}"
-    ))
-    .await
+    from_url("mongo", &namespace).await
 }
 
 async fn mysql(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let base = base("MYSQL_URL", "mysql://root@127.0.0.1:3306/test");
-    open(&format!(
-        "{base}?table={namespace}&cleanup_interval_s=0&max_record_bytes={MAX_RECORD_BYTES}"
-    ))
-    .await
+    from_url("mysql", &namespace).await
 }
 
 integration_tests::conformance_suite!(config_memory, memory);

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use integration_tests::{env_url, error_chain, unreachable};
+use integration_tests::{error_chain, unreachable};
 use reqwest::StatusCode;
 use serde_json::Value;
 use session_config::{ConfigError, StoreConfig};
@@ -42,54 +42,9 @@ pub fn namespace(tag: &str) -> String {
     format!("t_demo_{tag}_{hex}")
 }
 
-/// `base` without a trailing slash or query, for appending a path and our options.
-fn base(var: &str, default: &str) -> String {
-    let url = env_url(var, default);
-    let url = url.split('?').next().unwrap_or_default();
-    url.trim_end_matches('/').to_owned()
-}
-
 /// The URL of a fresh namespace on `backend`, from the environment's server URLs.
 pub fn url(backend: &str, tag: &str) -> String {
-    let ns = namespace(tag);
-    match backend {
-        "memory" => "memory://".to_owned(),
-        "redis" => format!(
-            "{}/?prefix={ns}:",
-            base("REDIS_URL", "redis://127.0.0.1:6379")
-        ),
-        "redis_cluster" => {
-            let nodes = env_url(
-                "REDIS_CLUSTER_URLS",
-                "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103",
-            );
-            let hosts: Vec<&str> = nodes
-                .split(',')
-                .map(|n| {
-                    n.trim()
-                        .trim_start_matches("redis://")
-                        .trim_end_matches('/')
-                })
-                .collect();
-            format!("redis+cluster://{}/?prefix={ns}:", hosts.join(","))
-        }
-        "mongo" => {
-            // `r<unix seconds>_` as in integration-tests, whose sweep drops stale collections.
-            let stamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            format!(
-                "{}/session_tests?collection=r{stamp}_{ns}",
-                base("MONGODB_URL", "mongodb://127.0.0.1:27017")
-            )
-        }
-        "mysql" => format!(
-            "{}?table={ns}&cleanup_interval_s=0",
-            base("MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
-        ),
-        other => panic!("unknown backend {other}"),
-    }
+    integration_tests::store_url(backend, &namespace(tag), &[])
 }
 
 /// Opens a store in a fresh namespace on `backend`, chosen by URL only. `None` (after a loud
