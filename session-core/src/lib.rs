@@ -94,8 +94,8 @@ pub use data::SessionData;
 pub use error::{BoxError, DecodeError, Error, Result};
 pub use key::{GENERATED_KEY_BYTES, MAX_KEY_LEN, SessionKey};
 pub use record::{
-    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, Record, decode, encode, expires_at,
-    max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, Record, SizeEstimate, decode, encode,
+    estimate_size, expires_at, max_age_ms, now_ms,
 };
 pub use store::SessionStore;
 pub use time::Duration;

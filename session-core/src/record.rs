@@ -114,6 +114,72 @@ pub fn encode(data: &SessionData, expires_at: i64, max_bytes: usize) -> Result<V
     Ok(out)
 }
 
+/// Sizes of the record [`encode`] would write, computed by walking the data without serializing
+/// it: for stores that keep sessions decoded (the memory store) and need the size only to charge
+/// capacity and enforce the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeEstimate {
+    /// About the encoded length: strings counted without escapes, numbers at a typical width.
+    pub approx: usize,
+    /// Never less than the encoded length: every string byte counted as a six-byte `\u00XX`
+    /// escape, every number at its longest form. When this is within a limit, the record is.
+    pub upper_bound: usize,
+}
+
+/// Estimates the size of `encode(data, …)` without encoding; see [`SizeEstimate`].
+pub fn estimate_size(data: &SessionData) -> SizeEstimate {
+    // "ss" + up to 10 version digits + ':' + up to 20 expiry characters + ':'.
+    const HEADER_MAX: usize = 2 + 10 + 1 + 20 + 1;
+    let mut size = SizeEstimate {
+        approx: HEADER_MAX,
+        upper_bound: HEADER_MAX,
+    };
+    add_object(data.as_map(), &mut size);
+    size
+}
+
+fn add_string(s: &str, size: &mut SizeEstimate) {
+    size.approx = size.approx.saturating_add(s.len() + 2);
+    size.upper_bound = size
+        .upper_bound
+        .saturating_add(s.len().saturating_mul(6) + 2);
+}
+
+fn add_object(map: &serde_json::Map<String, serde_json::Value>, size: &mut SizeEstimate) {
+    // Braces, plus a colon and a comma (one too many) per member.
+    let overhead = 2 + 2 * map.len();
+    size.approx = size.approx.saturating_add(overhead);
+    size.upper_bound = size.upper_bound.saturating_add(overhead);
+    for (name, value) in map {
+        add_string(name, size);
+        add_value(value, size);
+    }
+}
+
+fn add_value(value: &serde_json::Value, size: &mut SizeEstimate) {
+    use serde_json::Value;
+    let (approx, bound) = match value {
+        Value::Null | Value::Bool(true) => (4, 4),
+        Value::Bool(false) => (5, 5),
+        // The longest forms: "-9223372036854775808", "18446744073709551615" and f64s such as
+        // "-2.2250738585072014e-308" (24 characters).
+        Value::Number(_) => (8, 24),
+        Value::String(s) => return add_string(s, size),
+        Value::Array(items) => {
+            let overhead = 2 + items.len();
+            size.approx = size.approx.saturating_add(overhead);
+            size.upper_bound = size.upper_bound.saturating_add(overhead);
+            for item in items {
+                add_value(item, size);
+            }
+            return;
+        }
+        Value::Object(map) => return add_object(map, size),
+    };
+    size.approx = size.approx.saturating_add(approx);
+    size.upper_bound = size.upper_bound.saturating_add(bound);
+}
+
 /// Decodes bytes written by [`encode`].
 ///
 /// # Errors
@@ -176,6 +242,34 @@ mod tests {
             .flatten()
             .unwrap_or(1.0);
         assert!(nz == 0.0 && nz.is_sign_negative());
+    }
+
+    #[test]
+    fn the_size_bound_is_never_below_the_encoded_length() {
+        let samples = [
+            json!({}),
+            json!({"": ""}),
+            json!({"ctl": "\u{0}\u{1}\u{1f}\"\\", "n": [i64::MIN, u64::MAX, -2.2250738585072014e-308, 5e-324, -0.0]}),
+            json!({"emoji": "🚀👩‍👩‍👧", "nested": {"a": [[[]], {}, null, true, false]}}),
+            json!({"pad": "x".repeat(10_000), "k": {"x".repeat(300): 1.5}}),
+        ];
+        for sample in samples {
+            let d = data(sample);
+            let exact = encode(&d, i64::MIN, usize::MAX)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .len();
+            let size = estimate_size(&d);
+            assert!(
+                size.upper_bound >= exact,
+                "bound {} < exact {exact} for {d:?}",
+                size.upper_bound
+            );
+            assert!(
+                size.approx * 2 >= exact && size.approx <= exact * 2 + 64,
+                "approx {} vs {exact}",
+                size.approx
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use moka::future::Cache;
 use moka::ops::compute::Op;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Result, SessionData, SessionKey, SessionStore, async_trait,
-    encode, expires_at, max_age_ms, now_ms,
+    encode, estimate_size, expires_at, max_age_ms, now_ms,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -191,12 +191,17 @@ impl SessionStore for MemoryStore {
     ) -> Result<()> {
         let expires_at = expires_at(max_age)?;
         if changed {
-            // Encoding enforces the size limit and gives the weight the capacity is charged.
-            let encoded = encode(data, expires_at, self.max_record_bytes)?;
+            // The data is kept decoded, so the encoded size matters only for the limit and the
+            // capacity charge. Serializing costs most of a `set` (JSON escaping), so walk the
+            // data instead and encode only when the size could be over the limit.
+            let size = estimate_size(data);
+            if size.upper_bound > self.max_record_bytes {
+                encode(data, expires_at, self.max_record_bytes)?;
+            }
             let entry = Entry {
                 data: Arc::new(data.clone()),
                 expires_at,
-                weight: u32::try_from(encoded.len()).unwrap_or(u32::MAX),
+                weight: u32::try_from(size.approx).unwrap_or(u32::MAX),
             };
             self.cache
                 .insert(key.as_str().to_owned(), Arc::new(entry))
