@@ -129,3 +129,8 @@ pub fn router(users: Arc<Users>) -> Router {
         .route("/count", get(routes::count))
         .with_state(users)
 }
+
+/// The repository README's Rust examples, compiled (and run) as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
