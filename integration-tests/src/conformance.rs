@@ -41,7 +41,7 @@ async fn get(
     store
         .get(key, max_age, rolling)
         .await
-        .unwrap_or_else(|e| panic!("get failed: {}", crate::harness::error_chain(&e)))
+        .unwrap_or_else(|e| panic!("get failed: {}", session_core::error_chain(&e)))
 }
 
 async fn set(
@@ -57,7 +57,7 @@ async fn set(
         .unwrap_or_else(|e| {
             panic!(
                 "set(changed={changed}) failed: {}",
-                crate::harness::error_chain(&e)
+                session_core::error_chain(&e)
             )
         })
 }
@@ -66,7 +66,7 @@ async fn destroy(store: &dyn SessionStore, key: &SessionKey) {
     store
         .destroy(key)
         .await
-        .unwrap_or_else(|e| panic!("destroy failed: {}", crate::harness::error_chain(&e)))
+        .unwrap_or_else(|e| panic!("destroy failed: {}", session_core::error_chain(&e)))
 }
 
 async fn round_trip_value(h: &Harness, what: &str, v: Value) {

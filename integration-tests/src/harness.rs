@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use session_core::{Result, SessionStore};
+use session_core::{Result, SessionStore, error_chain};
 
 /// The future a store factory returns.
 pub type StoreFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn SessionStore>>> + Send>>;
@@ -104,16 +104,4 @@ fn unique_namespace(check: &str) -> String {
     let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let check: String = check.chars().take(48).collect();
     format!("t_{check}_{suffix}")
-}
-
-/// An error and all its sources on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -27,8 +27,9 @@ mod harness;
 pub mod proxy;
 mod servers;
 
-pub use harness::{Harness, StoreFuture, error_chain};
+pub use harness::{Harness, StoreFuture};
 pub use servers::{env_url, require_all, store_url, unreachable};
+pub use session_core::error_chain;
 
 /// Stamps out one `#[tokio::test]` per conformance check, in a module named `$backend`.
 ///

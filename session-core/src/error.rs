@@ -144,6 +144,19 @@ impl Error {
     }
 }
 
+/// `e` and all its sources on one line (`outer: inner: root cause`), for logs and messages.
+/// Store errors never contain a session key or a password, so the line is safe to log.
+pub fn error_chain(e: &dyn StdError) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 /// Why a stored record could not be decoded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -192,6 +205,15 @@ mod tests {
         assert!(!Error::TooLarge { size: 2, limit: 1 }.is_transient());
         assert!(!Error::Decode(DecodeError::NotARecord).is_transient());
         assert!(!Error::config("mysql", "bad table").is_transient());
+    }
+
+    #[test]
+    fn error_chain_joins_every_source() {
+        let err = Error::unavailable("redis", std::io::Error::other("connection reset"));
+        assert_eq!(
+            error_chain(&err),
+            "redis server unavailable: connection reset"
+        );
     }
 
     #[test]

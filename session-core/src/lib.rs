@@ -91,7 +91,7 @@ mod store;
 
 pub use async_trait::async_trait;
 pub use data::SessionData;
-pub use error::{BoxError, DecodeError, Error, Result};
+pub use error::{BoxError, DecodeError, Error, Result, error_chain};
 pub use key::{GENERATED_KEY_BYTES, MAX_KEY_LEN, SessionKey};
 pub use record::{
     DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, Record, SizeEstimate, decode, encode,

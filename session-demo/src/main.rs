@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("session-demo: {}", chain(e.as_ref()));
+            eprintln!("session-demo: {}", session_core::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -107,17 +107,6 @@ fn keys() -> Result<KeyRing, BoxError> {
             Ok(KeyRing::new([random.as_str()])?)
         }
     }
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

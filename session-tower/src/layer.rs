@@ -255,7 +255,7 @@ where
                     shared.metrics.store_error();
                     let status = status_for(&e);
                     tracing::error!(
-                        error = %chain(&e),
+                        error = %session_core::error_chain(&e),
                         status = status.as_u16(),
                         "session store failed while saving a session"
                     );
@@ -345,16 +345,4 @@ async fn commit(
         }
     }
     Ok(None)
-}
-
-/// An error and its sources on one line, for logs. Store errors never contain a session key.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -125,14 +125,14 @@ impl Session {
                 Err(e) if e.is_decode() => {
                     shared.metrics.decode_error();
                     tracing::warn!(
-                        error = %crate::layer::chain(&e),
+                        error = %session_core::error_chain(&e),
                         "unreadable session record treated as no session"
                     );
                 }
                 Err(e) => {
                     shared.metrics.store_error();
                     tracing::error!(
-                        error = %crate::layer::chain(&e),
+                        error = %session_core::error_chain(&e),
                         status = status_for(&e).as_u16(),
                         "session store failed while loading a session"
                     );
