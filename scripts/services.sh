@@ -120,7 +120,8 @@ start_mongo() {
     say "falling back to the Python SecantusDB server"
     python3 -m pip install -q 'SecantusDB==0.7.0b3' >"$STATE_DIR/pip.log" 2>&1 ||
       { fail_or_warn "could not install any MongoDB-compatible server"; return; }
-    nohup python3 -m secantusdb --port 27017 >"$STATE_DIR/mongo/server.out" 2>&1 &
+    nohup python3 -m secantus --host 127.0.0.1 --port 27017 --storage-path "$STATE_DIR/mongo" \
+      >"$STATE_DIR/mongo/server.out" 2>&1 &
   fi
   wait_port 27017 60 || fail_or_warn "the MongoDB-compatible server did not start (see $STATE_DIR/mongo/server.out)"
 }
