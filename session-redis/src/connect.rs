@@ -6,6 +6,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use session_core::{Error, Result};
 
+use crate::connection::{Cluster, Connection};
 use crate::error::{BACKEND, map, timed_out};
 use crate::{DEFAULT_TIMEOUT, RedisStore};
 
@@ -92,7 +93,10 @@ impl RedisStore {
             Ok(conn) => conn.map_err(|e| map(e, DEFAULT_TIMEOUT))?,
             Err(_) => return Err(timed_out(DEFAULT_TIMEOUT)),
         };
-        Ok(Self::from_cluster(conn))
+        Ok(Self::with_connection(Connection::Cluster(Cluster::new(
+            conn,
+            Some(client),
+        ))))
     }
 }
 

@@ -1,12 +1,15 @@
 //! The two connection kinds behind one store, and the timeout-and-retry wrapper every command
 //! goes through.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
+use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue};
-use session_core::Result;
+use session_core::{Result, now_ms};
 
 use crate::error::{is_dropped, map, timed_out};
 
@@ -15,7 +18,74 @@ use crate::error::{is_dropped, map, timed_out};
 #[derive(Clone)]
 pub(crate) enum Connection {
     Single(ConnectionManager),
-    Cluster(ClusterConnection),
+    Cluster(Cluster),
+}
+
+/// Least time between two rebuilds of a cluster connection.
+const REBUILD_EVERY_MS: i64 = 500;
+/// How long one rebuild may take before it is abandoned.
+const REBUILD_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A cluster connection the store replaces when it keeps failing.
+///
+/// Why: the cluster client repairs its connections itself, but after every node refused
+/// connections for a while it can stay unusable for seconds after the nodes are back (the fault
+/// tests saw more than 2 s). A freshly built connection works at once. So after a transient
+/// failure the store builds a new one in the background (one at a time, at most every
+/// `REBUILD_EVERY_MS`) and swaps it in; requests in flight finish on the old one.
+#[derive(Clone)]
+pub(crate) struct Cluster {
+    conn: Arc<RwLock<ClusterConnection>>,
+    /// The client that made `conn`, when the store made it; a connection handed in by the
+    /// caller (`RedisStore::from_cluster`) cannot be rebuilt and relies on the driver alone.
+    client: Option<Arc<ClusterClient>>,
+    /// When the last rebuild started, epoch ms (0: never).
+    last_rebuild: Arc<AtomicI64>,
+}
+
+impl Cluster {
+    pub(crate) fn new(conn: ClusterConnection, client: Option<ClusterClient>) -> Self {
+        Cluster {
+            conn: Arc::new(RwLock::new(conn)),
+            client: client.map(Arc::new),
+            last_rebuild: Arc::new(AtomicI64::new(0)),
+        }
+    }
+
+    fn current(&self) -> ClusterConnection {
+        match self.conn.read() {
+            Ok(conn) => conn.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Starts building a replacement connection unless one was started recently.
+    fn rebuild_soon(&self) {
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        let now = now_ms();
+        let last = self.last_rebuild.load(Ordering::Relaxed);
+        if now - last < REBUILD_EVERY_MS
+            || self
+                .last_rebuild
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let conn = Arc::clone(&self.conn);
+        tokio::spawn(async move {
+            if let Ok(Ok(fresh)) =
+                tokio::time::timeout(REBUILD_TIMEOUT, client.get_async_connection()).await
+            {
+                match conn.write() {
+                    Ok(mut current) => *current = fresh,
+                    Err(poisoned) => *poisoned.into_inner() = fresh,
+                }
+            }
+        });
+    }
 }
 
 impl Connection {
@@ -30,7 +100,7 @@ impl Connection {
     async fn query_once<T: FromRedisValue>(&self, cmd: &Cmd) -> redis::RedisResult<T> {
         match self.clone() {
             Connection::Single(mut conn) => cmd.query_async(&mut conn).await,
-            Connection::Cluster(mut conn) => cmd.query_async(&mut conn).await,
+            Connection::Cluster(cluster) => cmd.query_async(&mut cluster.current()).await,
         }
     }
 
@@ -52,9 +122,15 @@ impl Connection {
                 other => other,
             }
         };
-        match tokio::time::timeout(timeout, attempts).await {
+        let result = match tokio::time::timeout(timeout, attempts).await {
             Ok(result) => result.map_err(|e| map(e, timeout)),
             Err(_) => Err(timed_out(timeout)),
+        };
+        if let (Err(e), Connection::Cluster(cluster)) = (&result, self) {
+            if e.is_transient() {
+                cluster.rebuild_soon();
+            }
         }
+        result
     }
 }

@@ -10,7 +10,7 @@ use session_core::{
     async_trait, decode, encode, max_age_ms, now_ms,
 };
 
-use crate::connection::Connection;
+use crate::connection::{Cluster, Connection};
 
 /// Default key prefix: the Redis key of a session is `"sess:"` followed by the session key.
 pub const DEFAULT_PREFIX: &str = "sess:";
@@ -59,11 +59,15 @@ impl RedisStore {
     }
 
     /// A store on an existing Redis Cluster connection, with the default settings.
+    ///
+    /// Such a store relies on the driver alone to repair the connection after an outage;
+    /// [`connect_cluster`](Self::connect_cluster) keeps the client too and rebuilds the
+    /// connection itself when it keeps failing, which recovers faster.
     pub fn from_cluster(conn: ClusterConnection) -> Self {
-        Self::with_connection(Connection::Cluster(conn))
+        Self::with_connection(Connection::Cluster(Cluster::new(conn, None)))
     }
 
-    fn with_connection(conn: Connection) -> Self {
+    pub(crate) fn with_connection(conn: Connection) -> Self {
         RedisStore {
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
