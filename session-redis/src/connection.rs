@@ -1,7 +1,7 @@
 //! The two connection kinds behind one store, and the timeout-and-retry wrapper every command
 //! goes through.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -41,6 +41,8 @@ pub(crate) struct Cluster {
     client: Option<Arc<ClusterClient>>,
     /// When the last rebuild started, epoch ms (0: never).
     last_rebuild: Arc<AtomicI64>,
+    /// A rebuild is running.
+    rebuilding: Arc<AtomicBool>,
 }
 
 impl Cluster {
@@ -49,6 +51,7 @@ impl Cluster {
             conn: Arc::new(RwLock::new(conn)),
             client: client.map(Arc::new),
             last_rebuild: Arc::new(AtomicI64::new(0)),
+            rebuilding: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -64,17 +67,16 @@ impl Cluster {
         let Some(client) = self.client.clone() else {
             return;
         };
-        let now = now_ms();
-        let last = self.last_rebuild.load(Ordering::Relaxed);
-        if now - last < REBUILD_EVERY_MS
+        if now_ms() - self.last_rebuild.load(Ordering::Relaxed) < REBUILD_EVERY_MS
             || self
-                .last_rebuild
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .rebuilding
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
                 .is_err()
         {
             return;
         }
-        let conn = Arc::clone(&self.conn);
+        self.last_rebuild.store(now_ms(), Ordering::Relaxed);
+        let (conn, rebuilding) = (Arc::clone(&self.conn), Arc::clone(&self.rebuilding));
         tokio::spawn(async move {
             if let Ok(Ok(fresh)) =
                 tokio::time::timeout(REBUILD_TIMEOUT, client.get_async_connection()).await
@@ -84,6 +86,7 @@ impl Cluster {
                     Err(poisoned) => *poisoned.into_inner() = fresh,
                 }
             }
+            rebuilding.store(false, Ordering::Release);
         });
     }
 }
