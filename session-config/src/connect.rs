@@ -4,7 +4,15 @@ use std::sync::Arc;
 
 use session_core::SessionStore;
 
-use crate::{Backend, ConfigError, StoreConfig};
+use crate::redact::withhold_secrets;
+#[cfg(any(
+    feature = "memory",
+    feature = "redis",
+    feature = "mongo",
+    feature = "mysql"
+))]
+use crate::{Backend, scheme};
+use crate::{ConfigError, StoreConfig};
 
 /// The environment variable [`connect_from_env`] reads.
 pub const STORE_URL_ENV: &str = "SESSION_STORE_URL";
@@ -16,54 +24,39 @@ pub const STORE_URL_ENV: &str = "SESSION_STORE_URL";
 ///
 /// # Errors
 /// [`ConfigError::FeatureDisabled`] when the backend's cargo feature is off;
+/// [`ConfigError::UnsupportedOption`] for a timeout on a memory store;
 /// [`ConfigError::Store`] when the store cannot be opened (the inner
 /// [`session_core::Error::is_transient`] tells an unreachable server from a bad configuration).
 pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, ConfigError> {
+    let backend = config.backend();
+    open(config).await.map_err(|e| match e {
+        ConfigError::Store(e) => {
+            ConfigError::Store(withhold_secrets(e, backend.name(), backend.urls()))
+        }
+        other => other,
+    })
+}
+
+async fn open(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, ConfigError> {
+    #[allow(unused_variables)] // with no backend feature on, every arm is the last one
     let options = config.options();
     match config.backend() {
         #[cfg(feature = "memory")]
-        Backend::Memory { max_bytes } => {
-            let mut store = session_memory::MemoryStore::new();
-            if let Some(max) = max_bytes {
-                store = store.with_max_bytes(*max);
-            }
-            if let Some(max) = options.max_record_bytes {
-                store = store.with_max_record_bytes(max);
-            }
-            Ok(Arc::new(store))
-        }
+        Backend::Memory { max_bytes } => scheme::memory::connect(*max_bytes, options),
         #[cfg(feature = "redis")]
         Backend::Redis { url, prefix } => {
-            require_tls_feature([url.expose()])?;
-            let store = session_redis::RedisStore::connect(url.expose()).await?;
-            Ok(Arc::new(redis_options(store, prefix, options)))
+            scheme::redis::connect(url, prefix.as_deref(), options).await
         }
         #[cfg(feature = "redis")]
         Backend::RedisCluster { nodes, prefix } => {
-            let nodes: Vec<&str> = nodes.iter().map(|n| n.expose()).collect();
-            require_tls_feature(nodes.iter().copied())?;
-            let store = session_redis::RedisStore::connect_cluster(&nodes).await?;
-            Ok(Arc::new(redis_options(store, prefix, options)))
+            scheme::redis::connect_cluster(nodes, prefix.as_deref(), options).await
         }
         #[cfg(feature = "mongo")]
         Backend::Mongo {
             url,
             database,
             collection,
-        } => {
-            let collection = collection
-                .as_deref()
-                .unwrap_or(session_mongo::DEFAULT_COLLECTION);
-            let mut store =
-                session_mongo::MongoStore::connect(url.expose(), database, collection).await?;
-            if let Some(t) = options.timeout {
-                store = store.with_timeout(t);
-            }
-            if let Some(max) = options.max_record_bytes {
-                store = store.with_max_record_bytes(max);
-            }
-            Ok(Arc::new(store))
-        }
+        } => scheme::mongo::connect(url, database, collection.as_deref(), options).await,
         #[cfg(feature = "mysql")]
         Backend::MySql {
             url,
@@ -71,63 +64,15 @@ pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, Conf
             migrate,
             cleanup_interval,
         } => {
-            crate::mysql::open(
-                url.expose(),
-                table.as_deref(),
-                *migrate,
-                *cleanup_interval,
-                options,
-            )
-            .await
+            scheme::mysql::connect(url, table.as_deref(), *migrate, *cleanup_interval, options)
+                .await
         }
-        #[allow(unreachable_patterns)]
+        #[allow(unreachable_patterns)] // with every backend feature on
         other => Err(ConfigError::FeatureDisabled {
             scheme: other.name().to_owned(),
-            feature: feature_of(other),
+            feature: other.feature(),
         }),
     }
-}
-
-#[allow(dead_code)]
-fn feature_of(backend: &Backend) -> &'static str {
-    match backend {
-        Backend::Memory { .. } => "memory",
-        Backend::Redis { .. } | Backend::RedisCluster { .. } => "redis",
-        Backend::Mongo { .. } => "mongo",
-        Backend::MySql { .. } => "mysql",
-    }
-}
-
-/// `rediss://` needs the `redis-tls` feature; say so instead of letting the driver fail with a
-/// less helpful message at connect time.
-#[cfg(feature = "redis")]
-fn require_tls_feature<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigError> {
-    let wants_tls = urls.into_iter().any(|u| u.starts_with("rediss://"));
-    if wants_tls && !cfg!(feature = "redis-tls") {
-        return Err(ConfigError::FeatureDisabled {
-            scheme: "rediss".to_owned(),
-            feature: "redis-tls",
-        });
-    }
-    Ok(())
-}
-
-#[cfg(feature = "redis")]
-fn redis_options(
-    mut store: session_redis::RedisStore,
-    prefix: &Option<String>,
-    options: &crate::CommonOptions,
-) -> session_redis::RedisStore {
-    if let Some(p) = prefix {
-        store = store.with_prefix(p.clone());
-    }
-    if let Some(t) = options.timeout {
-        store = store.with_timeout(t);
-    }
-    if let Some(max) = options.max_record_bytes {
-        store = store.with_max_record_bytes(max);
-    }
-    store
 }
 
 /// Opens the store named by the `SESSION_STORE_URL` environment variable, or an in-memory
@@ -148,5 +93,40 @@ pub fn config_from_env() -> Result<StoreConfig, ConfigError> {
         Ok(url) if !url.trim().is_empty() => StoreConfig::from_url(&url),
         Ok(_) | Err(std::env::VarError::NotPresent) => Ok(StoreConfig::default()),
         Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::EnvNotUnicode),
+    }
+}
+
+#[cfg(all(test, any(feature = "mongo", not(feature = "memory"))))]
+mod tests {
+    use super::*;
+
+    /// The MongoDB driver quotes a malformed `authMechanismProperties` in its error.
+    #[cfg(feature = "mongo")]
+    #[tokio::test]
+    async fn a_driver_error_quoting_a_secret_option_is_withheld() {
+        let config =
+            StoreConfig::from_url("mongodb://127.0.0.1:1/?authMechanismProperties=hunter2")
+                .unwrap();
+        let Err(e) = connect(&config).await else {
+            panic!("a malformed authMechanismProperties was accepted")
+        };
+        let shown = format!("{} {e:?}", session_core::error_chain(&e));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            matches!(e, ConfigError::Store(session_core::Error::Config { .. })),
+            "{e:?}"
+        );
+    }
+
+    #[cfg(not(feature = "memory"))]
+    #[tokio::test]
+    async fn connect_without_the_memory_feature_names_it() {
+        assert!(matches!(
+            connect(&StoreConfig::default()).await,
+            Err(ConfigError::FeatureDisabled {
+                feature: "memory",
+                ..
+            })
+        ));
     }
 }

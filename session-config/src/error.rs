@@ -1,22 +1,31 @@
+//! [`ConfigError`]: why a store URL could not be parsed or connected.
+
 use thiserror::Error;
+
+use crate::scheme;
 
 /// Why a store configuration could not be parsed or connected.
 ///
-/// No variant contains a password: URLs are never echoed back, only the scheme or the name of
-/// the offending option.
+/// No variant holds a URL or an option's value, only the scheme or the name of the offending
+/// option, so no variant can carry a password. (The [`Store`](ConfigError::Store) variant's
+/// source is the backend's error, which the backend crates keep free of credentials.)
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The URL could not be parsed at all.
+    /// The URL could not be parsed.
     #[error("malformed session store URL: {reason}")]
     MalformedUrl {
         /// What is wrong, without the URL itself.
         reason: String,
+        /// The URL parser's error, when it was the parser that refused (it names the rule that
+        /// was broken, never the input).
+        #[source]
+        source: Option<url::ParseError>,
     },
     /// The URL's scheme names no backend this crate knows.
     #[error(
-        "unknown session store scheme `{scheme}` (expected memory, redis, rediss, redis+cluster, \
-         rediss+cluster, mongodb, mongodb+srv, mysql or mariadb)"
+        "unknown session store scheme `{scheme}` (expected {})",
+        scheme::KNOWN.join(", ")
     )]
     UnknownScheme {
         /// The scheme as written.
@@ -30,12 +39,22 @@ pub enum ConfigError {
         /// The option's name.
         option: String,
     },
+    /// An option every backend knows, but which the selected backend would ignore: `timeout_ms`
+    /// on `memory://`, which does no I/O that could time out. Rejected so that a setting never
+    /// silently does nothing.
+    #[error("option `{option}` has no effect on a {backend} session store")]
+    UnsupportedOption {
+        /// The backend the URL selected.
+        backend: &'static str,
+        /// The option's name.
+        option: &'static str,
+    },
     /// A known option with a value that does not parse or is out of range.
     #[error("invalid value for option `{option}`: {reason}")]
     InvalidOption {
         /// The option's name.
         option: String,
-        /// What is wrong with the value.
+        /// What is wrong with the value (never the value itself).
         reason: String,
     },
     /// The scheme is valid but its backend was not compiled in.
@@ -50,7 +69,7 @@ pub enum ConfigError {
         feature: &'static str,
     },
     /// `SESSION_STORE_URL` is set but not valid Unicode.
-    #[error("SESSION_STORE_URL is not valid Unicode")]
+    #[error("{} is not valid Unicode", crate::STORE_URL_ENV)]
     EnvNotUnicode,
     /// The configuration is valid but building the store failed (unreachable server, bad
     /// credentials, a conflicting index, …).
@@ -59,6 +78,22 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// [`ConfigError::MalformedUrl`] found by our own checks.
+    pub(crate) fn malformed(reason: impl Into<String>) -> Self {
+        ConfigError::MalformedUrl {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// [`ConfigError::MalformedUrl`] from the URL parser, kept as the source.
+    pub(crate) fn unparsable(reason: impl Into<String>, source: url::ParseError) -> Self {
+        ConfigError::MalformedUrl {
+            reason: reason.into(),
+            source: Some(source),
+        }
+    }
+
     pub(crate) fn invalid(option: &str, reason: impl Into<String>) -> Self {
         ConfigError::InvalidOption {
             option: option.to_owned(),

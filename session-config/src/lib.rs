@@ -19,9 +19,11 @@
 //! | MongoDB | `mongodb://…/database`, `mongodb+srv://…` | `collection` (default `sessions`), `database` (default: the URL's path, else `sessions`); every driver option passes through |
 //! | MySQL / MariaDB | `mysql://user:pass@host:port/db`, `mariadb://…` | `table` (default `sessions`), `migrate` (default `true`), `cleanup_interval_s` (default 900, `0` = off); driver: `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, `charset`, `collation`, `socket`, `statement-cache-capacity`, `timezone` |
 //!
-//! Every backend also takes `timeout_ms` (per-operation timeout) and `max_record_bytes`
-//! (largest encoded session). An option the backend does not know is an error
-//! ([`ConfigError::UnknownOption`]), so a typo never silently falls back to a default.
+//! Every backend also takes `max_record_bytes` (largest encoded session), and every network
+//! backend `timeout_ms` (per-operation timeout). An option the backend does not know is an error
+//! ([`ConfigError::UnknownOption`]), so a typo never silently falls back to a default; so is one
+//! it would ignore ([`ConfigError::UnsupportedOption`]: `timeout_ms` on `memory://`, which does
+//! no I/O).
 //! In a config file, a [`StoreConfig`] is either the URL string or a table
 //! `{ url, timeout_ms, max_record_bytes }`.
 //!
@@ -36,19 +38,22 @@
 //! | `mysql` | `mysql://`, `mariadb://` | sqlx |
 //!
 //! A URL whose backend is not compiled in fails with [`ConfigError::FeatureDisabled`] naming the
-//! feature to enable. Passwords never appear in errors or in `Debug`/`Display` output.
+//! feature to enable.
+//!
+//! # Secrets
+//!
+//! Passwords and secret query options (MongoDB's `authMechanismProperties` and
+//! `tlsCertificateKeyFilePassword`, anything named like a password, secret or token) never appear
+//! in errors or in `Debug`/`Display` output: every URL is shown through one rule,
+//! [`redact_url`], which applications can use for their own logs too.
 
 mod config;
 mod connect;
 mod error;
-#[cfg(feature = "mysql")]
-mod mysql;
 mod redact;
+mod scheme;
 
 pub use config::{Backend, CommonOptions, StoreConfig};
 pub use connect::{STORE_URL_ENV, config_from_env, connect, connect_from_env};
 pub use error::ConfigError;
-pub use redact::Secret;
-
-#[cfg(test)]
-mod tests;
+pub use redact::{Secret, redact_url};
