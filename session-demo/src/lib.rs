@@ -37,7 +37,6 @@ mod page;
 mod routes;
 mod users;
 
-use std::fmt;
 use std::sync::Arc;
 
 use axum::Router;
@@ -49,7 +48,7 @@ pub use users::{DEFAULT_USER, Users};
 
 /// How the demo's sessions behave. [`DemoConfig::new`] gives the defaults; the fields are public
 /// so tests can shorten lifetimes or turn on rolling and renew.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct DemoConfig {
     /// Signing keys, newest first.
     pub keys: KeyRing,
@@ -76,19 +75,6 @@ impl DemoConfig {
             renew: true,
             secure: false,
         }
-    }
-}
-
-impl fmt::Debug for DemoConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DemoConfig")
-            .field("keys", &self.keys)
-            .field("users", &self.users)
-            .field("max_age", &self.max_age)
-            .field("rolling", &self.rolling)
-            .field("renew", &self.renew)
-            .field("secure", &self.secure)
-            .finish()
     }
 }
 

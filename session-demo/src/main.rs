@@ -1,30 +1,46 @@
-//! `cargo run -p session-demo [-- --port N]`: the demo on http://127.0.0.1:3000.
-//!
-//! Environment: `SESSION_STORE_URL` picks the store (memory when unset), `PORT` the port
-//! (`--port` wins), `SESSION_KEYS` the comma-separated signing keys, newest first, each at least
-//! 32 bytes (random at each start when unset, which logs everybody out on restart).
+//! `cargo run -p session-demo [-- --port N]`: the demo on http://127.0.0.1:3000. `--help` lists
+//! the options and the environment variables.
 
+use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use clap::Parser;
+use session_config::StoreConfig;
+use session_core::SessionStore;
 use session_demo::{DemoConfig, Users, app};
 use session_tower::KeyRing;
 
 const DEFAULT_PORT: u16 = 3000;
-const USAGE: &str = "usage: session-demo [--port N]
+/// Comma-separated cookie signing keys, newest first.
+const KEYS_ENV: &str = "SESSION_KEYS";
 
-Serves the session demo on http://127.0.0.1:3000 (or the port given by --port or PORT).
+/// The command line. Every value that does not parse is an error, never a silent default.
+#[derive(Debug, Parser)]
+#[command(
+    name = "session-demo",
+    version,
+    about = "Serves the session demo on 127.0.0.1 (log in as test / test)",
+    after_help = "Environment:
   SESSION_STORE_URL  the session store (memory:// by default; redis://, redis+cluster://,
                      mongodb://, mysql:// as described by session-config)
   SESSION_KEYS       comma-separated cookie signing keys, newest first, >= 32 bytes each
-                     (random at each start when unset)";
+                     (random at each start when unset, which logs everybody out on restart)"
+)]
+struct Cli {
+    /// The port to listen on.
+    #[arg(long, short, env = "PORT", default_value_t = DEFAULT_PORT)]
+    port: u16,
+}
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .with_writer(std::io::stderr)
         .init();
-    match run() {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("session-demo: {}", session_core::error_chain(e.as_ref()));
@@ -35,23 +51,20 @@ fn main() -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn run() -> Result<(), BoxError> {
-    let Some(port) = port(std::env::args().skip(1), std::env::var("PORT").ok())? else {
-        println!("{USAGE}");
-        return Ok(());
-    };
+fn run(cli: Cli) -> Result<(), BoxError> {
+    // Before anything slow: a bad key is a start-up error, not a surprise after connecting.
+    let keys = keys(std::env::var_os(KEYS_ENV))?;
+    let config = session_config::config_from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(port))
+    runtime.block_on(serve(cli.port, keys, config))
 }
 
-async fn serve(port: u16) -> Result<(), BoxError> {
-    let config = session_config::config_from_env()?;
-    tracing::info!(store = %config, "connecting to the session store");
-    let store = session_config::connect(&config).await?;
+async fn serve(port: u16, keys: KeyRing, config: StoreConfig) -> Result<(), BoxError> {
+    let store = open_store(&config).await?;
     let users = tokio::task::spawn_blocking(Users::demo).await??;
-    let router = app(store, DemoConfig::new(keys()?, users))?;
+    let router = app(store, DemoConfig::new(keys, users))?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("session demo on http://{}", listener.local_addr()?);
@@ -67,39 +80,28 @@ async fn serve(port: u16) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// `--port N`, `--port=N`, else `PORT`, else 3000. `None` for `--help`.
-fn port(
-    mut args: impl Iterator<Item = String>,
-    env: Option<String>,
-) -> Result<Option<u16>, BoxError> {
-    let mut port = None;
-    while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--port" | "-p" => args.next().ok_or("--port needs a value")?,
-            other => match other.strip_prefix("--port=") {
-                Some(v) => v.to_owned(),
-                None => return Err(format!("unknown argument `{other}`\n\n{USAGE}").into()),
-            },
-        };
-        port = Some(value);
-    }
-    let Some(value) = port.or(env.filter(|v| !v.trim().is_empty())) else {
-        return Ok(Some(DEFAULT_PORT));
-    };
-    let port = value
-        .trim()
-        .parse::<u16>()
-        .map_err(|_| format!("invalid port `{value}`"))?;
-    Ok(Some(port))
+/// Connects to the store, logging which one. The log line shows the URL through
+/// session-config's redaction, so neither passwords nor secret options reach the log.
+async fn open_store(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, BoxError> {
+    tracing::info!(store = %config, "connecting to the session store");
+    Ok(session_config::connect(config).await?)
 }
 
-fn keys() -> Result<KeyRing, BoxError> {
-    match std::env::var("SESSION_KEYS") {
-        Ok(keys) if !keys.trim().is_empty() => Ok(KeyRing::new(keys.split(',').map(str::trim))?),
+/// The signing keys `SESSION_KEYS` holds: a random key when it is unset or blank, an error when
+/// it is not UTF-8 or a key is too short. The error never quotes the keys.
+fn keys(value: Option<OsString>) -> Result<KeyRing, BoxError> {
+    let value = value
+        .map(|v| {
+            v.into_string()
+                .map_err(|_| format!("{KEYS_ENV} is not valid UTF-8"))
+        })
+        .transpose()?;
+    match value {
+        Some(keys) if !keys.trim().is_empty() => KeyRing::new(keys.split(',').map(str::trim))
+            .map_err(|e| format!("{KEYS_ENV}: {e}").into()),
         _ => {
             tracing::warn!(
-                "SESSION_KEYS is not set: signing cookies with a random key, so every session \
+                "{KEYS_ENV} is not set: signing cookies with a random key, so every session \
                  cookie becomes invalid when the demo restarts"
             );
             // 256 bits from the OS CSPRNG, base64url: 43 bytes.
@@ -111,27 +113,151 @@ fn keys() -> Result<KeyRing, BoxError> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use clap::CommandFactory;
+
     use super::*;
 
-    fn args(a: &[&str]) -> impl Iterator<Item = String> {
-        a.iter()
-            .map(|s| (*s).to_owned())
-            .collect::<Vec<_>>()
-            .into_iter()
+    const KEY: &str = "a-demo-signing-key-of-32-bytes!!";
+
+    /// Parses `args` as the command line, ignoring whatever `PORT` the test runs with.
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let command = Cli::command().mut_arg("port", |a| a.env(None::<&str>));
+        let argv = std::iter::once("session-demo").chain(args.iter().copied());
+        let matches = command.try_get_matches_from(argv)?;
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
     }
 
     #[test]
-    fn port_comes_from_the_flag_then_the_environment_then_the_default() {
-        let p = |a: &[&str], env: Option<&str>| {
-            port(args(a), env.map(str::to_owned)).map_err(|e| e.to_string())
-        };
-        assert_eq!(p(&[], None), Ok(Some(3000)));
-        assert_eq!(p(&[], Some("8080")), Ok(Some(8080)));
-        assert_eq!(p(&["--port", "9000"], Some("8080")), Ok(Some(9000)));
-        assert_eq!(p(&["--port=9001"], None), Ok(Some(9001)));
-        assert_eq!(p(&["--help"], None), Ok(None));
-        assert!(p(&["--port", "x"], None).is_err());
-        assert!(p(&["--bogus"], None).is_err());
-        assert!(p(&["--port"], None).is_err());
+    fn the_port_comes_from_the_flag_else_the_default() {
+        assert_eq!(parse(&[]).unwrap().port, 3000);
+        assert_eq!(parse(&["--port", "9000"]).unwrap().port, 9000);
+        assert_eq!(parse(&["--port=9001"]).unwrap().port, 9001);
+        assert_eq!(parse(&["-p", "9002"]).unwrap().port, 9002);
+    }
+
+    #[test]
+    fn a_bad_port_or_an_unknown_argument_is_an_error() {
+        for args in [
+            &["--port", "x"][..],
+            &["--port", "70000"],
+            &["--port"],
+            &["--bogus"],
+            &["extra"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    /// Run by [`port_with_env`] in a child process (the workspace forbids the `unsafe`
+    /// `set_var`, so the environment is set by spawning): parses the real command line
+    /// environment with the arguments in `DEMO_TEST_ARGS` and prints the outcome.
+    #[test]
+    #[ignore = "run in a child process by the PORT tests"]
+    fn print_the_port_parsed_from_the_real_environment() {
+        let args = std::env::var("DEMO_TEST_ARGS").unwrap_or_default();
+        let argv = std::iter::once("session-demo").chain(args.split_whitespace());
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => println!("outcome: port={}", cli.port),
+            Err(e) => println!("outcome: error={:?}", e.kind()),
+        }
+    }
+
+    fn port_with_env(port: &str, args: &str) -> String {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "tests::print_the_port_parsed_from_the_real_environment",
+            ])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .env("PORT", port)
+            .env("DEMO_TEST_ARGS", args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        stdout
+            .lines()
+            .find_map(|l| l.split_once("outcome: ").map(|(_, outcome)| outcome))
+            .unwrap_or_else(|| panic!("no outcome in the child's output: {stdout}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn the_port_variable_is_the_fallback_and_a_bad_one_is_an_error() {
+        assert_eq!(port_with_env("8080", ""), "port=8080");
+        assert_eq!(port_with_env("8080", "--port 9000"), "port=9000");
+        assert_eq!(port_with_env("eighty", ""), "error=ValueValidation");
+        // Set but empty is a value too, and not a port.
+        assert_eq!(port_with_env("", ""), "error=ValueValidation");
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn non_utf8_keys_are_a_start_up_error_not_a_random_key() {
+        use std::os::unix::ffi::OsStringExt;
+        let e = keys(Some(OsString::from_vec(b"\xff-not-utf8".to_vec()))).unwrap_err();
+        assert_eq!(e.to_string(), "SESSION_KEYS is not valid UTF-8");
+    }
+
+    #[test]
+    fn a_short_key_is_a_start_up_error_that_does_not_quote_it() {
+        let e = keys(Some(format!("{KEY},short-secret").into())).unwrap_err();
+        assert!(e.to_string().starts_with("SESSION_KEYS: "), "{e}");
+        assert!(!e.to_string().contains("short-secret"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_taken_from_the_variable_or_random_when_it_is_unset_or_blank() {
+        assert!(keys(Some(format!(" {KEY} , {KEY}").into())).is_ok());
+        assert!(keys(None).is_ok());
+        assert!(keys(Some(" ".into())).is_ok());
+    }
+
+    /// Everything written through the `tracing` subscriber under test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_start_up_log_and_error_never_show_store_secrets() {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        // Port 1 refuses at once; the malformed authMechanismProperties is quoted by the
+        // MongoDB driver's own error.
+        let config = StoreConfig::from_url(
+            "mongodb://app:hunter1@127.0.0.1:1/demo?authMechanismProperties=hunter2\
+             &tlsCertificateKeyFilePassword=hunter3",
+        )
+        .unwrap();
+        let e = open_store(&config).await.err().unwrap();
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("connecting to the session store"), "{log}");
+        assert!(log.contains("app:***@127.0.0.1:1"), "{log}");
+        let error = session_core::error_chain(e.as_ref());
+        for shown in [&log, &error] {
+            for secret in ["hunter1", "hunter2", "hunter3"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+        }
     }
 }

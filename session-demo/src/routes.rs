@@ -40,10 +40,11 @@ pub(crate) async fn login(
     Json(login): Json<Login>,
 ) -> Result<Response, SessionError> {
     let username = login.username.clone();
-    // argon2 takes tens of milliseconds of CPU on purpose: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || users.verify(&login.username, &login.password))
-        .await
-        .unwrap_or(false);
+    let checked = off_the_workers(move || users.verify(&login.username, &login.password)).await;
+    let ok = match checked {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
     if !ok {
         // The session is not touched: no store I/O, no cookie.
         return Ok(error(
@@ -56,6 +57,18 @@ pub(crate) async fn login(
     session.regenerate().await?;
     session.insert(USER, &username).await?;
     Ok(Json(Me { username }).into_response())
+}
+
+/// Runs `f` on the blocking pool: argon2 takes tens of milliseconds of CPU on purpose, which
+/// must not stall the async workers. A panic in `f` is the server's fault, so it answers 500;
+/// turning it into a 401 would tell a user with the right password that it was wrong.
+async fn off_the_workers<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "the password check failed");
+        error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    })
 }
 
 pub(crate) async fn logout(session: Session) -> StatusCode {
@@ -78,4 +91,22 @@ pub(crate) async fn count(session: Session) -> Result<Json<serde_json::Value>, S
         .saturating_add(1);
     session.insert(COUNT, n).await?;
     Ok(Json(json!({ "count": n })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_password_check_answers_500_not_401() {
+        let Err(response) = off_the_workers(|| -> bool { panic!("argon2 failed") }).await else {
+            panic!("a panic was taken for an answer")
+        };
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[tokio::test]
+    async fn a_completed_password_check_passes_its_answer_through() {
+        assert!(matches!(off_the_workers(|| false).await, Ok(false)));
+    }
 }
