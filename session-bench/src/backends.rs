@@ -60,13 +60,14 @@ impl Urls {
     }
 }
 
-/// The store-level backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The store-level backends, named on the command line as [`Backend::name`] gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Backend {
     Memory,
     Redis,
     RedisCluster,
     Mongo,
+    #[value(name = "mariadb")]
     MySql,
 }
 
@@ -87,10 +88,6 @@ impl Backend {
             Backend::Mongo => "mongo",
             Backend::MySql => "mariadb",
         }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Backend> {
-        Backend::ALL.into_iter().find(|b| b.name() == s)
     }
 
     /// How many distinct sessions the destroy workload may consume per run.

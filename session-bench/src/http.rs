@@ -355,9 +355,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_wrk_output() {
+    fn wrk_latencies_rates_and_errors_are_read_with_their_units() {
         let text = "  Latency Distribution\n     50%    1.85ms\n     75%    2.31ms\n     90%  900.00us\n     99%    1.20s\n  123 requests in 10.00s\n  Non-2xx or 3xx responses: 12\nRequests/sec:  12345.67\n";
-        let w = parse_wrk(text).unwrap_or_default();
+        let w = parse_wrk(text).unwrap();
         assert!((w.rps - 12345.67).abs() < 1e-6);
         assert!((w.p50_us - 1850.0).abs() < 1e-6);
         assert!((w.p90_us - 900.0).abs() < 1e-6);

@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod backends;
+mod cli;
 mod http;
 mod measure;
 mod raw;
@@ -27,7 +28,10 @@ mod subject;
 
 use std::time::Duration;
 
+use clap::Parser;
+
 use backends::{Backend, Urls};
+use cli::{Cli, Command, ProfileArgs, ProfileWorkload};
 
 /// What a run does, from the command line.
 #[derive(Debug, Clone)]
@@ -38,68 +42,18 @@ pub(crate) struct Settings {
     pub(crate) backends: Vec<Backend>,
 }
 
-const USAGE: &str = "usage: session-bench <all|store|http|scale> [--quick] [--reps N] \
-                     [--backends memory,redis,redis-cluster,mongo,mariadb] [--out FILE]";
-
 fn main() {
+    let cli = Cli::parse();
+    let (run, store, http, scale) = match cli.command {
+        Command::MemChild { kind, sessions } => return scale::mem_child(kind, sessions),
+        Command::Profile(args) => return profile(&args),
+        Command::All(run) => (run, true, true, true),
+        Command::Store(run) => (run, true, false, false),
+        Command::Http(run) => (run, false, true, false),
+        Command::Scale(run) => (run, false, false, true),
+    };
+    let settings = run.settings();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // Hidden: the child process of the memory-scale benchmark.
-    if args.first().map(String::as_str) == Some("mem-child") {
-        scale::mem_child(&args[1..]);
-        return;
-    }
-    // Hidden: a fixed number of sequential operations of one subject, for callgrind.
-    if args.first().map(String::as_str) == Some("profile") {
-        profile(&args[1..]);
-        return;
-    }
-    let Some(what) = args.first().cloned() else {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
-    };
-    let mut settings = Settings {
-        quick: false,
-        reps: 0,
-        duration: Duration::ZERO,
-        backends: Backend::ALL.to_vec(),
-    };
-    let mut out_file = None;
-    let mut it = args[1..].iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--quick" => settings.quick = true,
-            "--reps" => settings.reps = it.next().and_then(|v| v.parse().ok()).unwrap_or(1),
-            "--out" => out_file = it.next().cloned(),
-            "--backends" => {
-                settings.backends = it
-                    .next()
-                    .map(|v| v.split(',').filter_map(Backend::parse).collect())
-                    .unwrap_or_default();
-            }
-            other => {
-                eprintln!("unknown argument {other:?}\n{USAGE}");
-                std::process::exit(2);
-            }
-        }
-    }
-    if settings.reps == 0 {
-        settings.reps = if settings.quick { 1 } else { 3 };
-    }
-    settings.duration = if settings.quick {
-        Duration::from_millis(300)
-    } else {
-        Duration::from_secs(1)
-    };
-    let (store, http, scale) = match what.as_str() {
-        "all" => (true, true, true),
-        "store" => (true, false, false),
-        "http" => (false, true, false),
-        "scale" => (false, false, true),
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -128,9 +82,9 @@ fn main() {
         }
     });
     print!("{report}");
-    if let Some(path) = out_file {
+    if let Some(path) = run.out {
         if let Err(e) = std::fs::write(&path, &report) {
-            eprintln!("cannot write {path}: {e}");
+            eprintln!("cannot write {}: {e}", path.display());
         }
     }
 }
@@ -149,21 +103,16 @@ fn header(settings: &Settings, args: &[String]) -> String {
     )
 }
 
-/// `profile <backend> <ours|raw driver|tower-sessions> <get|set> <bytes> <ops>`: seeds, then
-/// runs `ops` sequential operations, so that `valgrind --tool=callgrind` sees one subject alone.
-fn profile(args: &[String]) {
-    let backend = args
-        .first()
-        .and_then(|b| Backend::parse(b))
-        .unwrap_or(Backend::Redis);
-    let who = args.get(1).map_or("ours", String::as_str).to_owned();
-    let w = match args.get(2).map(String::as_str) {
-        Some("set") => subject::Workload::SetChanged,
-        Some("mix") => subject::Workload::Mix,
-        _ => subject::Workload::Get,
+/// `profile <backend> <ours|raw driver|tower-sessions> <get|set|mix> <bytes> <ops>`: seeds,
+/// then runs `ops` sequential operations, so that `valgrind --tool=callgrind` sees one subject
+/// alone.
+fn profile(args: &ProfileArgs) {
+    let (backend, who, bytes, ops) = (args.backend, args.subject.as_str(), args.bytes, args.ops);
+    let w = match args.workload {
+        ProfileWorkload::Get => subject::Workload::Get,
+        ProfileWorkload::Set => subject::Workload::SetChanged,
+        ProfileWorkload::Mix => subject::Workload::Mix,
     };
-    let bytes: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(256);
-    let ops: u64 = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -15,6 +15,7 @@ use tower_sessions::session_store::SessionStore as _;
 
 use crate::Settings;
 use crate::backends::Urls;
+use crate::cli::MemKind;
 use crate::measure::{self, BoxError, Stats, median};
 use crate::store_bench::us;
 use crate::subject::{MAX_AGE, Ours, Subject, Workload, op, payload, tower_payload};
@@ -31,9 +32,7 @@ fn rss_bytes() -> u64 {
 }
 
 /// The child process: `mem-child <ours|tower> <sessions>`; prints `<rss before> <rss after>`.
-pub(crate) fn mem_child(args: &[String]) {
-    let kind = args.first().map_or("ours", String::as_str).to_owned();
-    let n: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(10_000);
+pub(crate) fn mem_child(kind: MemKind, n: usize) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -41,7 +40,7 @@ pub(crate) fn mem_child(args: &[String]) {
     rt.block_on(async move {
         let data = payload(SESSION_BYTES);
         let tdata = tower_payload(SESSION_BYTES);
-        if kind == "ours" {
+        if kind == MemKind::Ours {
             let store = MemoryStore::new().with_max_bytes(u64::MAX / 2);
             let before = rss_bytes();
             for i in 0..n {
