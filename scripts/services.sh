@@ -1,158 +1,273 @@
 #!/usr/bin/env bash
-# Starts, idempotently, every server the test suite talks to, on loopback:
+# The servers the test suite talks to, on loopback:
 #   Redis 127.0.0.1:6379, a 3-master Redis Cluster on 127.0.0.1:7101-7103,
 #   MariaDB 127.0.0.1:3306 (root, empty password, database `test`),
 #   a MongoDB-compatible server (SecantusDB) on 127.0.0.1:27017,
-# and installs Debian's chromium + chromium-driver for the browser test.
-# A server that is already answering is left alone. Prints the URL of each server and exports
-# REDIS_URL, REDIS_CLUSTER_URLS, MYSQL_URL and MONGODB_URL when sourced.
-# With SESSION_SERVICES_STRICT=1 (or CI=true) a server that cannot be started is an error.
+# and Debian's chromium + chromium-driver for the demo's browser test.
+#
+#   bash scripts/services.sh [--install]          start what is missing, print the URLs
+#   source scripts/services.sh && start_all [--install]
+#                                                 the same, and export REDIS_URL,
+#                                                 REDIS_CLUSTER_URLS, MYSQL_URL, MONGODB_URL
+#   source scripts/services.sh && install_chromium
+#
+# A server that is already answering is used as it is and never reset, flushed or stopped: only
+# cluster nodes this script started (recorded by pidfiles in its state directory) are. Software
+# (SecantusDB via cargo or pip, cmake and chromium via apt) is installed only when asked, with
+# --install or SESSION_SERVICES_INSTALL=1; otherwise a missing program is reported.
+# With SESSION_SERVICES_STRICT=1 (or CI=true) anything that cannot be started is an error.
+#
+# Safe to source: it sets no shell options, and its functions return a status instead of
+# exiting. Environment: SESSION_SERVICES_DIR (state, default $TMPDIR/session-services),
+# SESSION_SERVICES_CLUSTER_PORTS (default "7101 7102 7103").
 
-set -u
-STATE_DIR="${SESSION_SERVICES_DIR:-${TMPDIR:-/tmp}/session-services}"
-mkdir -p "$STATE_DIR"
-strict=0
-case "${CI:-}${SESSION_SERVICES_STRICT:-}" in *true*|*1*) strict=1 ;; esac
-
-say() { printf '[services] %s\n' "$*" >&2; }
-fail_or_warn() {
-  if [ "$strict" = 1 ]; then say "ERROR: $*"; return 1; fi
-  say "WARNING: $*"; return 0
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # port seconds
-  local i
-  for ((i = 0; i < $2 * 10; i++)); do port_open "$1" && return 0; sleep 0.1; done
+svc_state_dir() { printf '%s\n' "${SESSION_SERVICES_DIR:-${TMPDIR:-/tmp}/session-services}"; }
+svc_say() { printf '[services] %s\n' "$*" >&2; }
+svc_strict() {
+  case "${CI:-}" in true | 1) return 0 ;; esac
+  case "${SESSION_SERVICES_STRICT:-}" in true | 1) return 0 ;; esac
   return 1
+}
+svc_install_allowed() {
+  case "${SESSION_SERVICES_INSTALL:-}" in true | 1) return 0 ;; esac
+  return 1
+}
+# Under strict mode an error (status 1); otherwise a warning (status 0).
+svc_fail_or_warn() {
+  if svc_strict; then svc_say "ERROR: $*"; return 1; fi
+  svc_say "WARNING: $*"
+  return 0
+}
+svc_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+svc_wait_port() { # port seconds
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    svc_port_open "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+svc_cluster_ports() { printf '%s\n' "${SESSION_SERVICES_CLUSTER_PORTS:-7101 7102 7103}"; }
+
+# Whether the redis-server on port $1 is one this script started: its pidfile in the state
+# directory names a live redis-server serving that port.
+svc_owns_cluster_node() {
+  local pidfile pid
+  pidfile="$(svc_state_dir)/cluster-$1/redis.pid"
+  [ -r "$pidfile" ] || return 1
+  pid=$(cat "$pidfile" 2>/dev/null) || return 1
+  case "$pid" in '' | *[!0-9]*) return 1 ;; esac
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "redis-server .*:$1\b"
 }
 
 start_redis() {
-  if port_open 6379 && redis-cli -p 6379 ping >/dev/null 2>&1; then return 0; fi
-  command -v redis-server >/dev/null || { fail_or_warn "redis-server is not installed"; return; }
-  say "starting redis on 6379"
-  mkdir -p "$STATE_DIR/redis"
+  if svc_port_open 6379 && redis-cli -p 6379 ping >/dev/null 2>&1; then return 0; fi
+  if ! command -v redis-server >/dev/null; then
+    svc_fail_or_warn "redis-server is not installed"
+    return
+  fi
+  local dir
+  dir="$(svc_state_dir)/redis"
+  mkdir -p "$dir" || return 1
+  svc_say "starting redis on 6379"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-    --dir "$STATE_DIR/redis" --logfile "$STATE_DIR/redis/redis.log" >/dev/null
-  wait_port 6379 10 || fail_or_warn "redis did not start"
+    --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null 2>&1 || true
+  svc_wait_port 6379 10 || svc_fail_or_warn "redis did not start (see $dir/redis.log)"
 }
 
-CLUSTER_PORTS=(7101 7102 7103)
-STARTED_REDIS_CLUSTER=0
+# Set to 1 by start_redis_cluster when it built the cluster (from nodes it started, now or in
+# an earlier run), so that the caller may stop it afterwards with stop_redis_cluster.
+STARTED_REDIS_CLUSTER=${STARTED_REDIS_CLUSTER:-0}
+
 start_redis_cluster() {
-  command -v redis-server >/dev/null || { fail_or_warn "redis-server is not installed"; return; }
-  if redis-cli -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+  local ports first p dir i
+  read -r -a ports <<<"$(svc_cluster_ports)"
+  first=${ports[0]}
+  if ! command -v redis-server >/dev/null; then
+    svc_fail_or_warn "redis-server is not installed"
+    return
+  fi
+  if redis-cli -p "$first" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
     return 0
   fi
-  say "starting a 3-master redis cluster on ${CLUSTER_PORTS[*]}"
-  STARTED_REDIS_CLUSTER=1
-  local p
-  for p in "${CLUSTER_PORTS[@]}"; do
-    if ! port_open "$p"; then
-      rm -rf "$STATE_DIR/cluster-$p" && mkdir -p "$STATE_DIR/cluster-$p"
-      redis-server --daemonize yes --bind 127.0.0.1 --port "$p" --cluster-enabled yes \
-        --cluster-config-file "$STATE_DIR/cluster-$p/nodes.conf" --cluster-node-timeout 2000 \
-        --save "" --appendonly no --dir "$STATE_DIR/cluster-$p" \
-        --pidfile "$STATE_DIR/cluster-$p/redis.pid" \
-        --logfile "$STATE_DIR/cluster-$p/redis.log" >/dev/null
+  # A node this script did not start may hold someone's data: never reset or join it.
+  for p in "${ports[@]}"; do
+    if svc_port_open "$p" && ! svc_owns_cluster_node "$p"; then
+      svc_fail_or_warn "port $p is taken by a server this script did not start; not touching it"
+      return
     fi
   done
-  for p in "${CLUSTER_PORTS[@]}"; do wait_port "$p" 10 || { fail_or_warn "cluster node $p did not start"; return; }; done
-  # Nodes left over from an earlier, half-built cluster would refuse to join: reset them.
-  for p in "${CLUSTER_PORTS[@]}"; do
-    redis-cli -p "$p" flushall >/dev/null 2>&1
-    redis-cli -p "$p" cluster reset hard >/dev/null 2>&1
+  svc_say "starting a ${#ports[@]}-master redis cluster on ${ports[*]}"
+  STARTED_REDIS_CLUSTER=1
+  for p in "${ports[@]}"; do
+    svc_port_open "$p" && continue # ours, left from an earlier run: reset below
+    dir="$(svc_state_dir)/cluster-$p"
+    rm -rf "$dir" && mkdir -p "$dir" || return 1
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$p" --cluster-enabled yes \
+      --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
+      --save "" --appendonly no --dir "$dir" --pidfile "$dir/redis.pid" \
+      --logfile "$dir/redis.log" >/dev/null 2>&1 || true
   done
-  redis-cli --cluster create 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 \
-    --cluster-replicas 0 --cluster-yes >"$STATE_DIR/cluster-create.log" 2>&1 ||
-    { fail_or_warn "redis-cli --cluster create failed (see $STATE_DIR/cluster-create.log)"; return; }
-  local i
+  for p in "${ports[@]}"; do
+    if ! svc_wait_port "$p" 10; then
+      svc_fail_or_warn "cluster node $p did not start"
+      return
+    fi
+  done
+  # Our nodes left over from an earlier, half-built cluster would refuse to join: reset them.
+  # (The check above made sure every node on these ports is ours.)
+  for p in "${ports[@]}"; do
+    svc_owns_cluster_node "$p" || { svc_fail_or_warn "cluster node $p is not ours"; return; }
+    redis-cli -p "$p" flushall >/dev/null 2>&1 || true
+    redis-cli -p "$p" cluster reset hard >/dev/null 2>&1 || true
+  done
+  local nodes=()
+  for p in "${ports[@]}"; do nodes+=("127.0.0.1:$p"); done
+  if ! redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+    >"$(svc_state_dir)/cluster-create.log" 2>&1; then
+    svc_fail_or_warn "redis-cli --cluster create failed (see $(svc_state_dir)/cluster-create.log)"
+    return
+  fi
   for ((i = 0; i < 100; i++)); do
-    if redis-cli -p 7101 cluster info | grep -q 'cluster_state:ok'; then return 0; fi
+    if redis-cli -p "$first" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then return 0; fi
     sleep 0.1
   done
-  fail_or_warn "redis cluster did not reach cluster_state:ok"
+  svc_fail_or_warn "redis cluster did not reach cluster_state:ok"
 }
 
+# Stops the cluster nodes this script started; leaves any other server alone.
 stop_redis_cluster() {
-  local p
-  for p in "${CLUSTER_PORTS[@]}"; do redis-cli -p "$p" shutdown nosave >/dev/null 2>&1; done
+  local ports p
+  read -r -a ports <<<"$(svc_cluster_ports)"
+  for p in "${ports[@]}"; do
+    if svc_owns_cluster_node "$p"; then
+      redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true
+    fi
+  done
+  return 0
 }
 
 start_mariadb() {
   if mariadb -h127.0.0.1 -uroot -e 'select 1' >/dev/null 2>&1; then
-    mariadb -h127.0.0.1 -uroot -e 'create database if not exists test' >/dev/null 2>&1
+    mariadb -h127.0.0.1 -uroot -e 'create database if not exists test' >/dev/null 2>&1 || true
     return 0
   fi
   if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
-    fail_or_warn "mariadbd is not installed"; return
+    svc_fail_or_warn "mariadbd is not installed"
+    return
   fi
-  say "starting mariadb"
-  mkdir -p /run/mysqld 2>/dev/null && chown mysql:mysql /run/mysqld 2>/dev/null
-  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd >/dev/null 2>&1
+  svc_say "starting mariadb"
+  { mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld; } 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd >/dev/null 2>&1 || true
   local i
   for ((i = 0; i < 300; i++)); do
-    if mariadb -h127.0.0.1 -uroot -e 'create database if not exists test' >/dev/null 2>&1; then return 0; fi
+    if mariadb -h127.0.0.1 -uroot -e 'create database if not exists test' >/dev/null 2>&1; then
+      return 0
+    fi
     sleep 0.1
   done
-  fail_or_warn "mariadb did not start"
+  svc_fail_or_warn "mariadb did not start"
 }
 
+# Installs SecantusDB's Rust server with cargo (and cmake, which it builds with, from Debian).
 install_secantus() {
-  command -v secantusd-rs >/dev/null && return 0
-  [ -x "$HOME/.cargo/bin/secantusd-rs" ] && { export PATH="$HOME/.cargo/bin:$PATH"; return 0; }
-  say "installing SecantusDB (MongoDB-compatible server); this takes a few minutes once"
+  local state
+  state=$(svc_state_dir)
+  mkdir -p "$state" || return 1
+  svc_say "installing SecantusDB (MongoDB-compatible server); this takes a few minutes once"
   if ! command -v cmake >/dev/null; then
-    (apt-get update -qq && apt-get install -y -qq cmake) >"$STATE_DIR/apt.log" 2>&1 ||
-      say "apt-get install cmake failed (see $STATE_DIR/apt.log)"
+    { apt-get update -qq && apt-get install -y -qq cmake; } >"$state/apt.log" 2>&1 ||
+      svc_say "apt-get install cmake failed (see $state/apt.log)"
   fi
   cargo install secantus-mdb --version 0.5.3-beta.196 --locked --ignore-rust-version \
-    >"$STATE_DIR/secantus-install.log" 2>&1 || { say "cargo install secantus-mdb failed"; return 1; }
+    >"$state/secantus-install.log" 2>&1 ||
+    { svc_say "cargo install secantus-mdb failed (see $state/secantus-install.log)"; return 1; }
+  export PATH="${HOME:-}/.cargo/bin:$PATH"
 }
 
 start_mongo() {
-  if port_open 27017; then return 0; fi
-  mkdir -p "$STATE_DIR/mongo"
-  if install_secantus; then
-    say "starting secantusd-rs on 27017"
-    nohup secantusd-rs --port 27017 --storage-path "$STATE_DIR/mongo" --log-file-max 16MB \
-      --cache-size 256M >"$STATE_DIR/mongo/server.out" 2>&1 &
-  else
-    say "falling back to the Python SecantusDB server"
-    python3 -m pip install -q 'SecantusDB==0.7.0b3' >"$STATE_DIR/pip.log" 2>&1 ||
-      { fail_or_warn "could not install any MongoDB-compatible server"; return; }
-    nohup python3 -m secantus --host 127.0.0.1 --port 27017 --storage-path "$STATE_DIR/mongo" \
-      >"$STATE_DIR/mongo/server.out" 2>&1 &
+  if svc_port_open 27017; then return 0; fi
+  local dir
+  dir="$(svc_state_dir)/mongo"
+  mkdir -p "$dir" || return 1
+  if ! command -v secantusd-rs >/dev/null && [ -x "${HOME:-}/.cargo/bin/secantusd-rs" ]; then
+    export PATH="${HOME:-}/.cargo/bin:$PATH"
   fi
-  wait_port 27017 60 || fail_or_warn "the MongoDB-compatible server did not start (see $STATE_DIR/mongo/server.out)"
+  if command -v secantusd-rs >/dev/null || { svc_install_allowed && install_secantus; }; then
+    svc_say "starting secantusd-rs on 27017"
+    nohup secantusd-rs --port 27017 --storage-path "$dir" --log-file-max 16MB \
+      --cache-size 256M >"$dir/server.out" 2>&1 &
+  elif python3 -c 'import secantus' 2>/dev/null ||
+    { svc_install_allowed && svc_say "falling back to the Python SecantusDB server" &&
+      python3 -m pip install -q 'SecantusDB==0.7.0b3' >"$(svc_state_dir)/pip.log" 2>&1; }; then
+    nohup python3 -m secantus --host 127.0.0.1 --port 27017 --storage-path "$dir" \
+      >"$dir/server.out" 2>&1 &
+  elif svc_install_allowed; then
+    svc_fail_or_warn "could not install any MongoDB-compatible server"
+    return
+  else
+    svc_fail_or_warn "no MongoDB-compatible server is installed (SESSION_SERVICES_INSTALL=1 or --install installs SecantusDB)"
+    return
+  fi
+  svc_wait_port 27017 60 ||
+    svc_fail_or_warn "the MongoDB-compatible server did not start (see $dir/server.out)"
 }
 
-# Debian's Chromium and ChromeDriver, for the end-to-end browser test of the demo.
+# Installs Debian's Chromium and ChromeDriver, for the end-to-end browser test of the demo.
 install_chromium() {
-  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return 0; fi
-  say "installing chromium and chromium-driver from Debian"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
-    >"$STATE_DIR/apt-chromium.log" 2>&1; then
-    fail_or_warn "could not install chromium (see $STATE_DIR/apt-chromium.log)"
+  local state
+  state=$(svc_state_dir)
+  mkdir -p "$state" || return 1
+  svc_say "installing chromium and chromium-driver from Debian"
+  if ! { apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+    >"$state/apt-chromium.log" 2>&1; then
+    svc_fail_or_warn "could not install chromium (see $state/apt-chromium.log)"
     return
   fi
 }
 
+# Chromium and ChromeDriver when present; installed only when installing is allowed.
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return 0; fi
+  if svc_install_allowed; then
+    install_chromium
+    return
+  fi
+  svc_fail_or_warn "chromium and chromedriver are not installed (SESSION_SERVICES_INSTALL=1 or --install installs them)"
+}
+
 start_all() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      --install) SESSION_SERVICES_INSTALL=1 ;;
+      *) svc_say "unknown argument $arg (expected --install)"; return 2 ;;
+    esac
+  done
   start_redis || return 1
   start_redis_cluster || return 1
   start_mariadb || return 1
   start_mongo || return 1
-  install_chromium || return 1
+  ensure_chromium || return 1
+  local p urls=()
+  for p in $(svc_cluster_ports); do urls+=("redis://127.0.0.1:$p"); done
   export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-  export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103}"
+  export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-$(IFS=,; printf '%s' "${urls[*]}")}"
   export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:27017}"
-  say "redis:         $REDIS_URL"
-  say "redis cluster: $REDIS_CLUSTER_URLS"
-  say "mysql:         $MYSQL_URL ($(mariadb -h127.0.0.1 -uroot -N -e 'select version()' 2>/dev/null || echo unreachable))"
-  say "mongodb:       $MONGODB_URL ($(command -v secantusd-rs >/dev/null && echo SecantusDB || echo 'whatever answers on 27017'))"
+  local mysql_version mongo_kind
+  mysql_version=$(mariadb -h127.0.0.1 -uroot -N -e 'select version()' 2>/dev/null) ||
+    mysql_version=unreachable
+  if command -v secantusd-rs >/dev/null; then mongo_kind=SecantusDB; else mongo_kind='whatever answers on 27017'; fi
+  svc_say "redis:         $REDIS_URL"
+  svc_say "redis cluster: $REDIS_CLUSTER_URLS"
+  svc_say "mysql:         $MYSQL_URL ($mysql_version)"
+  svc_say "mongodb:       $MONGODB_URL ($mongo_kind)"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  start_all
+  start_all "$@"
+  exit
 fi

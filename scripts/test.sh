@@ -9,11 +9,30 @@
 #   bash scripts/test.sh                                   # everything
 #   bash scripts/test.sh -p integration-tests --test redis # extra arguments go to `cargo test`
 # SESSION_TEST_DOCKER=0 forces local servers, =1 forces Docker.
+# SESSION_SERVICES_INSTALL=1 lets scripts/services.sh install what is missing (SecantusDB,
+# chromium); without it a missing program is reported, and under CI=true fails the run.
 # Under CI=true a backend whose server is unreachable fails the run instead of being skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+
+# The cleanup trap comes first, so that whatever fails later leaves nothing behind: the
+# containers once `compose up` was attempted, and the cluster nodes this run started (unless
+# SESSION_KEEP_SERVICES=1 keeps them for the next run).
 compose=(docker compose -f integration-tests/docker-compose.yml)
+compose_up=0
+STARTED_REDIS_CLUSTER=0
+cleanup() {
+  if [ "$compose_up" = 1 ]; then
+    "${compose[@]}" down -v >/dev/null 2>&1 || true
+  fi
+  if [ "$STARTED_REDIS_CLUSTER" = 1 ] && [ "${SESSION_KEEP_SERVICES:-0}" != 1 ]; then
+    stop_redis_cluster
+  fi
+}
+trap cleanup EXIT
+
+export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/services.sh
 
 use_docker=0
 case "${SESSION_TEST_DOCKER:-auto}" in
@@ -23,10 +42,9 @@ esac
 
 if [ "$use_docker" = 1 ]; then
   echo "[test] Docker engine found: starting integration-tests/docker-compose.yml" >&2
+  compose_up=1
   "${compose[@]}" up -d --wait
-  source scripts/services.sh
-  install_chromium   # the demo's browser test runs on the host, not in a container
-  trap '"${compose[@]}" down -v >/dev/null 2>&1' EXIT
+  ensure_chromium # the demo's browser test runs on the host, not in a container
   export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
   export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103}"
   export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
@@ -43,12 +61,6 @@ if [ "$use_docker" = 1 ]; then
   fi
 else
   echo "[test] no Docker engine: using local servers on loopback" >&2
-  source scripts/services.sh
   start_all
-  # The cluster is the suite's own: tear it down afterwards if this run started it
-  # (SESSION_KEEP_SERVICES=1 keeps it for the next run).
-  if [ "$STARTED_REDIS_CLUSTER" = 1 ] && [ "${SESSION_KEEP_SERVICES:-0}" != 1 ]; then
-    trap stop_redis_cluster EXIT
-  fi
   cargo test --workspace "$@"
 fi

