@@ -7,7 +7,8 @@
 #     (scripts/services.sh), with the SecantusDB MongoDB-compatible server for MongoDB.
 # Usage:
 #   bash scripts/test.sh                                   # everything
-#   bash scripts/test.sh -p integration-tests --test redis # extra arguments go to `cargo test`
+#   bash scripts/test.sh -p integration-tests --test redis # arguments replace `cargo test`'s
+#                                                          # default of --workspace
 # SESSION_TEST_DOCKER=0 forces local servers, =1 forces Docker.
 # SESSION_SERVICES_INSTALL=1 lets scripts/services.sh install what is missing (SecantusDB,
 # chromium); without it a missing program is reported, and under CI=true fails the run.
@@ -21,6 +22,10 @@ cd "$(dirname "$0")/.."
 compose=(docker compose -f integration-tests/docker-compose.yml)
 compose_up=0
 STARTED_REDIS_CLUSTER=0
+# `cargo test --workspace` overrides any `-p`, so it is the default only.
+cargo_test() {
+  if [ $# -eq 0 ]; then cargo test --workspace; else cargo test "$@"; fi
+}
 cleanup() {
   if [ "$compose_up" = 1 ]; then
     "${compose[@]}" down -v >/dev/null 2>&1 || true
@@ -54,7 +59,7 @@ if [ "$use_docker" = 1 ]; then
   echo "[test] redis cluster: $REDIS_CLUSTER_URLS (container)" >&2
   echo "[test] mysql: $MYSQL_URL (container mariadb:10.11) and $mysql8_url (container mysql:8.4)" >&2
   echo "[test] mongodb: $MONGODB_URL (container mongo:7.0)" >&2
-  cargo test --workspace "$@"
+  cargo_test "$@"
   if [ $# -eq 0 ]; then
     echo "[test] the MySQL suite again, against MySQL 8" >&2
     MYSQL_URL="$mysql8_url" cargo test -p integration-tests --test mysql
@@ -62,5 +67,5 @@ if [ "$use_docker" = 1 ]; then
 else
   echo "[test] no Docker engine: using local servers on loopback" >&2
   start_all
-  cargo test --workspace "$@"
+  cargo_test "$@"
 fi
