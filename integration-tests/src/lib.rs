@@ -13,7 +13,7 @@
 //! use session_memory::MemoryStore;
 //!
 //! async fn make(_namespace: String) -> session_core::Result<Arc<dyn SessionStore>> {
-//!     Ok(Arc::new(MemoryStore::new().with_max_record_bytes(conformance::MAX_RECORD_BYTES)))
+//!     Ok(Arc::new(MemoryStore::builder().max_record_bytes(conformance::MAX_RECORD_BYTES).build()))
 //! }
 //! integration_tests::conformance_suite!(memory, make);
 //! ```

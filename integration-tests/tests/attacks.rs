@@ -110,6 +110,11 @@ impl SessionStore for Counting {
         self.inner.set(key, data, max_age, changed).await
     }
 
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        self.record(Op::Touch, key);
+        self.inner.touch(key, max_age).await
+    }
+
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
         self.record(Op::Destroy, key);
         self.inner.destroy(key).await
