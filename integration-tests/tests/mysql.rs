@@ -457,3 +457,87 @@ async fn rolling_reads_in_the_same_millisecond_all_find_the_session() {
         );
     }
 }
+
+/// InnoDB picks the statement of this store as the victim of a real deadlock (error 1213): a
+/// concurrent transaction holds a gap lock on the expiry index where the touch must insert its
+/// new index entry, and then asks for the row the touch has locked. The store runs the rolled
+/// back statement again instead of failing the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_chosen_as_deadlock_victim_is_run_again() {
+    let Some(store) = store_for("deadlock_victim").await else {
+        return;
+    };
+    let table = store.table_name().to_owned();
+    let key = SessionKey::generate();
+    ok(store
+        .set(&key, &data(json!({"n": 1})), Duration::hours(1), true)
+        .await);
+    let deadlocks_before = deadlock_count(store.pool()).await;
+
+    let mut other = store.pool().acquire().await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut *other).await.unwrap();
+    // Weight: InnoDB rolls back the transaction that changed less, so make this one heavy.
+    let mut filler = QueryBuilder::new(format!("INSERT INTO `{table}` (id, data, expires_at) "));
+    filler.push_values(0..2000, |mut row, i| {
+        row.push_bind(format!("filler{i}"))
+            .push_bind("x")
+            .push_bind(0_i64);
+    });
+    filler.build().execute(&mut *other).await.unwrap();
+    // Next-key locks on every expiry index entry after a day from now, up to the supremum:
+    // where a 30-day touch puts its new entry.
+    let horizon = session_core::now_ms() + 86_400_000;
+    sqlx::query(AssertSqlSafe(format!(
+        "SELECT id FROM `{table}` FORCE INDEX (expires_at_idx) WHERE expires_at > ? FOR UPDATE"
+    )))
+    .bind(horizon)
+    .fetch_all(&mut *other)
+    .await
+    .unwrap();
+
+    let touching = {
+        let (store, key) = (store.clone(), key.clone());
+        tokio::spawn(async move { store.touch(&key, Duration::days(30)).await })
+    };
+    // The touch now holds the row and waits for the gap. Asking for the row closes the cycle.
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT id FROM `{table}` WHERE id = ? FOR UPDATE"
+    )))
+    .bind(key.as_str())
+    .fetch_all(&mut *other)
+    .await;
+    assert!(
+        row.is_ok(),
+        "the heavy transaction was chosen as the victim: {row:?}"
+    );
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let touched = touching.await.unwrap();
+    assert!(
+        deadlock_count(store.pool()).await > deadlocks_before,
+        "no deadlock happened: the test did not exercise the retry"
+    );
+    assert!(matches!(touched, Ok(true)), "{touched:?}");
+    let expiry: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT expires_at FROM `{table}` WHERE id = ?"
+    )))
+    .bind(key.as_str())
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(expiry > horizon, "the touch did not land after its retry");
+}
+
+/// InnoDB's count of deadlocks since the server started.
+async fn deadlock_count(pool: &MySqlPool) -> i64 {
+    let (_, value): (String, String) = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    value.parse().unwrap()
+}
