@@ -6,6 +6,8 @@
 //! Needs the same servers as `backends.rs` (`REDIS_URL`, `REDIS_CLUSTER_URLS`, `MONGODB_URL`,
 //! `MYSQL_URL`); a missing server skips loudly, or fails under `CI=true`.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::sync::Arc;
@@ -110,7 +112,7 @@ macro_rules! backend {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn plain_rolling_and_renew_lifetimes() {
+            async fn idle_sessions_expire_unless_rolling_or_renew_extends_them() {
                 let backend = stringify!($backend);
                 let (Some(plain), Some(rolling), Some(renew)) = (
                     common::open(backend, "plain").await,
