@@ -34,20 +34,24 @@ use session_testkit::{
 const MARGIN: StdDuration = StdDuration::from_millis(1000);
 
 /// Each check's keys live under `<namespace>:`.
+fn in_namespace(store: RedisStore, namespace: &str) -> Arc<dyn SessionStore> {
+    Arc::new(
+        store
+            .with_prefix(format!("{namespace}:"))
+            .with_max_record_bytes(MAX_RECORD_BYTES),
+    )
+}
+
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let store = RedisStore::connect(&redis_url())
-        .await?
-        .with_prefix(format!("{namespace}:"))
-        .with_max_record_bytes(MAX_RECORD_BYTES);
-    Ok(Arc::new(store))
+    Ok(in_namespace(
+        RedisStore::connect(&redis_url()).await?,
+        &namespace,
+    ))
 }
 
 async fn make_cluster(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let store = RedisStore::connect_cluster(&redis_cluster_urls())
-        .await?
-        .with_prefix(format!("{namespace}:"))
-        .with_max_record_bytes(MAX_RECORD_BYTES);
-    Ok(Arc::new(store))
+    let store = RedisStore::connect_cluster(&redis_cluster_urls()).await?;
+    Ok(in_namespace(store, &namespace))
 }
 
 session_testkit::conformance_suite!(redis, make);
