@@ -238,7 +238,7 @@ async fn corrupted_row_is_a_decode_error_and_neighbours_survive() {
 
 /// Bad table names are configuration errors; good ones work end to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn table_names_are_validated() {
+async fn invalid_table_names_are_rejected_and_the_longest_valid_one_works() {
     let Some(store) = store_for("names").await else {
         return;
     };

@@ -114,7 +114,8 @@ macro_rules! conformance_suite {
     };
     // Inside the kit: the table of checks.
     (@table [$($check:ident),+ $(,)?]) => {
-        /// Every conformance check, in the order of the list in [`conformance_suite!`].
+        /// Every conformance check, in the order of the list in
+        /// [`conformance_suite!`](crate::conformance_suite).
         pub const CHECKS: &[Check] = &[
             $(Check { name: stringify!($check), run: |h| Box::pin(checks::$check(h)) }),+
         ];

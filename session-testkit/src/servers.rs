@@ -67,7 +67,7 @@ pub fn unreachable(backend: &str, what: &str, cause: &dyn std::fmt::Display) {
     eprintln!("\n!!!!!!!! SKIPPED: {message}\n");
 }
 
-/// `Some(value)` when `built` succeeded; `None` after [`unreachable`] when it failed with a
+/// `Some(value)` when `built` succeeded; `None` after [`unreachable()`] when it failed with a
 /// transient error (the server is down), so the caller can skip.
 ///
 /// # Panics
