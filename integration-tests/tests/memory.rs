@@ -9,7 +9,9 @@ use session_testkit::conformance::MAX_RECORD_BYTES;
 /// Every namespace is its own store: memory stores share nothing.
 async fn make(_namespace: String) -> Result<Arc<dyn SessionStore>> {
     Ok(Arc::new(
-        MemoryStore::new().with_max_record_bytes(MAX_RECORD_BYTES),
+        MemoryStore::builder()
+            .max_record_bytes(MAX_RECORD_BYTES)
+            .build(),
     ))
 }
 

@@ -23,14 +23,14 @@ pub async fn connect(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, Conf
     match config.backend() {
         #[cfg(feature = "memory")]
         Backend::Memory { max_bytes } => {
-            let mut store = session_memory::MemoryStore::new();
+            let mut builder = session_memory::MemoryStore::builder();
             if let Some(max) = max_bytes {
-                store = store.with_max_bytes(*max);
+                builder = builder.max_bytes(*max);
             }
             if let Some(max) = options.max_record_bytes {
-                store = store.with_max_record_bytes(max);
+                builder = builder.max_record_bytes(max);
             }
-            Ok(Arc::new(store))
+            Ok(Arc::new(builder.build()))
         }
         #[cfg(feature = "redis")]
         Backend::Redis { url, prefix } => {

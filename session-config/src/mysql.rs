@@ -66,6 +66,9 @@ impl SessionStore for MySqlWithCleanup {
     ) -> Result<()> {
         self.store.set(key, data, max_age, changed).await
     }
+    async fn touch(&self, key: &SessionKey, max_age: session_core::Duration) -> Result<bool> {
+        self.store.touch(key, max_age).await
+    }
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
         self.store.destroy(key).await
     }

@@ -59,18 +59,10 @@ impl SessionStore for MongoStore {
         max_age: Duration,
         changed: bool,
     ) -> Result<()> {
-        let max_age = max_age_ms(max_age)?;
-        let now = now_ms();
-        let expires_at = now.saturating_add(max_age);
         if !changed {
-            // A touch moves the expiry of a live document and nothing else. No upsert: a touch
-            // arriving after a logout or after expiry must not bring the session back.
-            let collection = self.collection.clone();
-            let (filter, update) = (live(key, now), set_expiry(expires_at));
-            let op = async move { collection.update_one(filter, update).await };
-            timed(self.timeout, op).await?;
-            return Ok(());
+            return self.touch(key, max_age).await.map(drop);
         }
+        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
         // The size limit is enforced here, before any I/O, so an oversized write leaves the old
         // record untouched.
         let record = encode(data, expires_at, self.max_record_bytes)?;
@@ -98,6 +90,17 @@ impl SessionStore for MongoStore {
             Err(e) if is_duplicate_key(&e) => timed(self.timeout, upsert()).await.map(drop),
             result => result.map(drop).map_err(crate::error::map),
         }
+    }
+
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        // A touch moves the expiry of a live document and nothing else. No upsert: a touch
+        // arriving after a logout or after expiry must not bring the session back.
+        let collection = self.collection.clone();
+        let (filter, update) = (live(key, now), set_expiry(expires_at));
+        let op = async move { collection.update_one(filter, update).await };
+        Ok(timed(self.timeout, op).await?.matched_count == 1)
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {

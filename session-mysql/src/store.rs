@@ -11,7 +11,7 @@ use session_core::{
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::{Connection, MySqlConnection, MySqlPool};
 
-use crate::error::{BACKEND, timed};
+use crate::error::{BACKEND, timed, timed_retry};
 use crate::queries::{Queries, sql, validate_table_name};
 
 /// The table a store uses unless [`MySqlStore::with_table_name`] says otherwise.
@@ -189,7 +189,9 @@ impl SessionStore for MySqlStore {
         let max_age = max_age_ms(max_age)?;
         let now = now_ms();
         let q = &self.queries;
-        let bytes: Option<Vec<u8>> = timed(self.timeout, async {
+        // Both statements are safe to repeat: a touch that ran twice moved the expiry to the same
+        // place twice.
+        let bytes: Option<Vec<u8>> = timed_retry(self.timeout, || async {
             if rolling {
                 // MySQL has no UPDATE … RETURNING (MariaDB only has DELETE … RETURNING), so a
                 // rolling read is two statements. UPDATE first: the conditional UPDATE alone
@@ -232,32 +234,48 @@ impl SessionStore for MySqlStore {
         max_age: Duration,
         changed: bool,
     ) -> Result<()> {
-        let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
-        let q = &self.queries;
-        if changed {
-            // Encoding enforces the size limit before any I/O.
-            let bytes = encode(data, expires_at, self.max_record_bytes)?;
-            let upsert = sqlx::query(sql(&q.upsert))
-                .bind(key.as_str())
-                .bind(bytes)
-                .bind(expires_at);
-            timed(self.timeout, upsert.execute(&self.pool)).await?;
-        } else {
-            // A touch moves the expiry of a live row and nothing else: no upsert, so a touch
-            // arriving after a logout or after expiry cannot bring the session back.
-            let touch = sqlx::query(sql(&q.touch))
-                .bind(expires_at)
-                .bind(key.as_str())
-                .bind(now);
-            timed(self.timeout, touch.execute(&self.pool)).await?;
+        if !changed {
+            return self.touch(key, max_age).await.map(drop);
         }
+        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
+        // Encoding enforces the size limit before any I/O.
+        let bytes = encode(data, expires_at, self.max_record_bytes)?;
+        timed_retry(self.timeout, || {
+            sqlx::query(sql(&self.queries.upsert))
+                .bind(key.as_str())
+                .bind(bytes.as_slice())
+                .bind(expires_at)
+                .execute(&self.pool)
+        })
+        .await?;
         Ok(())
     }
 
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        // A touch moves the expiry of a live row and nothing else: no upsert, so a touch
+        // arriving after a logout or after expiry cannot bring the session back. sqlx sets
+        // CLIENT_FOUND_ROWS, so `rows_affected` counts the matched row even when the expiry
+        // did not move.
+        let touched = timed_retry(self.timeout, || {
+            sqlx::query(sql(&self.queries.touch))
+                .bind(expires_at)
+                .bind(key.as_str())
+                .bind(now)
+                .execute(&self.pool)
+        })
+        .await?;
+        Ok(touched.rows_affected() > 0)
+    }
+
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        let delete = sqlx::query(sql(&self.queries.delete)).bind(key.as_str());
-        timed(self.timeout, delete.execute(&self.pool)).await?;
+        timed_retry(self.timeout, || {
+            sqlx::query(sql(&self.queries.delete))
+                .bind(key.as_str())
+                .execute(&self.pool)
+        })
+        .await?;
         Ok(())
     }
 }

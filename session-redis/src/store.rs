@@ -147,23 +147,26 @@ impl SessionStore for RedisStore {
         max_age: Duration,
         changed: bool,
     ) -> Result<()> {
-        let ms = max_age_ms(max_age)?;
-        let redis_key = self.redis_key(key);
-        if changed {
-            // Encode first: a record over the limit fails before any I/O, leaving the old one.
-            let record = encode(data, now_ms().saturating_add(ms), self.max_record_bytes)?;
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(&redis_key).arg(record).arg("PX").arg(ms);
-            let () = self.conn.query(&cmd, self.timeout).await?;
-        } else {
-            // A touch is PEXPIRE, not SET: PEXPIRE does nothing to a missing or expired key, so
-            // a touch that arrives after a logout (DEL) or after expiry can never resurrect the
-            // session, and the stored data is never overwritten by the caller's copy.
-            let mut cmd = redis::cmd("PEXPIRE");
-            cmd.arg(&redis_key).arg(ms);
-            let _existed: i64 = self.conn.query(&cmd, self.timeout).await?;
+        if !changed {
+            return self.touch(key, max_age).await.map(drop);
         }
+        let ms = max_age_ms(max_age)?;
+        // Encode first: a record over the limit fails before any I/O, leaving the old one.
+        let record = encode(data, now_ms().saturating_add(ms), self.max_record_bytes)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.redis_key(key)).arg(record).arg("PX").arg(ms);
+        let () = self.conn.query(&cmd, self.timeout).await?;
         Ok(())
+    }
+
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        // A touch is PEXPIRE, not SET: PEXPIRE does nothing to a missing or expired key (and
+        // answers 0), so a touch that arrives after a logout (DEL) or after expiry can never
+        // resurrect the session, and the stored data is never overwritten.
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.redis_key(key)).arg(max_age_ms(max_age)?);
+        let existed: i64 = self.conn.query(&cmd, self.timeout).await?;
+        Ok(existed == 1)
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {

@@ -16,7 +16,7 @@ pub enum Op {
     RollingGet,
     /// `set(changed = true)`.
     Set,
-    /// `set(changed = false)`.
+    /// `set(changed = false)` or `touch`: both only move the expiry.
     Touch,
     /// `destroy`.
     Destroy,
@@ -137,6 +137,11 @@ impl SessionStore for CountingStore {
         self.inner.set(key, data, max_age, changed).await
     }
 
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        self.record(Op::Touch, key)?;
+        self.inner.touch(key, max_age).await
+    }
+
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
         self.record(Op::Destroy, key)?;
         self.inner.destroy(key).await
@@ -162,19 +167,29 @@ mod tests {
         let hour = Duration::hours(1);
         store.set(&key, &d, hour, true).await.unwrap();
         store.set(&key, &d, hour, false).await.unwrap();
+        assert!(
+            store.touch(&key, hour).await.unwrap(),
+            "touch found the record"
+        );
         assert_eq!(store.get(&key, hour, true).await.unwrap(), Some(d.clone()));
         assert_eq!(store.get(&key, hour, false).await.unwrap(), Some(d));
         store.destroy(&key).await.unwrap();
-        assert_eq!((store.count(Op::Get), store.total()), (1, 5));
+        assert!(
+            !store.touch(&key, hour).await.unwrap(),
+            "touch found a destroyed record"
+        );
+        assert_eq!((store.count(Op::Touch), store.total()), (3, 7));
         let k = key.as_str().to_owned();
         assert_eq!(
             store.take(),
             vec![
                 (Op::Set, k.clone()),
                 (Op::Touch, k.clone()),
+                (Op::Touch, k.clone()),
                 (Op::RollingGet, k.clone()),
                 (Op::Get, k.clone()),
-                (Op::Destroy, k),
+                (Op::Destroy, k.clone()),
+                (Op::Touch, k),
             ]
         );
         assert_eq!(store.total(), 0, "take empties the record");

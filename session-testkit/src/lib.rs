@@ -18,7 +18,7 @@
 //! use session_testkit::conformance;
 //!
 //! async fn make(_namespace: String) -> session_core::Result<Arc<dyn SessionStore>> {
-//!     Ok(Arc::new(MemoryStore::new().with_max_record_bytes(conformance::MAX_RECORD_BYTES)))
+//!     Ok(Arc::new(MemoryStore::builder().max_record_bytes(conformance::MAX_RECORD_BYTES).build()))
 //! }
 //! session_testkit::conformance_suite!(memory, make);
 //! ```

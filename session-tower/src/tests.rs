@@ -106,6 +106,12 @@ impl SessionStore for CountingStore {
         self.inner.set(key, data, max_age, changed).await
     }
 
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> StoreResult<bool> {
+        self.touches.fetch_add(1, Ordering::SeqCst);
+        self.failure()?;
+        self.inner.touch(key, max_age).await
+    }
+
     async fn destroy(&self, key: &SessionKey) -> StoreResult<()> {
         self.destroys.fetch_add(1, Ordering::SeqCst);
         self.failure()?;
