@@ -448,9 +448,10 @@ async fn a_statement_chosen_as_deadlock_victim_is_run_again() {
     };
     let table = store.table_name().to_owned();
     let key = SessionKey::generate();
-    ok(store
+    store
         .set(&key, &data(json!({"n": 1})), Duration::hours(1), true)
-        .await);
+        .await
+        .unwrap();
     let deadlocks_before = deadlock_count(store.pool()).await;
 
     let mut other = store.pool().acquire().await.unwrap();

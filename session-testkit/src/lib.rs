@@ -95,11 +95,13 @@ macro_rules! conformance_suite {
             touch_on_missing_key_does_not_create,
             touch_on_expired_key_does_not_recreate,
             touch_on_destroyed_key_does_not_recreate,
+            touch_reports_whether_a_live_record_was_found,
             changed_set_after_expiry_recreates,
             json_integers_round_trip_exactly,
             json_floats_round_trip_exactly,
             json_strings_round_trip_exactly,
             json_nested_values_round_trip_exactly,
+            nesting_beyond_the_limit_is_refused_at_write_time,
             record_at_size_limit_is_accepted,
             record_over_size_limit_is_too_large_and_keeps_old,
             invalid_keys_are_rejected,
@@ -110,6 +112,8 @@ macro_rules! conformance_suite {
             concurrent_tasks_on_distinct_keys_never_mix_up_data,
             concurrent_tasks_on_one_key_leave_a_written_state,
             concurrent_rolling_reads_and_touches_keep_data,
+            a_destroy_racing_touches_and_rolling_reads_always_wins,
+            a_changed_set_racing_touches_and_rolling_reads_is_never_lost,
         ] }
     };
     // Inside the kit: the table of checks.

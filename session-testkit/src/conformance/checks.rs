@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use session_core::{Duration, Error, MAX_KEY_LEN, SessionData, SessionKey, SessionStore};
+use session_core::{
+    Duration, Error, MAX_KEY_LEN, MAX_NESTING_DEPTH, SessionData, SessionKey, SessionStore,
+};
 
 use super::MAX_RECORD_BYTES;
 use crate::{Harness, data};
@@ -260,6 +262,190 @@ pub(super) async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
         None,
         "a touch undid a logout"
     );
+}
+
+/// `touch` answers `true` for a live record (and extends it) and `false` for a missing, expired
+/// or destroyed one, which it leaves absent.
+pub(super) async fn touch_reports_whether_a_live_record_was_found(h: &Harness) {
+    let store = h.store();
+    let touch =
+        |key: SessionKey| async move { store.touch(&key, LONG).await.expect("touch failed") };
+    let key = SessionKey::generate();
+    assert!(
+        !touch(key.clone()).await,
+        "touch found a record never written"
+    );
+    assert_eq!(get(store, &key, LONG, false).await, None);
+    let d = data(json!({"a": 1}));
+    set(store, &key, &d, SHORT, true).await;
+    assert!(touch(key.clone()).await, "touch missed a live record");
+    sleep_ms(1700).await;
+    assert_eq!(
+        get(store, &key, LONG, false).await,
+        Some(d.clone()),
+        "touch did not extend"
+    );
+    destroy(store, &key).await;
+    assert!(!touch(key.clone()).await, "touch found a destroyed record");
+    assert_eq!(
+        get(store, &key, LONG, false).await,
+        None,
+        "touch undid a logout"
+    );
+    let expired = SessionKey::generate();
+    set(store, &expired, &d, Duration::seconds(1), true).await;
+    sleep_ms(1150).await;
+    assert!(
+        !touch(expired.clone()).await,
+        "touch found an expired record"
+    );
+    assert_eq!(get(store, &expired, LONG, false).await, None);
+}
+
+/// Data nested exactly [`MAX_NESTING_DEPTH`] levels deep round-trips; one level more is refused
+/// at write time with `Error::TooDeep` and the old record stays, so no store ever holds a record
+/// it cannot read back.
+pub(super) async fn nesting_beyond_the_limit_is_refused_at_write_time(h: &Harness) {
+    fn nested(levels: usize) -> SessionData {
+        let mut v = json!("leaf");
+        for i in 1..levels {
+            v = if i % 2 == 0 {
+                json!({ "k": v })
+            } else {
+                json!([v])
+            };
+        }
+        data(json!({ "v": v }))
+    }
+    let key = SessionKey::generate();
+    let deepest = nested(MAX_NESTING_DEPTH);
+    set(h.store(), &key, &deepest, LONG, true).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, true).await,
+        Some(deepest.clone())
+    );
+    match h
+        .store()
+        .set(&key, &nested(MAX_NESTING_DEPTH + 1), LONG, true)
+        .await
+    {
+        Err(Error::TooDeep { limit }) => assert_eq!(limit, MAX_NESTING_DEPTH),
+        other => panic!("expected TooDeep, got {other:?}"),
+    }
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(deepest),
+        "the old record was lost"
+    );
+}
+
+/// Racing calls of [`racing_rounds`]: each round, these run at the same moment as one write.
+#[derive(Clone, Copy, Debug)]
+enum Extend {
+    Touch,
+    RollingGet,
+}
+
+/// Rounds of a race check, alternating touches and rolling reads. Bounded in time as well: a
+/// slow server runs fewer rounds (but at least [`MIN_RACE_ROUNDS`]).
+const RACE_ROUNDS: usize = 2000;
+const MIN_RACE_ROUNDS: usize = 200;
+const RACE_BUDGET: StdDuration = StdDuration::from_secs(15);
+/// Touches or rolling reads per round, one after another, so that one is in flight whenever
+/// the racing write lands.
+const EXTENDS_PER_ROUND: usize = 4;
+
+/// Writes `v: 1` to a fresh key, then runs `write` against a burst of touches or rolling reads
+/// on two tasks released together; `check` looks at the key afterwards and says what is wrong.
+async fn racing_rounds<W, WF>(
+    h: &Harness,
+    write: W,
+    check: impl Fn(Option<SessionData>) -> Option<String>,
+) where
+    W: Fn(Arc<dyn SessionStore>, SessionKey) -> WF,
+    WF: std::future::Future<Output = ()> + Send + 'static,
+{
+    let started = std::time::Instant::now();
+    for round in 0..RACE_ROUNDS {
+        if round >= MIN_RACE_ROUNDS && started.elapsed() > RACE_BUDGET {
+            break;
+        }
+        let how = if round % 2 == 0 {
+            Extend::Touch
+        } else {
+            Extend::RollingGet
+        };
+        let key = SessionKey::generate();
+        set(h.store(), &key, &data(json!({"v": 1})), LONG, true).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let writer = {
+            let (barrier, write) = (Arc::clone(&barrier), write(h.shared(), key.clone()));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                write.await;
+            })
+        };
+        let extender = {
+            let (store, key) = (h.shared(), key.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                for _ in 0..EXTENDS_PER_ROUND {
+                    match how {
+                        Extend::Touch => {
+                            store.touch(&key, LONG).await.expect("touch failed");
+                        }
+                        Extend::RollingGet => {
+                            store
+                                .get(&key, LONG, true)
+                                .await
+                                .expect("rolling get failed");
+                        }
+                    }
+                }
+            })
+        };
+        for task in [writer, extender] {
+            task.await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        }
+        if let Some(wrong) = check(get(h.store(), &key, LONG, false).await) {
+            panic!("round {round}, racing {how:?}s: {wrong}");
+        }
+    }
+}
+
+/// A `destroy` racing touches and rolling reads of the same session always wins: a late touch
+/// can never undo a logout, and no call fails (MySQL: no deadlock surfaces as an error).
+pub(super) async fn a_destroy_racing_touches_and_rolling_reads_always_wins(h: &Harness) {
+    racing_rounds(
+        h,
+        |store, key| async move { store.destroy(&key).await.expect("destroy failed") },
+        |left| left.map(|d| format!("the destroyed session came back: {d:?}")),
+    )
+    .await;
+}
+
+/// A changed `set` racing touches and rolling reads of the same session is never lost: neither
+/// can write back the data they read over the newer write.
+pub(super) async fn a_changed_set_racing_touches_and_rolling_reads_is_never_lost(h: &Harness) {
+    let newer = data(json!({"v": 2}));
+    let written = newer.clone();
+    racing_rounds(
+        h,
+        move |store, key| {
+            let written = written.clone();
+            async move {
+                store
+                    .set(&key, &written, LONG, true)
+                    .await
+                    .expect("set failed")
+            }
+        },
+        |left| {
+            (left.as_ref() != Some(&newer)).then(|| format!("the newer write was lost: {left:?}"))
+        },
+    )
+    .await;
 }
 
 /// A changed `set` after expiry writes a fresh record (tower-sessions-stores #19).
