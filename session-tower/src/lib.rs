@@ -36,7 +36,7 @@
 //! assert!(cookie.starts_with("sid=") && cookie.contains("HttpOnly"));
 //! # Ok(())
 //! # }
-//! # main().unwrap_or_else(|e| panic!("{e}"));
+//! # main().unwrap();
 //! # }
 //! ```
 //!
@@ -75,18 +75,30 @@
 //!
 //! # After the handler
 //!
+//! What the middleware does once the handler returned, decided from what the handler did with
+//! the session and the cookie the request carried:
+//!
 //! | the handler… | store | `Set-Cookie` |
 //! |---|---|---|
-//! | did not touch the session, no cookie | nothing | none |
-//! | did not touch it, cookie, `rolling` (or `renew` due) | `set(changed = false)` (a touch) | fresh expiry |
-//! | did not touch it, cookie signed with an older key | nothing | re-signed |
-//! | read it, nothing changed | nothing (`rolling`: the load was a rolling `get`) | only when rolling, renewing or re-signing |
-//! | changed it (`insert`, `remove`, `clear`, `replace`) | `set(changed = true)` | fresh expiry |
-//! | created a session and left it empty | nothing | none (or an expiring one for a stale cookie) |
-//! | [`destroy`](Session::destroy)ed it | `destroy` | expiring cookie |
-//! | [`regenerate`](Session::regenerate)d it | `destroy` old id, `set` under the new one | new id |
+//! | did not touch the session; no cookie, or one that does not verify | nothing | none |
+//! | did not touch it; cookie, `rolling` or `renew` due | `touch` | fresh expiry |
+//! | did not touch it; cookie signed with the current key, neither `rolling` nor `renew` due | nothing | none |
+//! | did not touch it; cookie signed with an older key, neither `rolling` nor `renew` due | nothing | re-signed, same expiry (none once that has passed) |
+//! | read it (a record was found), nothing changed; `rolling` | nothing: the load was a rolling `get` | fresh expiry |
+//! | read it, nothing changed; `renew` due | `touch` | fresh expiry |
+//! | read it, nothing changed; cookie signed with the current key, neither `rolling` nor `renew` due | nothing | none |
+//! | read it, nothing changed; cookie signed with an older key, neither `rolling` nor `renew` due | nothing | re-signed, same expiry |
+//! | changed it (`insert`, `remove`, `clear`, `replace`, or values in a new session) | `set(changed = true)` | fresh expiry |
+//! | changed it and back again | as if it had only read it | as if it had only read it |
+//! | used a new session (no cookie, or no record behind it) and left it empty | nothing | none without a cookie, else an expiring one |
+//! | [`destroy`](Session::destroy)ed it | `destroy` the cookie's record, if a valid cookie named one | expiring cookie (none if no cookie came) |
+//! | [`regenerate`](Session::regenerate)d it (or destroyed it, then stored values) | `destroy` the old id, `set` under the new one | new id, fresh expiry |
+//! | regenerated it empty ([`regenerate_empty`](Session::regenerate_empty), or a session holding nothing) | `destroy` the old id | expiring cookie |
+//! | failed to load it (a store error) | nothing | none: the response becomes `503` or `500` (see [Errors](#errors)) |
 //!
-//! `renew` is due when less than half of `max_age` remains on the cookie's expiry.
+//! `renew` is due when less than half of `max_age` remains on the cookie's expiry. A fresh expiry
+//! is now + `max_age`; every cookie the layer sets is signed with the current key. Unsigned
+//! cookies count as signed with the current key.
 //!
 //! # Errors
 //!
@@ -110,15 +122,20 @@ mod extract;
 mod keys;
 mod layer;
 mod metrics;
+mod plan;
+mod service;
 mod session;
+mod shared;
+mod state;
 
 pub use config::{DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE, DEFAULT_PATH, SameSite};
 pub use error::{LayerError, SessionError};
 #[cfg(feature = "axum")]
 pub use extract::MissingSessionLayer;
 pub use keys::{KeyRing, MIN_KEY_BYTES};
-pub use layer::{SessionLayer, SessionService};
+pub use layer::SessionLayer;
 pub use metrics::SessionMetrics;
+pub use service::SessionService;
 pub use session::Session;
 pub use session_core::{Duration, SessionData};
 
