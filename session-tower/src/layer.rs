@@ -142,11 +142,6 @@ impl SessionLayer {
         Ok(self.config(|c| c.domain = Some(domain)))
     }
 
-    #[cfg(test)]
-    pub(crate) fn shared_config(&self) -> Config {
-        self.shared.config.clone()
-    }
-
     /// Counters shared by this layer, its clones and every service they built.
     pub fn metrics(&self) -> &SessionMetrics {
         &self.shared.metrics

@@ -138,6 +138,3 @@ pub use metrics::SessionMetrics;
 pub use service::SessionService;
 pub use session::Session;
 pub use session_core::{Duration, SessionData};
-
-#[cfg(test)]
-mod tests;

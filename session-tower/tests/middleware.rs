@@ -1,0 +1,259 @@
+//! What each kind of request costs the store and which cookie it gets, through the real service
+//! stack (axum router, layer, a counting [`MemoryStore`](session_memory::MemoryStore)). Needs no
+//! server.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+
+use http::StatusCode;
+use session_core::{Duration, SessionStore as _, now_ms};
+use session_tower::SessionLayer;
+
+use support::{CountingStore, Fail, NEW, app, key_of, send, signed};
+
+#[tokio::test]
+async fn untouched_session_without_cookie_costs_no_io_and_sets_no_cookie() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]));
+    let r = send(&app, "/noop", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.set_cookie, None);
+    assert_eq!(store.calls(), 0);
+}
+
+#[tokio::test]
+async fn reading_a_new_session_costs_no_io_and_writes_nothing() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]));
+    let r = send(&app, "/read", None).await;
+    assert_eq!(r.body, "0");
+    assert_eq!(r.set_cookie, None);
+    assert_eq!(store.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_change_is_written_once_and_an_unchanged_session_is_loaded_once_and_not_written() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]));
+    let r = send(&app, "/incr", None).await;
+    assert_eq!(r.body, "1");
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+    let set = r.set_cookie.clone().unwrap();
+    for attribute in ["Max-Age=86400", "Path=/", "HttpOnly", "SameSite=Lax"] {
+        assert!(set.contains(attribute), "{set} lacks {attribute}");
+    }
+    assert!(!set.contains("Secure"), "{set}");
+    let cookie = r.cookie();
+    assert_eq!(cookie.split('.').count(), 3, "{cookie}: key.expiry.mac");
+
+    let r = send(&app, "/read", Some(&cookie)).await;
+    assert_eq!(r.body, "1");
+    assert_eq!(r.set_cookie, None);
+    assert_eq!(
+        store.gets.load(Ordering::SeqCst),
+        1,
+        "three reads, one load"
+    );
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+    assert_eq!(store.touches.load(Ordering::SeqCst), 0);
+
+    let r = send(&app, "/incr", Some(&cookie)).await;
+    assert_eq!(r.body, "2");
+    assert_eq!(key_of(&r.cookie()), key_of(&cookie), "same id");
+}
+
+#[tokio::test]
+async fn rolling_touches_an_untouched_session_and_loads_rolling_when_read() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]).with_rolling(true));
+    let cookie = send(&app, "/incr", None).await.cookie();
+
+    let r = send(&app, "/noop", Some(&cookie)).await;
+    assert_eq!(store.touches.load(Ordering::SeqCst), 1);
+    assert_eq!(store.gets.load(Ordering::SeqCst), 0);
+    assert!(r.set_cookie.unwrap().contains("Max-Age=86400"));
+
+    let r = send(&app, "/read", Some(&cookie)).await;
+    assert_eq!(r.body, "1");
+    assert_eq!(store.rolling_gets.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        store.touches.load(Ordering::SeqCst),
+        1,
+        "the rolling get moved the expiry"
+    );
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+    assert!(r.set_cookie.is_some());
+}
+
+#[tokio::test]
+async fn without_rolling_an_unchanged_session_is_not_touched() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]));
+    let cookie = send(&app, "/incr", None).await.cookie();
+    assert_eq!(send(&app, "/noop", Some(&cookie)).await.set_cookie, None);
+    assert_eq!(send(&app, "/read", Some(&cookie)).await.set_cookie, None);
+    assert_eq!(store.touches.load(Ordering::SeqCst), 0);
+    assert_eq!(store.rolling_gets.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn renew_touches_only_when_less_than_half_the_lifetime_remains() {
+    let store = CountingStore::new();
+    // Unsigned, so the test can write the cookie's expiry itself.
+    let layer = SessionLayer::unsigned(store.clone())
+        .with_renew(true)
+        .with_max_age(Duration::seconds(100))
+        .unwrap();
+    let app = app(layer);
+    let cookie = send(&app, "/incr", None).await.cookie();
+    let key = key_of(&cookie);
+
+    // 99 s left: nothing to do.
+    let r = send(&app, "/noop", Some(&cookie)).await;
+    assert_eq!(r.set_cookie, None);
+    let r = send(&app, "/read", Some(&cookie)).await;
+    assert_eq!(r.set_cookie, None);
+    assert_eq!(store.touches.load(Ordering::SeqCst), 0);
+
+    // 40 s left (< 50): renewed, with and without loading the session.
+    let aging = format!("sid={}.{}", key.as_str(), now_ms() + 40_000);
+    for path in ["/noop", "/read"] {
+        let r = send(&app, path, Some(&aging)).await;
+        let set = r.set_cookie.unwrap();
+        assert!(set.contains("Max-Age=100"), "{path}: {set}");
+        let expiry: i64 = set
+            .split(';')
+            .next()
+            .and_then(|c| c.rsplit('.').next())
+            .and_then(|e| e.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            expiry > now_ms() + 90_000,
+            "{path}: fresh expiry in the cookie"
+        );
+    }
+    assert_eq!(store.touches.load(Ordering::SeqCst), 2);
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn destroy_removes_the_record_and_expires_the_cookie() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]));
+    let cookie = send(&app, "/incr", None).await.cookie();
+    let key = key_of(&cookie);
+    let r = send(&app, "/destroy", Some(&cookie)).await;
+    let set = r.set_cookie.unwrap();
+    assert!(
+        set.starts_with("sid=;") && set.contains("Max-Age=0"),
+        "{set}"
+    );
+    assert_eq!(store.destroys.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        store.gets.load(Ordering::SeqCst),
+        0,
+        "destroy needs no load"
+    );
+    let gone = store.inner.get(&key, Duration::hours(1), false).await;
+    assert!(matches!(gone, Ok(None)), "{gone:?}");
+    assert_eq!(send(&app, "/read", Some(&cookie)).await.body, "0");
+    // Nothing to destroy without a cookie.
+    let r = send(&app, "/destroy", None).await;
+    assert_eq!(r.set_cookie, None);
+    assert_eq!(store.destroys.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn regenerate_moves_the_data_to_a_new_id_and_destroys_the_old_record() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]));
+    let cookie = send(&app, "/incr", None).await.cookie();
+    let r = send(&app, "/regenerate", Some(&cookie)).await;
+    let new_cookie = r.cookie();
+    assert_ne!(key_of(&new_cookie), key_of(&cookie));
+    let old = store
+        .inner
+        .get(&key_of(&cookie), Duration::hours(1), false)
+        .await;
+    assert!(matches!(old, Ok(None)), "{old:?}");
+    assert_eq!(send(&app, "/read", Some(&new_cookie)).await.body, "1");
+    assert_eq!(send(&app, "/read", Some(&cookie)).await.body, "0");
+
+    let r = send(&app, "/regenerate-empty", Some(&new_cookie)).await;
+    assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
+    let old = store
+        .inner
+        .get(&key_of(&new_cookie), Duration::hours(1), false)
+        .await;
+    assert!(matches!(old, Ok(None)), "{old:?}");
+}
+
+#[tokio::test]
+async fn store_errors_answer_503_when_transient_and_500_otherwise_without_a_cookie() {
+    for (fail, status) in [
+        (Fail::Timeout, StatusCode::SERVICE_UNAVAILABLE),
+        (Fail::Backend, StatusCode::INTERNAL_SERVER_ERROR),
+    ] {
+        let store = CountingStore::new();
+        let layer = signed(store.clone(), &[NEW]);
+        let app = app(layer.clone());
+        let cookie = send(&app, "/incr", None).await.cookie();
+        store.fail_with(fail);
+        // Saving fails.
+        let r = send(&app, "/incr", None).await;
+        assert_eq!((r.status, r.set_cookie), (status, None), "{fail:?}");
+        // Loading fails, even when the handler swallows the error.
+        let r = send(&app, "/ignore-errors", Some(&cookie)).await;
+        assert_eq!((r.status, r.set_cookie), (status, None), "{fail:?}");
+        assert_eq!(layer.metrics().store_errors(), 2);
+        assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_undecodable_record_is_no_session_and_is_counted() {
+    let store = CountingStore::new();
+    let layer = signed(store.clone(), &[NEW]);
+    let app = app(layer.clone());
+    let cookie = send(&app, "/incr", None).await.cookie();
+    store.fail_with(Fail::Decode);
+    let r = send(&app, "/incr", Some(&cookie)).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "1"));
+    assert_ne!(
+        key_of(&r.cookie()),
+        key_of(&cookie),
+        "a fresh id, not the unreadable one"
+    );
+    assert_eq!(layer.metrics().decode_errors(), 1);
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_a_500_value_error_and_the_session_survives() {
+    let store = CountingStore::new();
+    let layer = signed(store.clone(), &[NEW]);
+    let app = app(layer.clone());
+    let cookie = send(&app, "/text", None).await.cookie();
+
+    let r = send(&app, "/typed", Some(&cookie)).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "type mismatch")
+    );
+    // Not a store failure, not an unreadable record: the session and its cookie stay.
+    assert_eq!(r.set_cookie, None);
+    assert_eq!(layer.metrics().store_errors(), 0);
+    assert_eq!(layer.metrics().decode_errors(), 0);
+    assert_eq!(store.destroys.load(Ordering::SeqCst), 0);
+    let r = send(&app, "/read", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let stored = store
+        .inner
+        .get(&key_of(&cookie), Duration::hours(1), false)
+        .await;
+    let stored = stored.unwrap().unwrap();
+    assert_eq!(
+        stored.get::<String>("count").unwrap().as_deref(),
+        Some("ten")
+    );
+}
