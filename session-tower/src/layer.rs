@@ -92,15 +92,15 @@ impl SessionLayer {
     }
 
     /// Reset the expiry on every request that carries a session cookie, even when the session
-    /// did not change (a touch with `changed = false`, or a rolling load), and set the cookie
-    /// again. Default `false`.
+    /// did not change (a touch, or a rolling load), and set the cookie again; a cookie whose
+    /// record is gone is cleared instead. Default `false`.
     pub fn with_rolling(self, rolling: bool) -> Self {
         self.config(|c| c.rolling = rolling)
     }
 
     /// Reset the expiry (touch and set the cookie again) only when less than half of the
     /// lifetime remains: most requests cost no write, and an active user never gets logged out.
-    /// Default `false`.
+    /// A cookie whose record is gone is cleared instead. Default `false`.
     pub fn with_renew(self, renew: bool) -> Self {
         self.config(|c| c.renew = renew)
     }

@@ -81,11 +81,11 @@
 //! | the handler… | store | `Set-Cookie` |
 //! |---|---|---|
 //! | did not touch the session; no cookie, or one that does not verify | nothing | none |
-//! | did not touch it; cookie, `rolling` or `renew` due | `touch` | fresh expiry |
+//! | did not touch it; cookie, `rolling` or `renew` due | `touch` | fresh expiry; an expiring cookie if the touch found no record |
 //! | did not touch it; cookie signed with the current key, neither `rolling` nor `renew` due | nothing | none |
 //! | did not touch it; cookie signed with an older key, neither `rolling` nor `renew` due | nothing | re-signed, same expiry (none once that has passed) |
 //! | read it (a record was found), nothing changed; `rolling` | nothing: the load was a rolling `get` | fresh expiry |
-//! | read it, nothing changed; `renew` due | `touch` | fresh expiry |
+//! | read it, nothing changed; `renew` due | `touch` | fresh expiry; an expiring cookie if the touch found no record |
 //! | read it, nothing changed; cookie signed with the current key, neither `rolling` nor `renew` due | nothing | none |
 //! | read it, nothing changed; cookie signed with an older key, neither `rolling` nor `renew` due | nothing | re-signed, same expiry |
 //! | changed it (`insert`, `remove`, `clear`, `replace`, or values in a new session) | `set(changed = true)` | fresh expiry |
@@ -99,6 +99,10 @@
 //! `renew` is due when less than half of `max_age` remains on the cookie's expiry. A fresh expiry
 //! is now + `max_age`; every cookie the layer sets is signed with the current key. Unsigned
 //! cookies count as signed with the current key.
+//!
+//! A touch never re-creates a record. When it finds none (the session was destroyed elsewhere,
+//! expired or was evicted), the browser is told to drop the cookie, so its next request carries
+//! none and costs no store I/O, instead of a dead cookie being refreshed forever.
 //!
 //! # Errors
 //!

@@ -17,7 +17,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) destroy: &'a [SessionKey],
     /// Then, for the session's current id:
     pub(crate) store: StoreStep<'a>,
-    /// The `Set-Cookie` to send once the store step succeeded.
+    /// The `Set-Cookie` to send once the store step succeeded, unless a touch found no record
+    /// (see [`Plan::cookie`]).
     pub(crate) cookie: CookieStep<'a>,
 }
 
@@ -52,6 +53,18 @@ impl<'a> Plan<'a> {
             destroy,
             store: StoreStep::Nothing,
             cookie: CookieStep::None,
+        }
+    }
+
+    /// The cookie to send once the store step ran; `found` is a touch's answer (`true` after any
+    /// other step). A touch that finds no record (destroyed elsewhere, expired, evicted) clears
+    /// the cookie instead of refreshing it: refreshing would keep a dead cookie alive forever and
+    /// cost a touch on each of its requests, while without a cookie the next request costs none.
+    pub(crate) fn cookie(&self, found: bool) -> &CookieStep<'a> {
+        if found {
+            &self.cookie
+        } else {
+            &CookieStep::Expire
         }
     }
 }
@@ -178,15 +191,18 @@ pub(crate) async fn apply(
     for old in plan.destroy {
         store.destroy(old).await?;
     }
-    match plan.store {
-        StoreStep::Nothing => {}
-        // A touch never re-creates a missing or destroyed record, so touching blind is safe.
-        StoreStep::Touch(key) => {
-            store.touch(key, config.max_age).await?;
+    let found = match plan.store {
+        StoreStep::Nothing => true,
+        StoreStep::Touch(key) => store.touch(key, config.max_age).await?,
+        StoreStep::Write(key, data) => {
+            store.set(key, data, config.max_age, true).await?;
+            true
         }
-        StoreStep::Write(key, data) => store.set(key, data, config.max_age, true).await?,
+    };
+    if !found {
+        tracing::debug!("session record gone; expiring its cookie instead of refreshing it");
     }
-    Ok(match &plan.cookie {
+    Ok(match plan.cookie(found) {
         CookieStep::None => None,
         CookieStep::Set { key, expires_at } => {
             Some(cookie::set_cookie(config, key, *expires_at, now))
@@ -304,6 +320,16 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn a_touch_that_finds_no_record_expires_the_cookie_instead_of_refreshing_it() {
+        let state = State::new(current_cookie());
+        let config = rolling();
+        let plan = plan_of(&state, &config);
+        assert_eq!(plan.store, StoreStep::Touch(cookie_key(&state)));
+        assert_eq!(plan.cookie(false), &CookieStep::Expire);
+        assert_eq!(plan.cookie(true), &plan.cookie);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use http::StatusCode;
 use session_core::{Duration, SessionStore as _, now_ms};
 use session_tower::SessionLayer;
 
-use support::{CountingStore, Fail, NEW, app, key_of, send, signed};
+use support::{Browser, CountingStore, Fail, NEW, app, key_of, send, signed};
 
 #[tokio::test]
 async fn untouched_session_without_cookie_costs_no_io_and_sets_no_cookie() {
@@ -135,6 +135,74 @@ async fn renew_touches_only_when_less_than_half_the_lifetime_remains() {
     }
     assert_eq!(store.touches.load(Ordering::SeqCst), 2);
     assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn rolling_expires_the_cookie_of_a_destroyed_session_and_then_costs_no_store_io() {
+    let store = CountingStore::new();
+    let app = app(signed(store.clone(), &[NEW]).with_rolling(true));
+    let mut browser = Browser::holding(send(&app, "/incr", None).await.cookie());
+    // Logged out elsewhere, or evicted.
+    let key = key_of(browser.cookie.as_deref().unwrap());
+    store.inner.destroy(&key).await.unwrap();
+
+    let r = browser.get(&app, "/noop").await;
+    assert_eq!(store.touches.load(Ordering::SeqCst), 1);
+    assert!(r.expires_the_cookie(), "{:?}", r.set_cookie);
+    assert_eq!(browser.cookie, None);
+    let calls = store.calls();
+    let r = browser.get(&app, "/noop").await;
+    assert_eq!((r.set_cookie, store.calls()), (None, calls));
+    assert!(
+        store
+            .inner
+            .get(&key, Duration::hours(1), false)
+            .await
+            .unwrap()
+            .is_none(),
+        "the touch re-created the record"
+    );
+}
+
+#[tokio::test]
+async fn rolling_expires_the_cookie_of_an_expired_session() {
+    let store = CountingStore::new();
+    let layer = signed(store.clone(), &[NEW])
+        .with_rolling(true)
+        .with_max_age(Duration::milliseconds(100))
+        .unwrap();
+    let app = app(layer);
+    let mut browser = Browser::holding(send(&app, "/incr", None).await.cookie());
+    // The cookie's Max-Age is rounded up to a second: the browser still sends it.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let r = browser.get(&app, "/noop").await;
+    assert!(r.expires_the_cookie(), "{:?}", r.set_cookie);
+    let calls = store.calls();
+    browser.get(&app, "/noop").await;
+    assert_eq!(store.calls(), calls);
+}
+
+#[tokio::test]
+async fn a_due_renew_expires_the_cookie_of_a_destroyed_session() {
+    let store = CountingStore::new();
+    // Unsigned, so the test can write the cookie's expiry itself.
+    let layer = SessionLayer::unsigned(store.clone())
+        .with_renew(true)
+        .with_max_age(Duration::seconds(100))
+        .unwrap();
+    let app = app(layer);
+    let key = key_of(&send(&app, "/incr", None).await.cookie());
+    store.inner.destroy(&key).await.unwrap();
+    // 40 s left of 100: renew is due.
+    let mut browser = Browser::holding(format!("sid={}.{}", key.as_str(), now_ms() + 40_000));
+
+    let r = browser.get(&app, "/noop").await;
+    assert_eq!(store.touches.load(Ordering::SeqCst), 1);
+    assert!(r.expires_the_cookie(), "{:?}", r.set_cookie);
+    let calls = store.calls();
+    browser.get(&app, "/noop").await;
+    assert_eq!(store.calls(), calls);
 }
 
 #[tokio::test]

@@ -262,6 +262,28 @@ pub(crate) async fn send(app: &Router, path: &str, cookie: Option<&str>) -> Repl
     }
 }
 
+/// A browser's side of the session cookie: it sends what it holds and obeys each Set-Cookie.
+#[derive(Debug, Default)]
+pub(crate) struct Browser {
+    pub(crate) cookie: Option<String>,
+}
+
+impl Browser {
+    pub(crate) fn holding(cookie: String) -> Self {
+        Browser {
+            cookie: Some(cookie),
+        }
+    }
+
+    pub(crate) async fn get(&mut self, app: &Router, path: &str) -> Reply {
+        let reply = send(app, path, self.cookie.as_deref()).await;
+        if reply.set_cookie.is_some() {
+            self.cookie = (!reply.expires_the_cookie()).then(|| reply.cookie());
+        }
+        reply
+    }
+}
+
 /// The session key in a `sid=<key>.<expiry>[.<mac>]` cookie.
 pub(crate) fn key_of(cookie: &str) -> SessionKey {
     let (_, value) = cookie.split_once('=').unwrap();
