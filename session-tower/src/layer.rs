@@ -11,7 +11,8 @@ use crate::config::{Config, SameSite, validate_attribute, validate_name};
 use crate::shared::Shared;
 use crate::{KeyRing, LayerError, SessionMetrics, SessionService};
 
-/// A tower [`Layer`] that gives every request a [`Session`](crate::Session) backed by a [`SessionStore`].
+/// A tower [`Layer`] that gives every request a [`Session`](crate::Session) backed by a
+/// [`SessionStore`].
 ///
 /// Build it with [`SessionLayer::new`] (signed cookies) or [`SessionLayer::unsigned`], then
 /// adjust options with the `with_*` methods; each states its default, which is koa-session's.

@@ -68,10 +68,11 @@
 //! the OS CSPRNG. The MAC (over `sid=<key>.<expiry>`) is made with the first key of the
 //! [`KeyRing`] and checked against every key in constant time; a cookie verified by an older key
 //! is re-signed with the first key in the same response. A cookie that fails to verify or parse
-//! is ignored without touching the store, and so are several different cookies of the session's name in
-//! one request ("cookie tossing" from a sibling subdomain or a narrower path), even if one verifies. The expiry in the cookie is where the record expires,
-//! as last written; `renew` decides from it without loading the session (koa-session keeps the
-//! same `_expire` inside the session data instead). The store's own expiry stays authoritative.
+//! is ignored without touching the store, and so are several different cookies of the session's
+//! name in one request ("cookie tossing" from a sibling subdomain or a narrower path), even if
+//! one verifies. The expiry in the cookie is where the record expires, as last written; `renew`
+//! decides from it without loading the session (koa-session keeps the same `_expire` inside the
+//! session data instead). The store's own expiry stays authoritative.
 //!
 //! # After the handler
 //!
@@ -110,7 +111,9 @@
 //! key) and turns the response into `503 Service Unavailable` when
 //! [transient](session_core::Error::is_transient), otherwise `500 Internal Server Error`. A record
 //! that cannot be decoded is treated as no session and counted in
-//! [`SessionMetrics::decode_errors`].
+//! [`SessionMetrics::decode_errors`]. A value of the wrong type (`get::<T>` of something that is
+//! not a `T`) is neither: the handler gets [`SessionError::Value`] (a `500` if it propagates it)
+//! and the session stays as it is.
 //!
 //! # Features
 //!
