@@ -1,13 +1,5 @@
-//! The checks, one per clause of the [`SessionStore`] contract.
-//!
-//! Each check takes the [`Harness`] of one backend and panics with a message naming the clause
-//! when the store breaks it. Expiry checks use short real TTLs (about a second), because on
-//! Redis, MongoDB and MySQL the server's clock or TTL machinery is part of what is tested.
-//!
-//! Several checks are regressions for bugs that reached users of other session libraries: a save
-//! after expiry doing nothing (tower-sessions-stores #19), memory stores returning expired
-//! sessions (tower-sessions #82), a touch resurrecting a logged-out session
-//! (session-file-store #55).
+//! The checks, one `async fn(&Harness)` per clause of the [`SessionStore`] contract, each
+//! documented with the clause it checks. Listed once in `conformance_suite!`.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -15,18 +7,12 @@ use std::time::Duration as StdDuration;
 use serde_json::{Value, json};
 use session_core::{Duration, Error, MAX_KEY_LEN, SessionData, SessionKey, SessionStore};
 
-use crate::Harness;
-
-/// The record size limit a conformance factory must configure: 200 000 bytes.
-pub const MAX_RECORD_BYTES: usize = 200_000;
+use super::MAX_RECORD_BYTES;
+use crate::{Harness, data};
 
 const LONG: Duration = Duration::hours(1);
 /// Short TTL used by expiry checks.
 const SHORT: Duration = Duration::milliseconds(1500);
-
-fn data(v: Value) -> SessionData {
-    SessionData::try_from(v).unwrap_or_else(|e| panic!("test data must be an object: {e}"))
-}
 
 async fn sleep_ms(ms: u64) {
     tokio::time::sleep(StdDuration::from_millis(ms)).await;
@@ -38,10 +24,7 @@ async fn get(
     max_age: Duration,
     rolling: bool,
 ) -> Option<SessionData> {
-    store
-        .get(key, max_age, rolling)
-        .await
-        .unwrap_or_else(|e| panic!("get failed: {}", session_core::error_chain(&e)))
+    store.get(key, max_age, rolling).await.expect("get failed")
 }
 
 async fn set(
@@ -51,22 +34,16 @@ async fn set(
     max_age: Duration,
     changed: bool,
 ) {
-    store
-        .set(key, d, max_age, changed)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "set(changed={changed}) failed: {}",
-                session_core::error_chain(&e)
-            )
-        })
+    let what = if changed {
+        "set failed"
+    } else {
+        "touch failed"
+    };
+    store.set(key, d, max_age, changed).await.expect(what);
 }
 
 async fn destroy(store: &dyn SessionStore, key: &SessionKey) {
-    store
-        .destroy(key)
-        .await
-        .unwrap_or_else(|e| panic!("destroy failed: {}", session_core::error_chain(&e)))
+    store.destroy(key).await.expect("destroy failed");
 }
 
 async fn round_trip_value(h: &Harness, what: &str, v: Value) {
@@ -86,7 +63,7 @@ async fn round_trip_value(h: &Harness, what: &str, v: Value) {
 }
 
 /// A written session reads back equal.
-pub async fn round_trip(h: &Harness) {
+pub(super) async fn written_session_reads_back_equal(h: &Harness) {
     round_trip_value(
         h,
         "a simple session",
@@ -96,7 +73,7 @@ pub async fn round_trip(h: &Harness) {
 }
 
 /// A key never written reads as `None`.
-pub async fn missing_key_is_none(h: &Harness) {
+pub(super) async fn missing_key_is_none(h: &Harness) {
     assert_eq!(
         get(h.store(), &SessionKey::generate(), LONG, false).await,
         None
@@ -104,12 +81,12 @@ pub async fn missing_key_is_none(h: &Harness) {
 }
 
 /// A session with no values is still a session.
-pub async fn empty_session_round_trips(h: &Harness) {
+pub(super) async fn empty_session_round_trips(h: &Harness) {
     round_trip_value(h, "an empty session", json!({})).await;
 }
 
 /// A changed `set` replaces the whole record, dropping values not in the new data.
-pub async fn overwrite_replaces_data(h: &Harness) {
+pub(super) async fn overwrite_replaces_data(h: &Harness) {
     let key = SessionKey::generate();
     set(h.store(), &key, &data(json!({"a": 1, "b": 2})), LONG, true).await;
     let second = data(json!({"b": 3}));
@@ -118,7 +95,7 @@ pub async fn overwrite_replaces_data(h: &Harness) {
 }
 
 /// After `destroy`, `get` returns `None`.
-pub async fn destroy_then_get_is_none(h: &Harness) {
+pub(super) async fn destroy_then_get_is_none(h: &Harness) {
     let key = SessionKey::generate();
     set(h.store(), &key, &data(json!({"a": 1})), LONG, true).await;
     destroy(h.store(), &key).await;
@@ -127,14 +104,14 @@ pub async fn destroy_then_get_is_none(h: &Harness) {
 }
 
 /// Destroying a key that does not exist (twice) succeeds.
-pub async fn destroy_missing_key_is_ok(h: &Harness) {
+pub(super) async fn destroy_missing_key_is_ok(h: &Harness) {
     let key = SessionKey::generate();
     destroy(h.store(), &key).await;
     destroy(h.store(), &key).await;
 }
 
 /// `destroy` removes only its own key.
-pub async fn destroy_removes_only_its_key(h: &Harness) {
+pub(super) async fn destroy_removes_only_its_key(h: &Harness) {
     let (a, b) = (SessionKey::generate(), SessionKey::generate());
     let da = data(json!({"who": "a"}));
     let db = data(json!({"who": "b"}));
@@ -146,7 +123,7 @@ pub async fn destroy_removes_only_its_key(h: &Harness) {
 }
 
 /// A record is gone once `max_age` has passed, even if no sweeper has run.
-pub async fn record_expires_after_max_age(h: &Harness) {
+pub(super) async fn record_expires_after_max_age(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, Duration::seconds(1), true).await;
@@ -164,7 +141,7 @@ pub async fn record_expires_after_max_age(h: &Harness) {
 }
 
 /// A rolling `get` moves the expiry to now + `max_age`.
-pub async fn rolling_get_extends_expiry(h: &Harness) {
+pub(super) async fn rolling_get_extends_expiry(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, SHORT, true).await;
@@ -180,7 +157,7 @@ pub async fn rolling_get_extends_expiry(h: &Harness) {
 }
 
 /// A non-rolling `get` leaves the expiry where it was.
-pub async fn non_rolling_get_does_not_extend_expiry(h: &Harness) {
+pub(super) async fn non_rolling_get_does_not_extend_expiry(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, SHORT, true).await;
@@ -195,14 +172,14 @@ pub async fn non_rolling_get_does_not_extend_expiry(h: &Harness) {
 }
 
 /// A rolling `get` on a missing key returns `None` and creates nothing.
-pub async fn rolling_get_on_missing_key_does_not_create(h: &Harness) {
+pub(super) async fn rolling_get_on_missing_key_does_not_create(h: &Harness) {
     let key = SessionKey::generate();
     assert_eq!(get(h.store(), &key, LONG, true).await, None);
     assert_eq!(get(h.store(), &key, LONG, false).await, None);
 }
 
 /// A rolling `get` on an expired record returns `None` and does not revive it.
-pub async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
+pub(super) async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
     let key = SessionKey::generate();
     set(
         h.store(),
@@ -226,7 +203,7 @@ pub async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
 }
 
 /// `set(changed=false)` moves the expiry of an existing record.
-pub async fn touch_extends_expiry(h: &Harness) {
+pub(super) async fn touch_extends_expiry(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, SHORT, true).await;
@@ -241,7 +218,7 @@ pub async fn touch_extends_expiry(h: &Harness) {
 }
 
 /// `set(changed=false)` never writes the data it is given.
-pub async fn touch_never_writes_the_given_data(h: &Harness) {
+pub(super) async fn touch_never_writes_the_given_data(h: &Harness) {
     let key = SessionKey::generate();
     let original = data(json!({"v": "original"}));
     set(h.store(), &key, &original, LONG, true).await;
@@ -250,14 +227,14 @@ pub async fn touch_never_writes_the_given_data(h: &Harness) {
 }
 
 /// `set(changed=false)` on a key never written creates nothing.
-pub async fn touch_on_missing_key_does_not_create(h: &Harness) {
+pub(super) async fn touch_on_missing_key_does_not_create(h: &Harness) {
     let key = SessionKey::generate();
     set(h.store(), &key, &data(json!({"a": 1})), LONG, false).await;
     assert_eq!(get(h.store(), &key, LONG, false).await, None);
 }
 
 /// `set(changed=false)` after expiry does not bring the record back.
-pub async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
+pub(super) async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, Duration::seconds(1), true).await;
@@ -272,7 +249,7 @@ pub async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
 
 /// A late touch after `destroy` (logout) does not bring the session back
 /// (session-file-store #55).
-pub async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
+pub(super) async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"user": "alice"}));
     set(h.store(), &key, &d, LONG, true).await;
@@ -286,7 +263,7 @@ pub async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
 }
 
 /// A changed `set` after expiry writes a fresh record (tower-sessions-stores #19).
-pub async fn changed_set_after_expiry_recreates(h: &Harness) {
+pub(super) async fn changed_set_after_expiry_recreates(h: &Harness) {
     let key = SessionKey::generate();
     set(
         h.store(),
@@ -307,7 +284,7 @@ pub async fn changed_set_after_expiry_recreates(h: &Harness) {
 }
 
 /// Integers at the edges of `i64` and `u64` keep their exact value.
-pub async fn json_integers_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_integers_round_trip_exactly(h: &Harness) {
     round_trip_value(
         h,
         "integers",
@@ -321,7 +298,7 @@ pub async fn json_integers_round_trip_exactly(h: &Harness) {
 }
 
 /// Floats keep every bit, including `-0.0`, subnormals and the extremes.
-pub async fn json_floats_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_floats_round_trip_exactly(h: &Harness) {
     round_trip_value(
         h,
         "floats",
@@ -335,7 +312,7 @@ pub async fn json_floats_round_trip_exactly(h: &Harness) {
 }
 
 /// Strings keep every character: empty, NUL, quotes, escapes, emoji, RTL, combining marks.
-pub async fn json_strings_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_strings_round_trip_exactly(h: &Harness) {
     round_trip_value(
         h,
         "strings",
@@ -350,7 +327,7 @@ pub async fn json_strings_round_trip_exactly(h: &Harness) {
 }
 
 /// Nested objects, arrays, nulls and booleans keep their structure and order of arrays.
-pub async fn json_nested_values_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_nested_values_round_trip_exactly(h: &Harness) {
     let mut deep = json!({"leaf": true});
     for i in 0..40 {
         deep = json!({ format!("level{i}"): deep, "arr": [i, null] });
@@ -368,15 +345,15 @@ pub async fn json_nested_values_round_trip_exactly(h: &Harness) {
 
 /// Data padded so that its encoded record is exactly `size` bytes.
 fn data_of_encoded_size(size: usize) -> SessionData {
-    let expiry = session_core::expires_at(LONG).unwrap_or_else(|e| panic!("{e}"));
+    let expiry = session_core::expires_at(LONG).unwrap();
     let base = session_core::encode(&data(json!({"pad": ""})), expiry, usize::MAX)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .len();
     data(json!({"pad": "p".repeat(size - base)}))
 }
 
 /// A record of exactly the configured limit is stored.
-pub async fn record_at_size_limit_is_accepted(h: &Harness) {
+pub(super) async fn record_at_size_limit_is_accepted(h: &Harness) {
     let key = SessionKey::generate();
     let d = data_of_encoded_size(MAX_RECORD_BYTES);
     set(h.store(), &key, &d, LONG, true).await;
@@ -388,7 +365,7 @@ pub async fn record_at_size_limit_is_accepted(h: &Harness) {
 }
 
 /// A record above the limit fails with `TooLarge` and leaves the previous record intact.
-pub async fn record_over_size_limit_is_too_large_and_keeps_old(h: &Harness) {
+pub(super) async fn record_over_size_limit_is_too_large_and_keeps_old(h: &Harness) {
     let key = SessionKey::generate();
     let old = data(json!({"v": "old"}));
     set(h.store(), &key, &old, LONG, true).await;
@@ -407,8 +384,8 @@ pub async fn record_over_size_limit_is_too_large_and_keeps_old(h: &Harness) {
     );
 }
 
-/// Malformed keys never reach a store: parsing fails with `InvalidKey` naming no key.
-pub async fn invalid_keys_are_rejected(h: &Harness) {
+/// Malformed keys never reach a store: parsing fails with `InvalidKey`.
+pub(super) async fn invalid_keys_are_rejected(h: &Harness) {
     let too_long = "k".repeat(MAX_KEY_LEN + 1);
     for bad in [
         "",
@@ -424,24 +401,19 @@ pub async fn invalid_keys_are_rejected(h: &Harness) {
         &too_long,
     ] {
         match SessionKey::parse(bad) {
-            Err(Error::InvalidKey { reason }) => {
-                assert!(
-                    bad.len() < 3 || !reason.contains(bad),
-                    "the error repeats the key"
-                );
-            }
+            Err(Error::InvalidKey { .. }) => {}
             other => panic!("{bad:?} was not rejected: {other:?}"),
         }
     }
     // The store still works for its neighbours.
-    round_trip(h).await;
+    written_session_reads_back_equal(h).await;
 }
 
 /// A key of the maximum length is stored and found under its full value.
-pub async fn longest_valid_key_round_trips(h: &Harness) {
+pub(super) async fn longest_valid_key_round_trips(h: &Harness) {
     let long = "Z".repeat(MAX_KEY_LEN - 1);
-    let key = SessionKey::parse(&format!("{long}a")).unwrap_or_else(|e| panic!("{e}"));
-    let sibling = SessionKey::parse(&format!("{long}b")).unwrap_or_else(|e| panic!("{e}"));
+    let key = SessionKey::parse(&format!("{long}a")).unwrap();
+    let sibling = SessionKey::parse(&format!("{long}b")).unwrap();
     let d = data(json!({"long": true}));
     set(h.store(), &key, &d, LONG, true).await;
     assert_eq!(get(h.store(), &key, LONG, false).await, Some(d));
@@ -453,11 +425,10 @@ pub async fn longest_valid_key_round_trips(h: &Harness) {
 }
 
 /// Keys are case-sensitive (a case-insensitive SQL collation would merge these).
-pub async fn keys_differing_only_in_case_are_distinct(h: &Harness) {
+pub(super) async fn keys_differing_only_in_case_are_distinct(h: &Harness) {
     let base = SessionKey::generate().as_str().to_ascii_lowercase();
-    let lower = SessionKey::parse(&format!("{base}x")).unwrap_or_else(|e| panic!("{e}"));
-    let upper = SessionKey::parse(&format!("{}X", base.to_ascii_uppercase()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let lower = SessionKey::parse(&format!("{base}x")).unwrap();
+    let upper = SessionKey::parse(&format!("{}X", base.to_ascii_uppercase())).unwrap();
     let dl = data(json!({"case": "lower"}));
     let du = data(json!({"case": "upper"}));
     set(h.store(), &lower, &dl, LONG, true).await;
@@ -472,7 +443,7 @@ pub async fn keys_differing_only_in_case_are_distinct(h: &Harness) {
 }
 
 /// Zero and negative `max_age` are `InvalidMaxAge` on every call, and nothing is written.
-pub async fn invalid_max_age_is_rejected_and_writes_nothing(h: &Harness) {
+pub(super) async fn invalid_max_age_is_rejected_and_writes_nothing(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     for bad in [
@@ -499,7 +470,7 @@ pub async fn invalid_max_age_is_rejected_and_writes_nothing(h: &Harness) {
 }
 
 /// Stores in different namespaces (prefix, table, collection) never see each other's keys.
-pub async fn namespaces_are_isolated(h: &Harness) {
+pub(super) async fn namespaces_are_isolated(h: &Harness) {
     let other = h.store_in(&h.sibling_namespace("ns_other")).await;
     let key = SessionKey::generate();
     let mine = data(json!({"owner": "first"}));
@@ -520,7 +491,7 @@ pub async fn namespaces_are_isolated(h: &Harness) {
 }
 
 /// 64 tasks on 64 keys: write, rolling read, touch, read back, destroy; all succeed, no mix-ups.
-pub async fn concurrent_tasks_on_distinct_keys(h: &Harness) {
+pub(super) async fn concurrent_tasks_on_distinct_keys_never_mix_up_data(h: &Harness) {
     let tasks: Vec<_> = (0..64)
         .map(|i| {
             let store = h.shared();
@@ -547,7 +518,7 @@ pub async fn concurrent_tasks_on_distinct_keys(h: &Harness) {
 
 /// 64 tasks writing one key: every call succeeds and the final record is exactly one of the
 /// written states, never a mix.
-pub async fn concurrent_tasks_on_one_key_leave_a_written_state(h: &Harness) {
+pub(super) async fn concurrent_tasks_on_one_key_leave_a_written_state(h: &Harness) {
     let key = Arc::new(SessionKey::generate());
     let states: Vec<SessionData> = (0..64)
         .map(|i| data(json!({"writer": i, "body": format!("{i}-").repeat(200), "n": i * 1000})))
@@ -570,12 +541,12 @@ pub async fn concurrent_tasks_on_one_key_leave_a_written_state(h: &Harness) {
     }
     let last = get(h.store(), &key, LONG, false)
         .await
-        .unwrap_or_else(|| panic!("key missing at the end"));
+        .expect("key missing at the end");
     assert!(states.contains(&last), "final state is torn: {last:?}");
 }
 
 /// Rolling reads and touches racing on one key never change or lose its data.
-pub async fn concurrent_rolling_reads_and_touches_keep_data(h: &Harness) {
+pub(super) async fn concurrent_rolling_reads_and_touches_keep_data(h: &Harness) {
     let key = Arc::new(SessionKey::generate());
     let d = data(json!({"stable": "yes", "n": 7}));
     set(h.store(), &key, &d, LONG, true).await;
