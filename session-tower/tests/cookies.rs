@@ -4,7 +4,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
@@ -12,27 +11,28 @@ use http::{Request, header};
 use http_body_util::BodyExt as _;
 use session_core::{Duration, SessionStore, now_ms};
 use session_memory::MemoryStore;
+use session_testkit::{CountingStore, Op};
 use session_tower::{LayerError, SameSite, SessionLayer};
 use tower::ServiceExt as _;
 
-use support::{CountingStore, NEW, OLD, app, key_of, send, signed};
+use support::{NEW, OLD, app, counted, key_of, send, signed};
 
 #[tokio::test]
 async fn a_forged_signature_is_ignored_without_a_store_lookup() {
-    let store = CountingStore::new();
+    let store = counted();
     let layer = signed(store.clone(), &[NEW]);
     let app = app(layer.clone());
     let cookie = send(&app, "/incr", None).await.cookie();
-    let calls = store.calls();
+    let calls = store.total();
 
     let mut forged = cookie.clone();
     let last = forged.pop().unwrap_or('A');
     forged.push(if last == 'A' { 'B' } else { 'A' });
     let r = send(&app, "/noop", Some(&forged)).await;
-    assert_eq!((r.set_cookie, store.calls()), (None, calls));
+    assert_eq!((r.set_cookie, store.total()), (None, calls));
     let r = send(&app, "/read", Some(&forged)).await;
     assert_eq!(r.body, "0", "the forged cookie's session is not visible");
-    assert_eq!(store.calls(), calls, "no store lookup for a forged cookie");
+    assert_eq!(store.total(), calls, "no store lookup for a forged cookie");
     assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
 
     // The same value signed by a key outside the ring.
@@ -45,11 +45,11 @@ async fn a_forged_signature_is_ignored_without_a_store_lookup() {
 
 #[tokio::test]
 async fn two_different_session_cookies_are_no_session_even_if_both_verify() {
-    let store = CountingStore::new();
+    let store = counted();
     let app = app(signed(store.clone(), &[NEW]));
     let victim = send(&app, "/incr", None).await.cookie();
     let planted = send(&app, "/incr", None).await.cookie();
-    let calls = store.calls();
+    let calls = store.total();
     // Cookie tossing: a sibling subdomain or a narrower path planted a genuine cookie of its own.
     for header in [
         format!("{planted}; {victim}"),
@@ -58,7 +58,7 @@ async fn two_different_session_cookies_are_no_session_even_if_both_verify() {
         let r = send(&app, "/read", Some(&header)).await;
         assert_eq!(r.body, "0", "{header}: one of the duplicates was used");
     }
-    assert_eq!(store.calls(), calls, "duplicates reached the store");
+    assert_eq!(store.total(), calls, "duplicates reached the store");
     // The same cookie sent twice is still that one cookie; an unrelated UTF-8 cookie hides nothing.
     assert_eq!(
         send(&app, "/read", Some(&format!("{victim}; {victim}")))
@@ -86,7 +86,7 @@ fn app_with_keys(store: Arc<CountingStore>, keys: &[&[u8]]) -> Router {
 
 #[tokio::test]
 async fn unsigned_cookies_carry_no_mac_and_still_work() {
-    let store = CountingStore::new();
+    let store = counted();
     let app = app(SessionLayer::unsigned(store.clone()));
     let cookie = send(&app, "/incr", None).await.cookie();
     assert_eq!(cookie.split('.').count(), 2, "{cookie}: key.expiry");
@@ -100,7 +100,7 @@ async fn unsigned_cookies_carry_no_mac_and_still_work() {
 
 #[tokio::test]
 async fn a_cookie_signed_with_an_older_key_is_accepted_and_re_signed_with_the_first() {
-    let store = CountingStore::new();
+    let store = counted();
     let before = app_with_keys(store.clone(), &[OLD]);
     let rotated = app_with_keys(store.clone(), &[NEW, OLD]);
     let only_new = app_with_keys(store.clone(), &[NEW]);
@@ -108,20 +108,20 @@ async fn a_cookie_signed_with_an_older_key_is_accepted_and_re_signed_with_the_fi
     assert_eq!(send(&only_new, "/read", Some(&old_cookie)).await.body, "0");
 
     // Untouched: re-signed without any store I/O.
-    let calls = store.calls();
+    let calls = store.total();
     let r = send(&rotated, "/noop", Some(&old_cookie)).await;
-    assert_eq!(store.calls(), calls);
+    assert_eq!(store.total(), calls);
     let resigned = r.cookie();
     assert_ne!(resigned, old_cookie);
     assert_eq!(key_of(&resigned), key_of(&old_cookie));
     assert_eq!(send(&only_new, "/read", Some(&resigned)).await.body, "1");
 
     // Read: accepted, re-signed, not written.
-    let writes = store.writes.load(Ordering::SeqCst);
+    let writes = store.count(Op::Set);
     let r = send(&rotated, "/read", Some(&old_cookie)).await;
     assert_eq!(r.body, "1");
     assert_eq!(send(&only_new, "/read", Some(&r.cookie())).await.body, "1");
-    assert_eq!(store.writes.load(Ordering::SeqCst), writes);
+    assert_eq!(store.count(Op::Set), writes);
 
     // A cookie signed with the current key is not re-signed.
     let r = send(&rotated, "/read", Some(&resigned)).await;
@@ -130,7 +130,7 @@ async fn a_cookie_signed_with_an_older_key_is_accepted_and_re_signed_with_the_fi
 
 #[tokio::test]
 async fn the_cookie_options_shape_the_set_cookie() {
-    let store = CountingStore::new();
+    let store = counted();
     let layer = signed(store, &[NEW])
         .with_key("__Host-app")
         .unwrap()
@@ -156,7 +156,7 @@ async fn the_cookie_options_shape_the_set_cookie() {
     }
     assert!(!set.contains("HttpOnly"), "{set}");
 
-    let store = CountingStore::new();
+    let store = counted();
     let layer = signed(store, &[NEW]).with_browser_session(true);
     let set = send(&app(layer), "/incr", None).await.set_cookie.unwrap();
     assert!(!set.contains("Max-Age"), "{set}");

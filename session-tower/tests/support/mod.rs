@@ -1,5 +1,6 @@
-//! What the middleware tests share: a counting store, an app with one route per thing a handler
-//! can do with its session, and a client. Needs no server.
+//! What the middleware tests share: an app with one route per thing a handler can do with its
+//! session, a client, and a browser. The store that counts calls is the test kit's. Needs no
+//! server.
 
 // Always true in a test crate; it tells clippy this is test code, where `clippy.toml` allows
 // `unwrap`, as it does for `#[test]` functions.
@@ -7,131 +8,37 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration as StdDuration;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use session_core::{
-    DecodeError, Duration, Error, Result as StoreResult, SessionData, SessionKey, SessionStore,
-    async_trait,
-};
+use session_core::{Error, SessionKey, SessionStore};
 use session_memory::MemoryStore;
+use session_testkit::{CountingStore, Op};
 use session_tower::{KeyRing, Session, SessionError, SessionLayer};
 use tower::ServiceExt as _;
 
 pub(crate) const OLD: &[u8] = b"old-key-old-key-old-key-old-key-";
 pub(crate) const NEW: &[u8] = b"new-key-new-key-new-key-new-key-";
 
-/// Which failure a [`CountingStore`] injects.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Fail {
-    Never,
-    /// Every call times out (transient).
-    Timeout,
-    /// Every call fails with a permanent backend error.
-    Backend,
-    /// Every `get` finds an unreadable record.
-    Decode,
+/// A [`CountingStore`] over a fresh [`MemoryStore`].
+pub(crate) fn counted() -> Arc<CountingStore> {
+    CountingStore::new(Arc::new(MemoryStore::new()))
 }
 
-/// A real [`MemoryStore`] that counts the calls made to it and can be told to fail.
-#[derive(Debug)]
-pub(crate) struct CountingStore {
-    pub(crate) inner: MemoryStore,
-    pub(crate) gets: AtomicUsize,
-    pub(crate) rolling_gets: AtomicUsize,
-    pub(crate) writes: AtomicUsize,
-    /// `touch`, and `set` with `changed = false`, which is the same operation.
-    pub(crate) touches: AtomicUsize,
-    pub(crate) destroys: AtomicUsize,
-    fail: Mutex<Fail>,
+/// A [`CountingStore`] over a fresh [`MemoryStore`], and that store, to look behind the
+/// middleware's back.
+pub(crate) fn counted_memory() -> (Arc<MemoryStore>, Arc<CountingStore>) {
+    let memory = Arc::new(MemoryStore::new());
+    (memory.clone(), CountingStore::new(memory))
 }
 
-impl CountingStore {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(CountingStore {
-            inner: MemoryStore::new(),
-            gets: AtomicUsize::new(0),
-            rolling_gets: AtomicUsize::new(0),
-            writes: AtomicUsize::new(0),
-            touches: AtomicUsize::new(0),
-            destroys: AtomicUsize::new(0),
-            fail: Mutex::new(Fail::Never),
-        })
-    }
-
-    /// From now on, fail as `fail` says.
-    pub(crate) fn fail_with(&self, fail: Fail) {
-        *self.fail.lock().unwrap() = fail;
-    }
-
-    pub(crate) fn calls(&self) -> usize {
-        self.gets.load(Ordering::SeqCst)
-            + self.writes.load(Ordering::SeqCst)
-            + self.touches.load(Ordering::SeqCst)
-            + self.destroys.load(Ordering::SeqCst)
-    }
-
-    fn failure(&self) -> StoreResult<()> {
-        match *self.fail.lock().unwrap() {
-            Fail::Never | Fail::Decode => Ok(()),
-            Fail::Timeout => Err(Error::Timeout {
-                backend: "test",
-                after: StdDuration::from_millis(1),
-            }),
-            Fail::Backend => Err(Error::backend("test", std::io::Error::other("denied"))),
-        }
-    }
-}
-
-#[async_trait]
-impl SessionStore for CountingStore {
-    async fn get(
-        &self,
-        key: &SessionKey,
-        max_age: Duration,
-        rolling: bool,
-    ) -> StoreResult<Option<SessionData>> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        if rolling {
-            self.rolling_gets.fetch_add(1, Ordering::SeqCst);
-        }
-        self.failure()?;
-        if *self.fail.lock().unwrap() == Fail::Decode {
-            return Err(Error::Decode(DecodeError::NotARecord));
-        }
-        self.inner.get(key, max_age, rolling).await
-    }
-
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> StoreResult<()> {
-        let counter = if changed { &self.writes } else { &self.touches };
-        counter.fetch_add(1, Ordering::SeqCst);
-        self.failure()?;
-        self.inner.set(key, data, max_age, changed).await
-    }
-
-    async fn touch(&self, key: &SessionKey, max_age: Duration) -> StoreResult<bool> {
-        self.touches.fetch_add(1, Ordering::SeqCst);
-        self.failure()?;
-        self.inner.touch(key, max_age).await
-    }
-
-    async fn destroy(&self, key: &SessionKey) -> StoreResult<()> {
-        self.destroys.fetch_add(1, Ordering::SeqCst);
-        self.failure()?;
-        self.inner.destroy(key).await
-    }
+/// Loads, rolling or not.
+pub(crate) fn loads(store: &CountingStore) -> usize {
+    store.count(Op::Get) + store.count(Op::RollingGet)
 }
 
 async fn noop() -> &'static str {
