@@ -81,46 +81,31 @@ pub(crate) fn plan<'a>(
     if let Some(status) = state.failed {
         return Err(status);
     }
-    let lifetime = config.max_age_ms();
-    let fresh = now.saturating_add(lifetime);
-    // koa-session's renew: less than half of the lifetime left on the cookie's expiry.
-    let renew_due = |expires_at: i64| config.renew && expires_at.saturating_sub(now) < lifetime / 2;
-    let nothing = Plan::nothing(&state.obsolete);
+    let destroy = state.obsolete.as_slice();
+    let nothing = Plan::nothing(destroy);
 
     let Some(data) = &state.data else {
         // The handler never touched the session: no load happened (and so nothing is obsolete).
         // Only a cookie the browser sent can need work, and none of it needs the data.
-        if let Incoming::Valid {
-            key,
-            expires_at,
-            resign,
-        } = &state.incoming
-        {
-            if config.rolling || renew_due(*expires_at) {
-                return Ok(Plan {
-                    store: StoreStep::Touch(key),
-                    cookie: CookieStep::Set {
-                        key,
-                        expires_at: fresh,
-                    },
-                    ..nothing
-                });
-            }
-            if *resign && *expires_at > now {
-                return Ok(Plan {
-                    cookie: CookieStep::Set {
-                        key,
-                        expires_at: *expires_at,
-                    },
-                    ..nothing
-                });
-            }
-        }
-        return Ok(nothing);
+        return Ok(match &state.incoming {
+            Incoming::Valid {
+                key,
+                expires_at,
+                resign,
+            } => Plan {
+                destroy,
+                ..keep(key, *expires_at, *resign, config.rolling, config, now)
+            },
+            Incoming::Absent | Incoming::Invalid => nothing,
+        });
     };
     // Every path that sets the data also sets a key.
     let Some(key) = &state.key else {
         return Ok(nothing);
+    };
+    let fresh = CookieStep::Set {
+        key,
+        expires_at: now.saturating_add(config.max_age_ms()),
     };
 
     if state.original.is_none() && data.is_empty() {
@@ -135,49 +120,62 @@ pub(crate) fn plan<'a>(
     if state.force_write || state.original.as_ref() != Some(data) {
         return Ok(Plan {
             store: StoreStep::Write(key, data),
-            cookie: CookieStep::Set {
-                key,
-                expires_at: fresh,
-            },
+            cookie: fresh,
             ..nothing
         });
     }
-    // An existing session, unchanged.
+    // An existing session, unchanged: the record the cookie names.
     if state.rolled {
         // The rolling load already moved the record's expiry.
         return Ok(Plan {
-            cookie: CookieStep::Set {
-                key,
-                expires_at: fresh,
-            },
+            cookie: fresh,
             ..nothing
         });
     }
-    if let Incoming::Valid {
-        expires_at, resign, ..
-    } = &state.incoming
-    {
-        if renew_due(*expires_at) {
-            return Ok(Plan {
-                store: StoreStep::Touch(key),
-                cookie: CookieStep::Set {
-                    key,
-                    expires_at: fresh,
-                },
-                ..nothing
-            });
+    Ok(match &state.incoming {
+        // Not rolling, or the load would have been a rolling one.
+        Incoming::Valid {
+            expires_at, resign, ..
+        } => Plan {
+            destroy,
+            ..keep(key, *expires_at, *resign, false, config, now)
+        },
+        Incoming::Absent | Incoming::Invalid => nothing,
+    })
+}
+
+/// The plan for the cookie's record when the handler left it as it was (never looked at it, or
+/// read it and changed nothing): a touch and a fresh cookie when `rolling` or a due `renew` asks
+/// for one, the same expiry re-signed when an older key signed the cookie, otherwise nothing.
+fn keep<'a>(
+    key: &'a SessionKey,
+    expires_at: i64,
+    resign: bool,
+    rolling: bool,
+    config: &Config,
+    now: i64,
+) -> Plan<'a> {
+    let lifetime = config.max_age_ms();
+    // koa-session's renew: less than half of the lifetime left on the cookie's expiry.
+    let renew_due = config.renew && expires_at.saturating_sub(now) < lifetime / 2;
+    if rolling || renew_due {
+        Plan {
+            destroy: &[],
+            store: StoreStep::Touch(key),
+            cookie: CookieStep::Set {
+                key,
+                expires_at: now.saturating_add(lifetime),
+            },
         }
-        if *resign && *expires_at > now {
-            return Ok(Plan {
-                cookie: CookieStep::Set {
-                    key,
-                    expires_at: *expires_at,
-                },
-                ..nothing
-            });
+    } else if resign && expires_at > now {
+        Plan {
+            destroy: &[],
+            store: StoreStep::Nothing,
+            cookie: CookieStep::Set { key, expires_at },
         }
+    } else {
+        Plan::nothing(&[])
     }
-    Ok(nothing)
 }
 
 /// Carries out `plan` against `store` and returns the `Set-Cookie` to send, if any. `now` must be

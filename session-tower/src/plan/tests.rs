@@ -71,6 +71,48 @@ fn plan_of<'a>(state: &'a State, config: &Config) -> Plan<'a> {
     plan(state, config, NOW).unwrap()
 }
 
+/// Expected: `touch`, and a cookie with a fresh expiry.
+fn touched(key: &SessionKey) -> Plan<'_> {
+    Plan {
+        destroy: &[],
+        store: StoreStep::Touch(key),
+        cookie: CookieStep::Set {
+            key,
+            expires_at: FRESH,
+        },
+    }
+}
+
+/// Expected: no store I/O, a cookie saying the record expires at `expires_at`.
+fn cookie_only(key: &SessionKey, expires_at: i64) -> Plan<'_> {
+    Plan {
+        destroy: &[],
+        store: StoreStep::Nothing,
+        cookie: CookieStep::Set { key, expires_at },
+    }
+}
+
+/// Expected: `destroy` of those records, and an expiring cookie.
+fn expired(destroy: &[SessionKey]) -> Plan<'_> {
+    Plan {
+        destroy,
+        store: StoreStep::Nothing,
+        cookie: CookieStep::Expire,
+    }
+}
+
+/// Expected: `destroy` of those records, `set(changed = true)`, a cookie with a fresh expiry.
+fn written<'a>(destroy: &'a [SessionKey], key: &'a SessionKey, data: &'a SessionData) -> Plan<'a> {
+    Plan {
+        destroy,
+        store: StoreStep::Write(key, data),
+        cookie: CookieStep::Set {
+            key,
+            expires_at: FRESH,
+        },
+    }
+}
+
 #[test]
 fn untouched_without_a_valid_cookie_plans_nothing() {
     for incoming in [Incoming::Absent, Incoming::Invalid] {
@@ -93,17 +135,7 @@ fn untouched_with_a_cookie_touches_when_rolling_or_renew_is_due_and_refreshes_th
     ] {
         let state = State::new(incoming);
         let key = cookie_key(&state);
-        assert_eq!(
-            plan_of(&state, &config),
-            Plan {
-                destroy: &[],
-                store: StoreStep::Touch(key),
-                cookie: CookieStep::Set {
-                    key,
-                    expires_at: FRESH
-                },
-            }
-        );
+        assert_eq!(plan_of(&state, &config), touched(key));
     }
 }
 
@@ -122,6 +154,9 @@ fn untouched_with_a_current_cookie_and_neither_rolling_nor_renew_due_plans_nothi
     let state = State::new(current_cookie());
     assert_eq!(plan_of(&state, &config()), Plan::nothing(&[]));
     assert_eq!(plan_of(&state, &renewing()), Plan::nothing(&[]));
+    // Exactly half the lifetime left: renew is not due yet.
+    let state = State::new(cookie(NOW + DAY / 2, false));
+    assert_eq!(plan_of(&state, &renewing()), Plan::nothing(&[]));
 }
 
 #[test]
@@ -129,14 +164,7 @@ fn untouched_with_an_older_key_cookie_is_re_signed_with_its_expiry_and_no_store_
     let expires_at = NOW + 60_000;
     let state = State::new(cookie(expires_at, true));
     let key = cookie_key(&state);
-    assert_eq!(
-        plan_of(&state, &config()),
-        Plan {
-            destroy: &[],
-            store: StoreStep::Nothing,
-            cookie: CookieStep::Set { key, expires_at },
-        }
-    );
+    assert_eq!(plan_of(&state, &config()), cookie_only(key, expires_at));
     // Past its expiry the record is gone anyway: nothing to re-sign.
     let state = State::new(cookie(NOW, true));
     assert_eq!(plan_of(&state, &config()), Plan::nothing(&[]));
@@ -146,34 +174,14 @@ fn untouched_with_an_older_key_cookie_is_re_signed_with_its_expiry_and_no_store_
 fn read_and_unchanged_after_a_rolling_load_only_refreshes_the_cookie() {
     let state = read(current_cookie(), true);
     let key = cookie_key(&state);
-    assert_eq!(
-        plan_of(&state, &rolling()),
-        Plan {
-            destroy: &[],
-            store: StoreStep::Nothing,
-            cookie: CookieStep::Set {
-                key,
-                expires_at: FRESH
-            },
-        }
-    );
+    assert_eq!(plan_of(&state, &rolling()), cookie_only(key, FRESH));
 }
 
 #[test]
 fn read_and_unchanged_with_renew_due_touches_and_refreshes_the_cookie() {
     let state = read(cookie(NOW + 1000, false), false);
     let key = cookie_key(&state);
-    assert_eq!(
-        plan_of(&state, &renewing()),
-        Plan {
-            destroy: &[],
-            store: StoreStep::Touch(key),
-            cookie: CookieStep::Set {
-                key,
-                expires_at: FRESH
-            },
-        }
-    );
+    assert_eq!(plan_of(&state, &renewing()), touched(key));
 }
 
 #[test]
@@ -188,14 +196,7 @@ fn read_and_unchanged_with_an_older_key_cookie_is_re_signed_without_a_write() {
     let expires_at = NOW + 60_000;
     let state = read(cookie(expires_at, true), false);
     let key = cookie_key(&state);
-    assert_eq!(
-        plan_of(&state, &config()),
-        Plan {
-            destroy: &[],
-            store: StoreStep::Nothing,
-            cookie: CookieStep::Set { key, expires_at },
-        }
-    );
+    assert_eq!(plan_of(&state, &config()), cookie_only(key, expires_at));
 }
 
 #[test]
@@ -226,17 +227,7 @@ fn a_change_is_written_under_the_same_id_with_a_fresh_cookie() {
         let key = state.key.as_ref().unwrap();
         let data = state.data.as_ref().unwrap();
         for config in [config(), rolling()] {
-            assert_eq!(
-                plan_of(state, &config),
-                Plan {
-                    destroy: &[],
-                    store: StoreStep::Write(key, data),
-                    cookie: CookieStep::Set {
-                        key,
-                        expires_at: FRESH
-                    },
-                }
-            );
+            assert_eq!(plan_of(state, &config), written(&[], key, data));
         }
     }
     assert_eq!(
@@ -257,17 +248,7 @@ fn a_change_undone_in_the_same_request_plans_as_a_read() {
     rolled.data_mut().insert("n", 2).unwrap();
     rolled.data_mut().insert("n", 1).unwrap();
     let key = cookie_key(&rolled);
-    assert_eq!(
-        plan_of(&rolled, &rolling()),
-        Plan {
-            destroy: &[],
-            store: StoreStep::Nothing,
-            cookie: CookieStep::Set {
-                key,
-                expires_at: FRESH
-            },
-        }
-    );
+    assert_eq!(plan_of(&rolled, &rolling()), cookie_only(key, FRESH));
 }
 
 #[test]
@@ -278,14 +259,7 @@ fn a_new_session_left_empty_is_not_saved_and_a_stale_cookie_is_expired() {
     for incoming in [current_cookie(), Incoming::Invalid] {
         let state = read_missing(incoming);
         for config in [config(), rolling(), renewing()] {
-            assert_eq!(
-                plan_of(&state, &config),
-                Plan {
-                    destroy: &[],
-                    store: StoreStep::Nothing,
-                    cookie: CookieStep::Expire,
-                }
-            );
+            assert_eq!(plan_of(&state, &config), expired(&[]));
         }
     }
 }
@@ -301,11 +275,7 @@ fn destroy_destroys_the_cookies_record_and_expires_the_cookie() {
         let old = cookie_key(state);
         assert_eq!(
             plan_of(state, &rolling()),
-            Plan {
-                destroy: std::slice::from_ref(old),
-                store: StoreStep::Nothing,
-                cookie: CookieStep::Expire,
-            }
+            expired(std::slice::from_ref(old))
         );
     }
 }
@@ -321,14 +291,7 @@ fn destroy_without_a_record_destroys_nothing_and_expires_only_a_cookie_that_was_
     let mut invalid_cookie = State::new(Incoming::Invalid);
     invalid_cookie.restart(SessionData::new());
     for state in [&dead_cookie, &invalid_cookie] {
-        assert_eq!(
-            plan_of(state, &config()),
-            Plan {
-                destroy: &[],
-                store: StoreStep::Nothing,
-                cookie: CookieStep::Expire,
-            }
-        );
+        assert_eq!(plan_of(state, &config()), expired(&[]));
     }
 }
 
@@ -348,14 +311,7 @@ fn regenerate_destroys_the_old_id_and_writes_the_data_under_a_new_one() {
         assert_ne!(new, old);
         assert_eq!(
             plan_of(state, &config()),
-            Plan {
-                destroy: std::slice::from_ref(old),
-                store: StoreStep::Write(new, &data("n", 1)),
-                cookie: CookieStep::Set {
-                    key: new,
-                    expires_at: FRESH
-                },
-            }
+            written(std::slice::from_ref(old), new, &data("n", 1))
         );
     }
 }
@@ -372,11 +328,7 @@ fn regenerate_to_an_empty_session_destroys_the_old_id_and_expires_the_cookie() {
     for state in [&emptied, &empty] {
         assert_eq!(
             plan_of(state, &config()),
-            Plan {
-                destroy: std::slice::from_ref(cookie_key(state)),
-                store: StoreStep::Nothing,
-                cookie: CookieStep::Expire,
-            }
+            expired(std::slice::from_ref(cookie_key(state)))
         );
     }
 }
