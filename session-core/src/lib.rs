@@ -85,7 +85,8 @@
 //! # }
 //! ```
 //!
-//! Run the shared conformance suite (`integration-tests`) against a new store before relying on
+//! Run the shared conformance suite (`session_testkit::conformance_suite!`, as `integration-tests`
+//! does for every backend here) against a new store before relying on
 //! it: it checks every clause of the contract, including the regressions other session libraries
 //! shipped.
 
