@@ -11,7 +11,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue};
 use session_core::{Result, now_ms};
 
-use crate::error::{is_dropped, map, timed_out};
+use crate::error::{is_dropped, timed};
 
 /// A single node or a cluster. Both handles are cheap clones of a multiplexed connection, so a
 /// command clones the handle instead of locking it.
@@ -78,9 +78,7 @@ impl Cluster {
         self.last_rebuild.store(now_ms(), Ordering::Relaxed);
         let (conn, rebuilding) = (Arc::clone(&self.conn), Arc::clone(&self.rebuilding));
         tokio::spawn(async move {
-            if let Ok(Ok(fresh)) =
-                tokio::time::timeout(REBUILD_TIMEOUT, client.get_async_connection()).await
-            {
+            if let Ok(fresh) = timed(REBUILD_TIMEOUT, client.get_async_connection()).await {
                 match conn.write() {
                     Ok(mut current) => *current = fresh,
                     Err(poisoned) => *poisoned.into_inner() = fresh,
@@ -125,10 +123,7 @@ impl Connection {
                 other => other,
             }
         };
-        let result = match tokio::time::timeout(timeout, attempts).await {
-            Ok(result) => result.map_err(|e| map(e, timeout)),
-            Err(_) => Err(timed_out(timeout)),
-        };
+        let result = timed(timeout, attempts).await;
         if let (Err(e), Connection::Cluster(cluster)) = (&result, self) {
             if e.is_transient() {
                 cluster.rebuild_soon();
