@@ -20,10 +20,7 @@ pub(crate) const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(3);
 pub(crate) async fn client(url: &str, timeout: Duration) -> Result<Client> {
     let parsed = tokio::time::timeout(timeout, ClientOptions::parse(url).into_future())
         .await
-        .map_err(|_| Error::Timeout {
-            backend: BACKEND,
-            after: timeout,
-        })?;
+        .map_err(|_| Error::timeout(BACKEND, timeout))?;
     let mut options = parsed.map_err(|e| parse_error(url, e))?;
     if options.server_selection_timeout.is_none() {
         options.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
@@ -52,7 +49,7 @@ fn parse_error(url: &str, e: mongodb::error::Error) -> Error {
             "invalid MongoDB URL (details withheld: they contain the credentials)",
         )
     } else {
-        error::config_with_source("invalid MongoDB URL", e)
+        Error::config_with_source(BACKEND, "invalid MongoDB URL", e)
     }
 }
 

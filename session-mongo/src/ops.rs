@@ -8,7 +8,7 @@ use session_core::{
 
 use crate::MongoStore;
 use crate::document::{self, by_key, data_projection, live, set_expiry};
-use crate::error::{BACKEND, is_duplicate_key, run, timed};
+use crate::error::{BACKEND, is_duplicate_key, timed};
 
 #[async_trait]
 impl SessionStore for MongoStore {
@@ -83,12 +83,12 @@ impl SessionStore for MongoStore {
                     .await
             }
         };
-        match run(self.timeout, upsert()).await? {
+        match timed(self.timeout, upsert()).await {
             // Two upserts of a new `_id` can both miss and both insert; the loser gets E11000.
             // Servers from 4.2 retry this themselves; for the others, once more is enough, as the
             // document now exists and the retry is a plain replace.
             Err(e) if is_duplicate_key(&e) => timed(self.timeout, upsert()).await.map(drop),
-            result => result.map(drop).map_err(crate::error::map),
+            result => result.map(drop),
         }
     }
 
