@@ -53,11 +53,9 @@ pub(crate) fn map(err: sqlx::Error) -> Error {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => Error::unavailable(BACKEND, err),
-        sqlx::Error::Configuration(_) => Error::Config {
-            backend: BACKEND,
-            message: "invalid MySQL connection options".to_owned(),
-            source: Some(Box::new(err)),
-        },
+        sqlx::Error::Configuration(_) => {
+            Error::config_with_source(BACKEND, "invalid MySQL connection options", err)
+        }
         sqlx::Error::Database(_)
             if server_error_number(&err)
                 .is_some_and(|n| CONNECTION_LOST.contains(&n) || LOCK_CONFLICT.contains(&n)) =>
@@ -77,10 +75,7 @@ pub(crate) async fn timed<T>(
 ) -> session_core::Result<T> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(result) => result.map_err(map),
-        Err(_) => Err(Error::Timeout {
-            backend: BACKEND,
-            after: timeout,
-        }),
+        Err(_) => Err(Error::timeout(BACKEND, timeout)),
     }
 }
 

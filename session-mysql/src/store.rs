@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
-    async_trait, decode, encode, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Result, SessionData, SessionKey, SessionStore, async_trait,
+    decode, encode, max_age_ms, now_ms,
 };
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::{Connection, MySqlConnection, MySqlPool};
+use sqlx::MySqlPool;
 
-use crate::error::{BACKEND, timed, timed_retry};
+use crate::error::{timed, timed_retry};
 use crate::queries::{Queries, sql, validate_table_name};
 
 /// The table a store uses unless [`MySqlStore::with_table_name`] says otherwise.
@@ -27,11 +26,6 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// record limit here, because a server not in strict SQL mode would silently truncate a longer
 /// value.
 pub const MEDIUMBLOB_MAX_BYTES: usize = 16 * 1024 * 1024 - 1;
-
-/// How long a pool built by [`MySqlStore::connect`] waits for a connection (server down, or all
-/// connections busy) before reporting [`Error::Unavailable`]. Below [`DEFAULT_TIMEOUT`], so that a
-/// dead server reads as "unavailable", not as a slow statement.
-const CONNECT_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(3);
 
 /// A session store on a MySQL 8 or MariaDB 10.11+ table, through a `sqlx` connection pool.
 ///
@@ -79,38 +73,6 @@ impl MySqlStore {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
         }
-    }
-
-    /// Builds a pool for `url` (`mysql://user:password@host:3306/database`) and checks that the
-    /// server answers, within [`DEFAULT_TIMEOUT`].
-    ///
-    /// The pool uses sqlx's defaults (up to 10 connections, each checked with a ping before use)
-    /// and waits at most 3 seconds for a connection. Build your own pool and use
-    /// [`MySqlStore::new`] to tune it.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a malformed URL (the message never contains the password);
-    /// [`Error::Unavailable`] at once when the connection is refused or fails, and
-    /// [`Error::Timeout`] when the server does not answer in time; [`Error::Backend`] when the
-    /// server refuses the login or the database.
-    pub async fn connect(url: &str) -> Result<Self> {
-        let options: MySqlConnectOptions = url.parse().map_err(|e| Error::Config {
-            backend: BACKEND,
-            message: "malformed MySQL URL, expected mysql://user:password@host:port/database"
-                .to_owned(),
-            // sqlx's parse errors describe the fault ("invalid port number"), never the URL.
-            source: Some(Box::new(e)),
-        })?;
-        // One direct connection, not the pool: the pool would retry a refused connection with
-        // backoff until its acquire timeout, and the caller wants to know now.
-        timed(DEFAULT_TIMEOUT, async {
-            MySqlConnection::connect_with(&options).await?.close().await
-        })
-        .await?;
-        let pool = MySqlPoolOptions::new()
-            .acquire_timeout(CONNECT_ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options);
-        Ok(Self::new(pool))
     }
 
     /// Uses table `name` instead of [`DEFAULT_TABLE`].
@@ -282,12 +244,13 @@ impl SessionStore for MySqlStore {
 
 #[cfg(test)]
 mod tests {
+    use session_core::Error;
+    use sqlx::mysql::MySqlPoolOptions;
+
     use super::*;
 
     fn lazy(url: &str) -> MySqlStore {
-        let pool = MySqlPoolOptions::new()
-            .connect_lazy(url)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let pool = MySqlPoolOptions::new().connect_lazy(url).unwrap();
         MySqlStore::new(pool)
     }
 
@@ -333,7 +296,7 @@ mod tests {
         ));
         let store = store
             .with_table_name("app_sessions")
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .with_max_record_bytes(usize::MAX)
             .with_timeout(StdDuration::from_millis(250));
         assert_eq!(store.table_name(), "app_sessions");
@@ -346,8 +309,7 @@ mod tests {
         // Port 1 answers nothing: reaching the network would be Unavailable, not TooLarge.
         let store = lazy("mysql://root@127.0.0.1:1/test").with_max_record_bytes(100);
         let mut data = SessionData::new();
-        data.insert("pad", "x".repeat(200))
-            .unwrap_or_else(|e| panic!("{e}"));
+        data.insert("pad", "x".repeat(200)).unwrap();
         let err = store
             .set(&SessionKey::generate(), &data, Duration::hours(1), true)
             .await;
