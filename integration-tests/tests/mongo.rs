@@ -470,3 +470,25 @@ async fn a_server_that_never_answers_gives_a_transient_error() {
     );
     black_hole.abort();
 }
+
+/// A store built without naming a collection keeps its sessions in `sessions`, and `build` gave
+/// that collection the TTL index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_keeps_sessions_in_the_sessions_collection_by_default() {
+    let Some((client, name)) = setup("default_collection").await else {
+        return;
+    };
+    // A database of its own, so that its `sessions` collection is this test's alone.
+    let database = client.database(&name);
+    let store = MongoStore::builder(client.clone(), &name)
+        .build()
+        .await
+        .unwrap();
+    let sessions = database.collection::<Document>(session_mongo::DEFAULT_COLLECTION);
+    let indexes = sessions.list_index_names().await.unwrap();
+    assert!(indexes.contains(&"expiresAt_1".to_owned()), "{indexes:?}");
+    let key = SessionKey::generate();
+    set(&store, &key, &data(json!({"n": 1})), LONG).await;
+    assert_eq!(count(&sessions, doc! { "_id": key.as_str() }).await, 1);
+    database.drop().await.unwrap();
+}
