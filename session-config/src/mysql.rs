@@ -57,14 +57,13 @@ impl SessionStore for MySqlWithCleanup {
     ) -> Result<Option<SessionData>> {
         self.store.get(key, max_age, rolling).await
     }
-    async fn set(
+    async fn write(
         &self,
         key: &SessionKey,
         data: &SessionData,
         max_age: session_core::Duration,
-        changed: bool,
     ) -> Result<()> {
-        self.store.set(key, data, max_age, changed).await
+        self.store.write(key, data, max_age).await
     }
     async fn touch(&self, key: &SessionKey, max_age: session_core::Duration) -> Result<bool> {
         self.store.touch(key, max_age).await

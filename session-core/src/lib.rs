@@ -6,7 +6,8 @@
 //!
 //! # Implementing a store
 //!
-//! A store implements the four methods of [`SessionStore`] with the guarantees written on the
+//! A store implements four methods of [`SessionStore`] (`get`, `write`, `touch`, `destroy`;
+//! koa-session's `set` is provided on top of `write` and `touch`) with the guarantees written on the
 //! trait. Reuse [`encode`] / [`decode`] for the bytes, [`expires_at`] and [`now_ms`] for the
 //! clock, and map driver errors into [`Error`] keeping them as the source. A complete store
 //! (a mutex-protected map, correct but without eviction of expired records):
@@ -43,10 +44,7 @@
 //!         Ok(Some(record.data))
 //!     }
 //!
-//!     async fn set(&self, key: &SessionKey, data: &SessionData, max_age: Duration, changed: bool) -> Result<()> {
-//!         if !changed {
-//!             return self.touch(key, max_age).await.map(|_| ());
-//!         }
+//!     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
 //!         let bytes = encode(data, expires_at(max_age)?, DEFAULT_MAX_RECORD_BYTES)?;
 //!         self.records.lock().unwrap().insert(key.as_str().to_owned(), bytes);
 //!         Ok(())

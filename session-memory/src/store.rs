@@ -240,16 +240,7 @@ impl SessionStore for MemoryStore {
         Ok(Some(SessionData::clone(&entry.data)))
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
-        if !changed {
-            return self.touch(key, max_age).await.map(|_| ());
-        }
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let expires_at = expires_at(max_age)?;
         // The data is kept decoded, so the encoded size matters only for the limit and the
         // capacity charge. Serializing costs most of a `set` (JSON escaping), so walk the data

@@ -123,16 +123,7 @@ impl SessionStore for MongoStore {
         }
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
-        if !changed {
-            return self.touch(key, max_age).await.map(drop);
-        }
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
         // The size limit is enforced here, before any I/O, so an oversized write leaves the old
         // record untouched.

@@ -189,16 +189,7 @@ impl SessionStore for MySqlStore {
         }
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
-        if !changed {
-            return self.touch(key, max_age).await.map(drop);
-        }
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
         // Encoding enforces the size limit before any I/O.
         let bytes = encode(data, expires_at, self.max_record_bytes)?;

@@ -125,16 +125,7 @@ impl SessionStore for RedisStore {
         Ok(Some(record.data))
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
-        if !changed {
-            return self.touch(key, max_age).await.map(drop);
-        }
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let ms = max_age_ms(max_age)?;
         // Encode first: a record over the limit fails before any I/O, leaving the old one.
         let record = encode(data, now_ms().saturating_add(ms), self.max_record_bytes)?;

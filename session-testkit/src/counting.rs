@@ -126,15 +126,9 @@ impl SessionStore for CountingStore {
         self.inner.get(key, max_age, rolling).await
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
-        self.record(if changed { Op::Set } else { Op::Touch }, key)?;
-        self.inner.set(key, data, max_age, changed).await
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
+        self.record(Op::Set, key)?;
+        self.inner.write(key, data, max_age).await
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
