@@ -2,7 +2,7 @@
 //! in-process with `tower::ServiceExt::oneshot`), and 64 concurrent requests on one session.
 //!
 //! The stores are real (a `MemoryStore`, and `RedisStore` / `MySqlStore` against their servers)
-//! wrapped in [`Counting`], which records every call and its key, to prove that a bad cookie
+//! wrapped in a [`CountingStore`], which records every call and its key, to prove that a bad cookie
 //! never reaches the store.
 //!
 //! - Every malformed or forged cookie (tampered value, tampered signature, truncated, empty, over
@@ -21,7 +21,9 @@
 //! `cargo test -p integration-tests --test attacks`. A missing server skips loudly, or fails
 //! under `CI=true`.
 
-use std::sync::{Arc, Mutex};
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -29,92 +31,18 @@ use axum::extract::Path;
 use axum::routing::{get, post};
 use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use integration_tests::{env_url, error_chain, unreachable};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use session_core::{Duration, Result, SessionData, SessionKey, SessionStore, async_trait};
+use session_core::SessionStore;
 use session_memory::MemoryStore;
 use session_mysql::MySqlStore;
 use session_redis::RedisStore;
+use session_testkit::{CountingStore, Op, mysql_url, reachable, redis_url, unique_name};
 use session_tower::{KeyRing, Session, SessionError, SessionLayer};
 use tower::ServiceExt as _;
 
 const KEY: &[u8] = b"attack-tests-signing-key-0123456789";
 const OTHER_KEY: &[u8] = b"a-key-this-application-never-had-!!";
-
-// ---------------------------------------------------------------------------------------------
-// A real store that counts.
-
-/// Which store method a call was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Get,
-    Set,
-    Touch,
-    Destroy,
-}
-
-/// A real store that records every call with its key.
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn SessionStore>,
-    calls: Mutex<Vec<(Op, String)>>,
-}
-
-impl Counting {
-    fn new(inner: Arc<dyn SessionStore>) -> Arc<Counting> {
-        Arc::new(Counting {
-            inner,
-            calls: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn record(&self, op: Op, key: &SessionKey) {
-        self.calls
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((op, key.as_str().to_owned()));
-    }
-
-    /// Takes the calls recorded so far.
-    fn take(&self) -> Vec<(Op, String)> {
-        std::mem::take(
-            &mut *self
-                .calls
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-}
-
-#[async_trait]
-impl SessionStore for Counting {
-    async fn get(
-        &self,
-        key: &SessionKey,
-        max_age: Duration,
-        rolling: bool,
-    ) -> Result<Option<SessionData>> {
-        self.record(Op::Get, key);
-        self.inner.get(key, max_age, rolling).await
-    }
-
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
-        self.record(if changed { Op::Set } else { Op::Touch }, key);
-        self.inner.set(key, data, max_age, changed).await
-    }
-
-    async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        self.record(Op::Destroy, key);
-        self.inner.destroy(key).await
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The application.
@@ -123,7 +51,7 @@ impl SessionStore for Counting {
 /// session). `POST /login/{user}`: sets `user`. `POST /put/{i}`: writes state `i`. `GET /dump`:
 /// the whole session as JSON.
 fn app(store: Arc<dyn SessionStore>, keys: &[&[u8]]) -> (Router, SessionLayer) {
-    let ring = KeyRing::new(keys.iter().copied()).unwrap_or_else(|e| panic!("{e}"));
+    let ring = KeyRing::new(keys.iter().copied()).unwrap();
     let layer = SessionLayer::new(store, ring);
     let router = Router::new()
         .route("/read", get(read))
@@ -177,13 +105,16 @@ struct Reply {
 }
 
 async fn send(router: &Router, method: &str, path: &str, cookie: Option<&HeaderValue>) -> Reply {
+    send_cookies(router, method, path, cookie.cloned().as_slice()).await
+}
+
+/// Sends a request with one `Cookie` header per entry of `cookies`.
+async fn send_cookies(router: &Router, method: &str, path: &str, cookies: &[HeaderValue]) -> Reply {
     let mut request = Request::builder().method(method).uri(path);
-    if let Some(cookie) = cookie {
+    for cookie in cookies {
         request = request.header(header::COOKIE, cookie.clone());
     }
-    let request = request
-        .body(Body::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let request = request.body(Body::empty()).unwrap();
     let response = router
         .clone()
         .oneshot(request)
@@ -212,7 +143,7 @@ async fn send(router: &Router, method: &str, path: &str, cookie: Option<&HeaderV
 }
 
 fn cookie_header(value: &str) -> HeaderValue {
-    HeaderValue::from_str(value).unwrap_or_else(|e| panic!("{value:?}: {e}"))
+    HeaderValue::from_str(value).unwrap()
 }
 
 /// Logs `user` in and returns the genuine cookie value.
@@ -223,7 +154,7 @@ async fn genuine(router: &Router, user: &str) -> String {
         .cookies
         .into_iter()
         .next()
-        .unwrap_or_else(|| panic!("login set no cookie"))
+        .expect("login set no cookie")
 }
 
 /// The session key in a cookie value `<key>.<expiry>.<mac>`.
@@ -247,7 +178,7 @@ fn alter(value: &str, i: usize) -> String {
         b'_' => b'-',
         _ => b'x',
     };
-    String::from_utf8(bytes).unwrap_or_else(|e| panic!("{e}"))
+    String::from_utf8(bytes).unwrap()
 }
 
 /// Every hostile `Cookie` header, named, built from the genuine value `g` (and `h`, a second
@@ -405,7 +336,7 @@ fn hostile(g: &str, foreign: &str) -> Vec<(String, Vec<u8>)> {
 /// Every hostile cookie is "no session": a read sees `anon`, a write gets a fresh session under
 /// a new key, nothing is ever asked of the store under the cookie's key, and nothing is a 500.
 async fn hostile_cookies_are_no_session(store: Arc<dyn SessionStore>) {
-    let counting = Counting::new(store);
+    let counting = CountingStore::new(store);
     let (router, layer) = app(counting.clone(), &[KEY]);
     let (foreign_router, _) = app(counting.clone(), &[OTHER_KEY]);
     let g = genuine(&router, "alice").await;
@@ -419,35 +350,11 @@ async fn hostile_cookies_are_no_session(store: Arc<dyn SessionStore>) {
         // Two `Cookie` headers where the case says so (NUL separates them above).
         let headers: Vec<HeaderValue> = bytes
             .split(|b| *b == 0)
-            .map(|b| HeaderValue::from_bytes(b).unwrap_or_else(|e| panic!("{name}: {e}")))
+            .map(|b| HeaderValue::from_bytes(b).unwrap())
             .collect();
         for (method, path) in [("GET", "/read"), ("POST", "/write")] {
-            let mut request = Request::builder().method(method).uri(path);
-            for h in &headers {
-                request = request.header(header::COOKIE, h.clone());
-            }
-            let request = request
-                .body(Body::empty())
-                .unwrap_or_else(|e| panic!("{e}"));
-            let response = router
-                .clone()
-                .oneshot(request)
-                .await
-                .unwrap_or_else(|e| match e {});
-            let status = response.status();
-            let set_cookies: Vec<String> = response
-                .headers()
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .filter_map(|h| h.to_str().ok().map(str::to_owned))
-                .collect();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            assert_eq!(status, StatusCode::OK, "{name} {method} {path}");
+            let reply = send_cookies(&router, method, path, &headers).await;
+            assert_eq!(reply.status, StatusCode::OK, "{name} {method} {path}");
             let calls = counting.take();
             for (op, key) in &calls {
                 assert!(
@@ -456,23 +363,22 @@ async fn hostile_cookies_are_no_session(store: Arc<dyn SessionStore>) {
                 );
             }
             if method == "GET" {
-                assert_eq!(&body[..], b"anon", "{name}: a read saw a session");
+                assert_eq!(reply.body, "anon", "{name}: a read saw a session");
                 assert!(
                     calls.is_empty(),
                     "{name}: a read reached the store: {calls:?}"
                 );
             } else {
-                assert_eq!(&body[..], b"1", "{name}: a write continued a session");
+                assert_eq!(reply.body, "1", "{name}: a write continued a session");
                 assert!(
                     matches!(&calls[..], [(Op::Set, _)]),
                     "{name}: a write made other calls: {calls:?}"
                 );
-                let fresh = set_cookies
+                let fresh = reply
+                    .cookies
                     .iter()
-                    .find_map(|c| c.strip_prefix("sid=").filter(|v| !v.starts_with(';')))
-                    .unwrap_or_else(|| {
-                        panic!("{name}: a write set no session cookie: {set_cookies:?}")
-                    });
+                    .find(|v| !v.is_empty())
+                    .unwrap_or_else(|| panic!("{name}: a write set no session cookie: {reply:?}"));
                 assert!(
                     !protected
                         .iter()
@@ -509,7 +415,7 @@ async fn hostile_cookies_are_no_session_on_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_cookies_are_no_session_on_redis() {
-    let Some(store) = redis_store("hostile_cookies_are_no_session_on_redis").await else {
+    let Some(store) = redis_store("hostile cookies on redis").await else {
         return;
     };
     hostile_cookies_are_no_session(Arc::new(store)).await;
@@ -520,7 +426,7 @@ async fn hostile_cookies_are_no_session_on_redis() {
 /// other (a sibling subdomain, a narrower path: "cookie tossing") choose the victim's session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_session_cookies_are_no_session_and_never_reach_the_store() {
-    let counting = Counting::new(Arc::new(MemoryStore::new()));
+    let counting = CountingStore::new(Arc::new(MemoryStore::new()));
     let (router, _) = app(counting.clone(), &[KEY]);
     let g = genuine(&router, "alice").await;
     let other = genuine(&router, "bob").await;
@@ -822,8 +728,8 @@ fn no_mutated_or_random_cookie_is_accepted() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let counting = Counting::new(Arc::new(MemoryStore::new()));
+        .unwrap();
+    let counting = CountingStore::new(Arc::new(MemoryStore::new()));
     let (router, layer) = app(counting.clone(), &[KEY]);
     let (a, b) = runtime.block_on(async {
         (
@@ -889,41 +795,15 @@ fn no_mutated_or_random_cookie_is_accepted() {
 // 64 concurrent requests on one session.
 
 async fn redis_store(test: &str) -> Option<RedisStore> {
-    match RedisStore::connect(&env_url("REDIS_URL", "redis://127.0.0.1:6379")).await {
-        Ok(s) => Some(s.with_prefix(format!("t_attacks_{}:", SessionKey::generate().as_str()))),
-        Err(e) if e.is_transient() => {
-            unreachable("redis", test, &error_chain(&e));
-            None
-        }
-        Err(e) => panic!("redis: {}", error_chain(&e)),
-    }
+    let store = reachable("redis", test, RedisStore::connect(&redis_url()).await)?;
+    Some(store.with_prefix(format!("{}:", unique_name("attacks"))))
 }
 
 async fn mysql_store(test: &str) -> Option<MySqlStore> {
-    let store = match MySqlStore::connect(&env_url("MYSQL_URL", "mysql://root@127.0.0.1:3306/test"))
-        .await
-    {
-        Ok(s) => s,
-        Err(e) if e.is_transient() => {
-            unreachable("mysql", test, &error_chain(&e));
-            return None;
-        }
-        Err(e) => panic!("mysql: {}", error_chain(&e)),
-    };
-    let suffix: String = SessionKey::generate()
-        .as_str()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(8)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let store = store
-        .with_table_name(&format!("t_attacks_{suffix}"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("migrate: {}", error_chain(&e)));
+    let store = reachable("mysql", test, MySqlStore::connect(&mysql_url()).await)?
+        .with_table_name(&unique_name("attacks"))
+        .unwrap();
+    store.migrate().await.unwrap();
     Some(store)
 }
 
@@ -944,7 +824,7 @@ async fn concurrent_writes_leave_one_written_state(store: Arc<dyn SessionStore>)
         })
     });
     for joined in futures::future::join_all(requests).await {
-        let (i, reply) = joined.unwrap_or_else(|e| panic!("a request panicked: {e}"));
+        let (i, reply) = joined.unwrap();
         assert_eq!(reply.status, StatusCode::OK, "request {i}: {reply:?}");
         let cookie = reply
             .cookies
@@ -954,8 +834,7 @@ async fn concurrent_writes_leave_one_written_state(store: Arc<dyn SessionStore>)
     }
     let reply = send(&router, "GET", "/dump", Some(&cookie)).await;
     assert_eq!(reply.status, StatusCode::OK);
-    let state: serde_json::Value =
-        serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{e}"));
+    let state: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     let writer = state["writer"]
         .as_u64()
         .unwrap_or_else(|| panic!("no writer in {state}"));
@@ -972,16 +851,16 @@ async fn concurrent_writes_leave_one_written_state(store: Arc<dyn SessionStore>)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_requests_on_one_session_on_redis() {
-    let Some(store) = redis_store("concurrent_requests_on_one_session_on_redis").await else {
+async fn concurrent_writes_to_one_session_leave_one_written_state_on_redis() {
+    let Some(store) = redis_store("concurrent writes on redis").await else {
         return;
     };
     concurrent_writes_leave_one_written_state(Arc::new(store)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_requests_on_one_session_on_mysql() {
-    let Some(store) = mysql_store("concurrent_requests_on_one_session_on_mysql").await else {
+async fn concurrent_writes_to_one_session_leave_one_written_state_on_mysql() {
+    let Some(store) = mysql_store("concurrent writes on mysql").await else {
         return;
     };
     concurrent_writes_leave_one_written_state(Arc::new(store.clone())).await;

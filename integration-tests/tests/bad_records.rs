@@ -8,41 +8,28 @@
 //! Corrupted bytes and future format versions are covered in `redis.rs`, `mysql.rs` and
 //! `mongo.rs`; invalid keys and `max_age` on a fresh key in the conformance suite.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::sync::Arc;
 
-use integration_tests::{env_url, error_chain, unreachable};
 use mongodb::bson::{DateTime, Document, doc};
 use serde_json::json;
 use session_core::{Duration, Error, SessionData, SessionKey, SessionStore};
 use session_mysql::sqlx::{self, AssertSqlSafe};
+use session_testkit::{
+    data, mongo_collection, mongodb_url, mysql_url, reachable, redis_url, unique_name,
+};
 
 const LONG: Duration = Duration::hours(1);
 /// 9999-12-31T23:59:59Z in epoch milliseconds: as far as any date type reaches comfortably.
 const FAR_FUTURE_MS: i64 = 253_402_300_799_000;
 
-fn data(v: serde_json::Value) -> SessionData {
-    SessionData::try_from(v).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn unique(tag: &str) -> String {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("{e}"));
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t_{tag}_{hex}")
-}
-
 async fn get(store: &dyn SessionStore, key: &SessionKey, rolling: bool) -> Option<SessionData> {
-    store
-        .get(key, LONG, rolling)
-        .await
-        .unwrap_or_else(|e| panic!("get failed: {}", error_chain(&e)))
+    store.get(key, LONG, rolling).await.unwrap()
 }
 
 async fn set(store: &dyn SessionStore, key: &SessionKey, d: &SessionData, changed: bool) {
-    store
-        .set(key, d, LONG, changed)
-        .await
-        .unwrap_or_else(|e| panic!("set failed: {}", error_chain(&e)));
+    store.set(key, d, LONG, changed).await.unwrap();
 }
 
 /// Writes `victim` and `neighbour`, lets the backend push the victim's expiry to the far past,
@@ -147,20 +134,12 @@ async fn redis() -> Option<(
     redis::aio::MultiplexedConnection,
     String,
 )> {
-    let url = env_url("REDIS_URL", "redis://127.0.0.1:6379");
-    let prefix = format!("{}:", unique("bad_records"));
-    let store = match session_redis::RedisStore::connect(&url).await {
-        Ok(store) => store.with_prefix(prefix.clone()),
-        Err(e) => {
-            unreachable("redis", "bad_records", &error_chain(&e));
-            return None;
-        }
-    };
-    let client = redis::Client::open(url).unwrap_or_else(|e| panic!("{e}"));
-    let conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let url = redis_url();
+    let prefix = format!("{}:", unique_name("bad_records"));
+    let connected = session_redis::RedisStore::connect(&url).await;
+    let store = reachable("redis", "bad_records", connected)?.with_prefix(prefix.clone());
+    let client = redis::Client::open(url).unwrap();
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
     Some((store, conn, prefix))
 }
 
@@ -174,11 +153,11 @@ async fn redis_pttl(
         .arg(format!("{prefix}{}", key.as_str()))
         .query_async(&mut conn)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 #[tokio::test]
-async fn redis_absurd_expiries() {
+async fn redis_a_1970_expiry_is_gone_and_a_9999_expiry_lives() {
     let Some((store, conn, prefix)) = redis().await else {
         return;
     };
@@ -191,7 +170,7 @@ async fn redis_absurd_expiries() {
                 .arg(at_ms)
                 .query_async(&mut conn)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
         }
     };
     absurd_expiries(&store, rewrite, async |k: &SessionKey| {
@@ -214,20 +193,11 @@ async fn redis_absurd_max_age_leaves_records_alone() {
 // ---- MySQL / MariaDB: the `expires_at` column is the expiry. --------------------------------
 
 async fn mysql() -> Option<session_mysql::MySqlStore> {
-    let url = env_url("MYSQL_URL", "mysql://root@127.0.0.1:3306/test");
-    let store = match session_mysql::MySqlStore::connect(&url).await {
-        Ok(store) => store
-            .with_table_name(&unique("bad_records"))
-            .unwrap_or_else(|e| panic!("{e}")),
-        Err(e) => {
-            unreachable("mysql", "bad_records", &error_chain(&e));
-            return None;
-        }
-    };
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+    let connected = session_mysql::MySqlStore::connect(&mysql_url()).await;
+    let store = reachable("mysql", "bad_records", connected)?
+        .with_table_name(&unique_name("bad_records"))
+        .unwrap();
+    store.migrate().await.unwrap();
     Some(store)
 }
 
@@ -240,7 +210,7 @@ async fn mysql_remaining(store: &session_mysql::MySqlStore, key: &SessionKey) ->
         .bind(key.as_str())
         .fetch_one(store.pool())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     at - session_core::now_ms()
 }
 
@@ -252,7 +222,7 @@ async fn mysql_drop(store: &session_mysql::MySqlStore) {
 }
 
 #[tokio::test]
-async fn mysql_absurd_expiries() {
+async fn mysql_a_1970_expiry_is_gone_and_a_9999_expiry_lives() {
     let Some(store) = mysql().await else { return };
     let shared = Arc::new(store.clone());
     let rewrite = |key: SessionKey, at_ms: i64| {
@@ -267,7 +237,7 @@ async fn mysql_absurd_expiries() {
                 .bind(key.as_str())
                 .execute(store.pool())
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
         }
     };
     absurd_expiries(&store, rewrite, async |k: &SessionKey| {
@@ -290,20 +260,12 @@ async fn mysql_absurd_max_age_leaves_records_alone() {
 // ---- MongoDB: the `expiresAt` date is the expiry. --------------------------------------------
 
 async fn mongo() -> Option<(session_mongo::MongoStore, mongodb::Collection<Document>)> {
-    let url = env_url("MONGODB_URL", "mongodb://127.0.0.1:27017");
-    // The `r<unix seconds>_` naming of tests/mongo.rs, whose sweep drops stale collections.
-    let secs = session_core::now_ms() / 1000;
-    let name = format!("r{secs}_{}", unique("bad_records"));
-    let store = match session_mongo::MongoStore::connect(&url, "session_tests", &name).await {
-        Ok(store) => store,
-        Err(e) => {
-            unreachable("mongo", "bad_records", &error_chain(&e));
-            return None;
-        }
-    };
-    let client = mongodb::Client::with_uri_str(&url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let url = mongodb_url();
+    // Named for the sweep in tests/mongo.rs, which drops stale collections.
+    let name = mongo_collection(&unique_name("bad_records"));
+    let connected = session_mongo::MongoStore::connect(&url, "session_tests", &name).await;
+    let store = reachable("mongo", "bad_records", connected)?;
+    let client = mongodb::Client::with_uri_str(&url).await.unwrap();
     Some((store, client.database("session_tests").collection(&name)))
 }
 
@@ -311,16 +273,14 @@ async fn mongo_remaining(coll: &mongodb::Collection<Document>, key: &SessionKey)
     let found = coll
         .find_one(doc! { "_id": key.as_str() })
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("document missing"));
-    let at = found
-        .get_datetime("expiresAt")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap()
+        .expect("document missing");
+    let at = found.get_datetime("expiresAt").unwrap();
     at.timestamp_millis() - session_core::now_ms()
 }
 
 #[tokio::test]
-async fn mongo_absurd_expiries() {
+async fn mongo_a_1970_expiry_is_gone_and_a_9999_expiry_lives() {
     let Some((store, coll)) = mongo().await else {
         return;
     };
@@ -332,7 +292,7 @@ async fn mongo_absurd_expiries() {
                 doc! { "$set": { "expiresAt": DateTime::from_millis(at_ms) } },
             )
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         }
     };
     absurd_expiries(&store, rewrite, async |k: &SessionKey| {

@@ -8,17 +8,19 @@
 //! `bash scripts/test.sh` starts them all. Without a server its tests are skipped with a loud
 //! message, or fail under `CI=true`.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::sync::Arc;
 
-use integration_tests::conformance::MAX_RECORD_BYTES;
-use integration_tests::store_url;
 use session_config::{ConfigError, StoreConfig};
 use session_core::{Result, SessionStore};
+use session_testkit::conformance::MAX_RECORD_BYTES;
+use session_testkit::store_url;
 
 /// Opens the store a URL names. Configuration mistakes are bugs in this file and panic; store
 /// errors go back to the harness, which skips (or fails under CI) when the server is down.
 async fn open(url: &str) -> Result<Arc<dyn SessionStore>> {
-    let config = StoreConfig::from_url(url).unwrap_or_else(|e| panic!("{e}"));
+    let config = StoreConfig::from_url(url).unwrap();
     match session_config::connect(&config).await {
         Ok(store) => Ok(store),
         Err(ConfigError::Store(e)) => Err(e),
@@ -57,8 +59,8 @@ async fn mysql(namespace: String) -> Result<Arc<dyn SessionStore>> {
     from_url("mysql", &namespace).await
 }
 
-integration_tests::conformance_suite!(config_memory, memory);
-integration_tests::conformance_suite!(config_redis, redis);
-integration_tests::conformance_suite!(config_redis_cluster, redis_cluster);
-integration_tests::conformance_suite!(config_mongo, mongo);
-integration_tests::conformance_suite!(config_mysql, mysql);
+session_testkit::conformance_suite!(config_memory, memory);
+session_testkit::conformance_suite!(config_redis, redis);
+session_testkit::conformance_suite!(config_redis_cluster, redis_cluster);
+session_testkit::conformance_suite!(config_mongo, mongo);
+session_testkit::conformance_suite!(config_mysql, mysql);

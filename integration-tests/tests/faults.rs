@@ -17,19 +17,23 @@
 //! `cargo test -p integration-tests --test faults`. A missing server skips loudly, or fails under
 //! `CI=true`.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
-use integration_tests::proxy::{FaultProxy, Mode};
-use integration_tests::{env_url, error_chain, unreachable};
 use session_core::{Duration, Result, SessionData, SessionKey, SessionStore};
 use session_mongo::MongoStore;
 use session_mysql::MySqlStore;
 use session_redis::RedisStore;
+use session_testkit::proxy::{FaultProxy, Mode};
+use session_testkit::{
+    RedisServer, error_chain, free_cluster_port, free_port, mongo_collection, mongodb_url,
+    mysql_url, reachable, redis_url, unique_name, unreachable,
+};
 
 /// The per-operation timeout every store gets here: short, so outages are quick to observe.
 const OP_TIMEOUT: StdDuration = StdDuration::from_millis(500);
@@ -79,7 +83,7 @@ const TOUCH_VERSION: u64 = u64::MAX;
 fn payload(key: &SessionKey, version: u64) -> SessionData {
     let mut d = SessionData::new();
     let put = |d: &mut SessionData, k: &str, v: serde_json::Value| {
-        d.insert(k, v).unwrap_or_else(|e| panic!("{e}"));
+        d.insert(k, v).unwrap();
     };
     put(&mut d, "owner", key.as_str().into());
     put(&mut d, "v", version.into());
@@ -249,14 +253,7 @@ async fn run_task(
         let rolling = (round + i as u64) % 2 == 0;
         check_read(&mut out, &ledger, &key, store, rolling, epoch).await;
         if round % 3 == 0 {
-            // A touch never writes the data it is given.
-            let _ = step(
-                &mut out,
-                "touch",
-                store.set(&key, &payload(&key, TOUCH_VERSION), LONG, false),
-            )
-            .await;
-            check_read(&mut out, &ledger, &key, store, false, epoch).await;
+            touch_then_read(&mut out, &ledger, &key, store, epoch).await;
         }
         if round % 4 == 0 {
             match step(&mut out, "destroy", store.destroy(&key)).await {
@@ -270,19 +267,26 @@ async fn run_task(
             }
             check_read(&mut out, &ledger, &key, store, true, epoch).await;
             // A touch after a destroy never brings the record back.
-            let _ = step(
-                &mut out,
-                "touch",
-                store.set(&key, &payload(&key, TOUCH_VERSION), LONG, false),
-            )
-            .await;
-            check_read(&mut out, &ledger, &key, store, false, epoch).await;
+            touch_then_read(&mut out, &ledger, &key, store, epoch).await;
         }
         tokio::time::sleep(StdDuration::from_millis(2)).await;
     }
     // Leave nothing behind (best effort: the server may be down).
     let _ = tokio::time::timeout(HANG, store.destroy(&key)).await;
     out
+}
+
+/// A touch given [`TOUCH_VERSION`] as data, which it must never write, then a read.
+async fn touch_then_read(
+    out: &mut TaskOutcome,
+    ledger: &Ledger,
+    key: &SessionKey,
+    store: &dyn SessionStore,
+    epoch: &AtomicU64,
+) {
+    let given = payload(key, TOUCH_VERSION);
+    let _ = step(out, "touch", store.set(key, &given, LONG, false)).await;
+    check_read(out, ledger, key, store, false, epoch).await;
 }
 
 async fn check_read(
@@ -412,9 +416,7 @@ async fn fault_schedule(
 ) -> Vec<Observed> {
     let set_all = |mode: Mode| async move {
         for p in proxies {
-            p.set_mode(mode)
-                .await
-                .unwrap_or_else(|e| panic!("switching the proxy to {mode:?}: {e}"));
+            p.set_mode(mode).await.unwrap();
         }
     };
     let load = Load::start(Arc::clone(&store), TASKS);
@@ -432,7 +434,7 @@ async fn fault_schedule(
     let read = tokio::time::timeout(HANG, slow)
         .await
         .unwrap_or_else(|_| panic!("{backend}: hung under 20 ms latency"))
-        .unwrap_or_else(|e| panic!("{backend}: failed under 20 ms latency: {}", error_chain(&e)));
+        .unwrap();
     assert_eq!(read, Some(d));
     let latency_took = started.elapsed();
     set_all(Mode::Pass).await;
@@ -467,22 +469,14 @@ async fn fault_schedule(
         tokio::time::sleep(StdDuration::from_millis(300)).await;
     }
     let outcome = load.finish().await;
-    report(backend, &observed, &outcome);
-    assert!(
-        outcome.violations.is_empty(),
-        "{backend}: {} broken guarantees, first ones: {:#?}",
-        outcome.violations.len(),
-        &outcome.violations[..outcome.violations.len().min(10)]
-    );
-    assert!(
-        outcome.transient > 0,
-        "{backend}: the load never met a fault"
-    );
+    judge(backend, &observed, &outcome);
     assert!(outcome.ok > 0, "{backend}: the load never succeeded");
     observed
 }
 
-fn report(backend: &str, observed: &[Observed], outcome: &Outcome) {
+/// Prints what each fault did and what the load saw, then fails the test on any broken
+/// guarantee, or when the load never met a fault.
+fn judge(backend: &str, observed: &[Observed], outcome: &Outcome) {
     eprintln!("---- {backend}: fault → slowest error, time to recover");
     for o in observed {
         eprintln!(
@@ -498,6 +492,16 @@ fn report(backend: &str, observed: &[Observed], outcome: &Outcome) {
         outcome.transient,
         outcome.slowest_failure.as_millis(),
         outcome.violations.len()
+    );
+    assert!(
+        outcome.violations.is_empty(),
+        "{backend}: {} broken guarantees, first ones: {:#?}",
+        outcome.violations.len(),
+        &outcome.violations[..outcome.violations.len().min(10)]
+    );
+    assert!(
+        outcome.transient > 0,
+        "{backend}: the load never met a fault"
     );
 }
 
@@ -530,64 +534,37 @@ fn through(url: &str, proxy: &FaultProxy) -> String {
 }
 
 async fn proxy_to(upstream: &str) -> FaultProxy {
-    FaultProxy::start(upstream)
-        .await
-        .unwrap_or_else(|e| panic!("starting the proxy: {e}"))
-}
-
-fn hex_suffix() -> String {
-    SessionKey::generate()
-        .as_str()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(8)
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
-/// `Some(store)`, or `None` after [`unreachable`] when the server is down.
-fn reachable<S>(backend: &str, test: &str, built: Result<S>) -> Option<S> {
-    match built {
-        Ok(s) => Some(s),
-        Err(e) if e.is_transient() => {
-            unreachable(backend, test, &error_chain(&e));
-            None
-        }
-        Err(e) => panic!("{backend}: building the store failed: {}", error_chain(&e)),
-    }
+    FaultProxy::start(upstream).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_through_faults() {
-    let url = env_url("REDIS_URL", "redis://127.0.0.1:6379");
+async fn redis_store_fails_in_time_and_recovers_through_every_fault() {
+    let url = redis_url();
     let proxy = proxy_to(&host_port(&url, "127.0.0.1:6379")).await;
     let built = RedisStore::connect(&through(&url, &proxy)).await;
-    let Some(store) = reachable("redis", "redis_through_faults", built) else {
+    let Some(store) = reachable("redis", "redis through faults", built) else {
         return;
     };
     let store = store
-        .with_prefix(format!("t_faults_{}:", hex_suffix()))
+        .with_prefix(format!("{}:", unique_name("faults")))
         .with_timeout(OP_TIMEOUT);
     fault_schedule("redis", Arc::new(store), &[&proxy]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mysql_through_faults() {
-    let url = env_url("MYSQL_URL", "mysql://root@127.0.0.1:3306/test");
+async fn mysql_store_fails_in_time_and_recovers_through_every_fault() {
+    let url = mysql_url();
     let proxy = proxy_to(&host_port(&url, "127.0.0.1:3306")).await;
     let built = MySqlStore::connect(&through(&url, &proxy)).await;
-    let Some(store) = reachable("mysql", "mysql_through_faults", built) else {
+    let Some(store) = reachable("mysql", "mysql through faults", built) else {
         return;
     };
-    let table = format!("t_faults_{}", hex_suffix());
+    let table = unique_name("faults");
     let store = store
         .with_table_name(&table)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .with_timeout(OP_TIMEOUT);
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("migrate: {}", error_chain(&e)));
+    store.migrate().await.unwrap();
     fault_schedule("mysql", Arc::new(store.clone()), &[&proxy]).await;
     let drop_table = format!("DROP TABLE IF EXISTS `{table}`");
     let _ = sqlx::query(sqlx::AssertSqlSafe(drop_table))
@@ -596,20 +573,17 @@ async fn mysql_through_faults() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mongo_through_faults() {
-    let url = env_url("MONGODB_URL", "mongodb://127.0.0.1:27017");
+async fn mongo_store_fails_in_time_and_recovers_through_every_fault() {
+    let url = mongodb_url();
     let proxy = proxy_to(&host_port(&url, "127.0.0.1:27017")).await;
     let mut proxied = through(&url, &proxy);
     // One server behind one address: no topology discovery past the proxy.
     proxied.push_str(if proxied.contains('?') { "&" } else { "/?" });
     proxied.push_str("directConnection=true");
-    // Named like tests/mongo.rs' collections, whose sweeper removes any this test leaves behind.
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let collection = format!("r{secs}_t_faults_{}", hex_suffix());
+    // Named for the sweep in tests/mongo.rs, which removes any this test leaves behind.
+    let collection = mongo_collection(&unique_name("faults"));
     let built = MongoStore::connect(&proxied, "session_tests", &collection).await;
-    let Some(store) = reachable("mongo", "mongo_through_faults", built) else {
+    let Some(store) = reachable("mongo", "mongo through faults", built) else {
         return;
     };
     let store = store.with_timeout(OP_TIMEOUT);
@@ -623,102 +597,9 @@ async fn mongo_through_faults() {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Test-owned redis-server processes.
-
-/// A `redis-server` this test started, killed (SIGKILL) when dropped.
-struct OwnRedis {
-    child: Option<Child>,
-    port: u16,
-    args: Vec<String>,
-}
-
-impl OwnRedis {
-    /// Starts `redis-server --port <port> <extra>`, or `None` when it is not installed.
-    async fn start(port: u16, extra: &[String]) -> Option<OwnRedis> {
-        let mut args: Vec<String> = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        args.extend(["--save", "", "--appendonly", "no", "--daemonize", "no"].map(str::to_owned));
-        args.extend(extra.iter().cloned());
-        let mut server = OwnRedis {
-            child: None,
-            port,
-            args,
-        };
-        server.spawn().await.then_some(server)
-    }
-
-    async fn spawn(&mut self) -> bool {
-        let Ok(child) = Command::new("redis-server")
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        else {
-            return false;
-        };
-        self.child = Some(child);
-        let deadline = Instant::now() + StdDuration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "own redis-server on {} did not start",
-                self.port
-            );
-            tokio::time::sleep(StdDuration::from_millis(10)).await;
-        }
-        true
-    }
-
-    /// SIGKILL, like a crash: no connection is closed politely. Waits until the process is gone.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts it again on the same port with the same arguments.
-    async fn restart(&mut self) {
-        assert!(
-            self.spawn().await,
-            "redis-server could not be started again"
-        );
-    }
-
-    /// SIGSTOP or SIGCONT this test's own process, by pid.
-    fn signal(&self, signal: &str) {
-        if let Some(child) = &self.child {
-            let _ = Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A loopback port free now, whose cluster bus port (+10000) is free too.
-fn free_port_pair() -> u16 {
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-        let port = l.local_addr().map_or(0, |a| a.port());
-        if !(20000..=55000).contains(&port) {
-            continue;
-        }
-        if std::net::TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
-            return port;
-        }
-    }
+/// `store` with [`OP_TIMEOUT`], shared with the load's tasks.
+fn with_op_timeout(store: RedisStore) -> Arc<dyn SessionStore> {
+    Arc::new(store.with_timeout(OP_TIMEOUT))
 }
 
 /// A single-node store connected to a test-owned server, which is killed with SIGKILL and
@@ -727,21 +608,12 @@ fn free_port_pair() -> u16 {
 /// the load never sees another key's data or a stale record (a write from before the crash may be
 /// lost: the server has no persistence).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_killed_and_restarted_under_load() {
-    let port = free_port_pair();
-    let Some(mut server) = OwnRedis::start(port, &[]).await else {
-        unreachable(
-            "redis",
-            "redis_killed_and_restarted_under_load",
-            &"redis-server is not installed",
-        );
-        return;
+async fn redis_store_recovers_when_its_server_is_killed_and_restarted_under_load() {
+    let mut server = match RedisServer::start(free_port(), &[]).await {
+        Ok(server) => server,
+        Err(e) => return unreachable("redis", "own redis-server", &e),
     };
-    let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .unwrap_or_else(|e| panic!("connect to own server: {}", error_chain(&e)))
-        .with_timeout(OP_TIMEOUT);
-    let store: Arc<dyn SessionStore> = Arc::new(store);
+    let store = with_op_timeout(RedisStore::connect(&server.url()).await.unwrap());
     let load = Load::start(Arc::clone(&store), 32);
     tokio::time::sleep(StdDuration::from_millis(500)).await;
 
@@ -754,7 +626,7 @@ async fn redis_killed_and_restarted_under_load() {
     let recovered_after = recovers(&*store, "restarted redis").await;
     tokio::time::sleep(RECOVERY + StdDuration::from_millis(200)).await;
     let outcome = load.finish().await;
-    report(
+    judge(
         "redis kill -9 + restart",
         &[Observed {
             fault: "SIGKILL, restart after 0.7 s".to_owned(),
@@ -763,12 +635,6 @@ async fn redis_killed_and_restarted_under_load() {
         }],
         &outcome,
     );
-    assert!(
-        outcome.violations.is_empty(),
-        "{:#?}",
-        &outcome.violations[..outcome.violations.len().min(10)]
-    );
-    assert!(outcome.transient > 0, "the load never met the outage");
     // Every task served again within RECOVERY of the restart.
     for (i, successes) in outcome.successes.iter().enumerate() {
         let first = successes.iter().find(|t| **t >= restarted);
@@ -789,42 +655,43 @@ async fn redis_killed_and_restarted_under_load() {
 /// Three masters on free ports, each announcing its proxy's port (`cluster-announce-port`), so
 /// that the cluster client reaches every node, after the slot map too, only through a proxy.
 struct OwnCluster {
-    nodes: Vec<OwnRedis>,
+    nodes: Vec<RedisServer>,
     proxies: Vec<FaultProxy>,
     dir: PathBuf,
 }
 
 impl OwnCluster {
-    async fn start() -> Option<OwnCluster> {
-        let dir = std::env::temp_dir().join(format!("faults-cluster-{}", hex_suffix()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    /// Starts the nodes and forms the cluster; `Err` when `redis-server` is not installed.
+    async fn start() -> std::result::Result<OwnCluster, String> {
+        let dir = std::env::temp_dir().join(unique_name("faults_cluster"));
+        std::fs::create_dir_all(&dir).unwrap();
         let mut nodes = Vec::new();
         let mut proxies = Vec::new();
         for _ in 0..3 {
-            let port = free_port_pair();
+            let port = free_cluster_port();
             let proxy = proxy_to(&format!("127.0.0.1:{port}")).await;
             let node_dir = dir.join(port.to_string());
-            std::fs::create_dir_all(&node_dir).unwrap_or_else(|e| panic!("{e}"));
-            let extra: Vec<String> = [
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                &node_dir.join("nodes.conf").to_string_lossy(),
-                "--dir",
-                &node_dir.to_string_lossy(),
-                "--cluster-node-timeout",
-                "5000",
-                "--cluster-announce-ip",
-                "127.0.0.1",
-                "--cluster-announce-port",
-                &proxy.port().to_string(),
-                "--cluster-announce-bus-port",
-                &(port + 10000).to_string(),
-            ]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-            let node = OwnRedis::start(port, &extra).await?;
+            std::fs::create_dir_all(&node_dir).unwrap();
+            let node = RedisServer::start(
+                port,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &node_dir.join("nodes.conf").to_string_lossy(),
+                    "--dir",
+                    &node_dir.to_string_lossy(),
+                    "--cluster-node-timeout",
+                    "5000",
+                    "--cluster-announce-ip",
+                    "127.0.0.1",
+                    "--cluster-announce-port",
+                    &proxy.port().to_string(),
+                    "--cluster-announce-bus-port",
+                    &(port + 10000).to_string(),
+                ],
+            )
+            .await?;
             nodes.push(node);
             proxies.push(proxy);
         }
@@ -834,16 +701,12 @@ impl OwnCluster {
             dir,
         };
         cluster.form().await;
-        Some(cluster)
+        Ok(cluster)
     }
 
     async fn direct(&self, i: usize) -> redis::aio::MultiplexedConnection {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.nodes[i].port))
-            .unwrap_or_else(|e| panic!("{e}"));
-        client
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap_or_else(|e| panic!("connecting to own cluster node: {e}"))
+        let client = redis::Client::open(self.nodes[i].url()).unwrap();
+        client.get_multiplexed_async_connection().await.unwrap()
     }
 
     /// Meets the nodes, splits the slots in three, waits for `cluster_state:ok` everywhere.
@@ -855,11 +718,11 @@ impl OwnCluster {
                 let () = redis::cmd("CLUSTER")
                     .arg("MEET")
                     .arg("127.0.0.1")
-                    .arg(node.port)
-                    .arg(node.port + 10000)
+                    .arg(node.port())
+                    .arg(node.port() + 10000)
                     .query_async(&mut first)
                     .await
-                    .unwrap_or_else(|e| panic!("CLUSTER MEET: {e}"));
+                    .expect("CLUSTER MEET");
             }
             let mut conn = self.direct(i).await;
             let () = redis::cmd("CLUSTER")
@@ -868,7 +731,7 @@ impl OwnCluster {
                 .arg(ranges[i].1)
                 .query_async(&mut conn)
                 .await
-                .unwrap_or_else(|e| panic!("CLUSTER ADDSLOTSRANGE: {e}"));
+                .expect("CLUSTER ADDSLOTSRANGE");
         }
         for i in 0..self.nodes.len() {
             self.wait_serving(i, StdDuration::from_secs(20)).await;
@@ -885,7 +748,7 @@ impl OwnCluster {
                 .arg("INFO")
                 .query_async(&mut conn)
                 .await
-                .unwrap_or_else(|e| panic!("CLUSTER INFO: {e}"));
+                .expect("CLUSTER INFO");
             if info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3") {
                 return started.elapsed();
             }
@@ -917,20 +780,12 @@ impl Drop for OwnCluster {
 /// The cluster client through the fault schedule (all three proxies switched together), then
 /// one node stalled by SIGSTOP and one killed with SIGKILL and restarted under load.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_cluster_through_faults() {
-    let Some(mut cluster) = OwnCluster::start().await else {
-        unreachable(
-            "redis_cluster",
-            "redis_cluster_through_faults",
-            &"redis-server is not installed",
-        );
-        return;
+async fn redis_cluster_store_fails_in_time_and_recovers_through_faults_and_node_crashes() {
+    let mut cluster = match OwnCluster::start().await {
+        Ok(cluster) => cluster,
+        Err(e) => return unreachable("redis_cluster", "own redis-server cluster", &e),
     };
-    let store = RedisStore::connect_cluster(&cluster.urls())
-        .await
-        .unwrap_or_else(|e| panic!("connect to own cluster: {}", error_chain(&e)))
-        .with_timeout(OP_TIMEOUT);
-    let store: Arc<dyn SessionStore> = Arc::new(store);
+    let store = with_op_timeout(RedisStore::connect_cluster(&cluster.urls()).await.unwrap());
     let proxies: Vec<&FaultProxy> = cluster.proxies.iter().collect();
     fault_schedule("redis_cluster", Arc::clone(&store), &proxies).await;
 
@@ -956,7 +811,7 @@ async fn redis_cluster_through_faults() {
     let kill_recovery = recovers(&*store, "redis_cluster node SIGKILL + restart").await;
     tokio::time::sleep(StdDuration::from_millis(500)).await;
     let outcome = load.finish().await;
-    report(
+    judge(
         "redis_cluster nodes",
         &[
             Observed {
@@ -972,12 +827,6 @@ async fn redis_cluster_through_faults() {
         ],
         &outcome,
     );
-    assert!(
-        outcome.violations.is_empty(),
-        "{:#?}",
-        &outcome.violations[..outcome.violations.len().min(10)]
-    );
-    assert!(outcome.transient > 0, "the load never met the node faults");
 }
 
 #[test]

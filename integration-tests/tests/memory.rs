@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
-use integration_tests::conformance::MAX_RECORD_BYTES;
 use session_core::{Result, SessionStore};
 use session_memory::MemoryStore;
+use session_testkit::conformance::MAX_RECORD_BYTES;
 
 /// Every namespace is its own store: memory stores share nothing.
 async fn make(_namespace: String) -> Result<Arc<dyn SessionStore>> {
     Ok(Arc::new(
-        MemoryStore::new().with_max_record_bytes(MAX_RECORD_BYTES),
+        MemoryStore::builder()
+            .max_record_bytes(MAX_RECORD_BYTES)
+            .build(),
     ))
 }
 
-integration_tests::conformance_suite!(memory, make);
+session_testkit::conformance_suite!(memory, make);

@@ -12,37 +12,29 @@
 //! checks and failed tests) more than ten minutes ago. No test runs that long, so concurrent runs
 //! never touch each other's collections, and nothing piles up.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use integration_tests::conformance::MAX_RECORD_BYTES;
-use integration_tests::{env_url, error_chain};
 use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, IndexModel};
 use serde_json::json;
 use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore, now_ms};
 use session_mongo::MongoStore;
+use session_testkit::conformance::MAX_RECORD_BYTES;
+use session_testkit::{data, error_chain, mongo_collection, mongodb_url, unique_name};
 
 const DB: &str = "session_tests";
 /// Collections older than this are left over from earlier runs.
 const STALE_AFTER_SECS: u64 = 600;
 const LONG: Duration = Duration::hours(1);
 
-fn url() -> String {
-    env_url("MONGODB_URL", "mongodb://127.0.0.1:27017")
-}
-
 fn unix_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// The collection for a harness namespace: stamped with the time so stale ones can be found.
-fn collection_name(namespace: &str) -> String {
-    format!("r{}_{namespace}", unix_secs())
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Drops, once per test process, the test collections earlier runs left behind.
@@ -58,6 +50,7 @@ async fn sweep_stale_collections() {
                 return;
             };
             let cutoff = unix_secs().saturating_sub(STALE_AFTER_SECS);
+            // Named by `mongo_collection`: `r<unix seconds>_<namespace>`.
             for name in names {
                 let stamp = name
                     .strip_prefix('r')
@@ -74,16 +67,16 @@ async fn sweep_stale_collections() {
 /// A conformance store: `MongoStore::connect`, which fails fast (a transient error) when the
 /// server is down, so the harness skips.
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let store = MongoStore::connect(&url(), DB, &collection_name(&namespace)).await?;
+    let store = MongoStore::connect(&mongodb_url(), DB, &mongo_collection(&namespace)).await?;
     sweep_stale_collections().await;
     Ok(Arc::new(store.with_max_record_bytes(MAX_RECORD_BYTES)))
 }
 
-integration_tests::conformance_suite!(mongo, make);
+session_testkit::conformance_suite!(mongo, make);
 
 /// A plain driver client with a short server selection timeout.
 async fn driver() -> Result<Client> {
-    let mut options = ClientOptions::parse(url())
+    let mut options = ClientOptions::parse(mongodb_url())
         .await
         .map_err(|e| Error::config("mongo", format!("MONGODB_URL: {e}")))?;
     options.server_selection_timeout = Some(StdDuration::from_secs(3));
@@ -93,22 +86,17 @@ async fn driver() -> Result<Client> {
 /// A client and a fresh collection name for an extra test, or `None` (after a loud message, or a
 /// panic under `CI=true`) when the server is unreachable.
 async fn setup(test: &str) -> Option<(Client, String)> {
-    let client = driver()
-        .await
-        .unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+    let client = driver().await.unwrap();
     if let Err(e) = client
         .database("admin")
         .run_command(doc! { "ping": 1 })
         .await
     {
-        integration_tests::unreachable("mongo", test, &e);
+        session_testkit::unreachable("mongo", test, &e);
         return None;
     }
     sweep_stale_collections().await;
-    let mut suffix = [0u8; 4];
-    getrandom::fill(&mut suffix).unwrap_or_else(|e| panic!("{e}"));
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-    Some((client, collection_name(&format!("x_{test}_{suffix}"))))
+    Some((client, mongo_collection(&unique_name(test))))
 }
 
 fn coll(client: &Client, name: &str) -> Collection<Document> {
@@ -116,40 +104,23 @@ fn coll(client: &Client, name: &str) -> Collection<Document> {
 }
 
 async fn drop_collection(client: &Client, name: &str) {
-    coll(client, name)
-        .drop()
-        .await
-        .unwrap_or_else(|e| panic!("dropping {name}: {e}"));
+    coll(client, name).drop().await.unwrap();
 }
 
 async fn store(client: &Client, name: &str) -> MongoStore {
-    MongoStore::new(client.clone(), DB, name)
-        .await
-        .unwrap_or_else(|e| panic!("building the store: {}", error_chain(&e)))
-}
-
-fn data(v: serde_json::Value) -> SessionData {
-    SessionData::try_from(v).unwrap_or_else(|e| panic!("{e}"))
+    MongoStore::new(client.clone(), DB, name).await.unwrap()
 }
 
 async fn get(store: &MongoStore, key: &SessionKey, rolling: bool) -> Option<SessionData> {
-    store
-        .get(key, LONG, rolling)
-        .await
-        .unwrap_or_else(|e| panic!("get: {}", error_chain(&e)))
+    store.get(key, LONG, rolling).await.unwrap()
 }
 
 async fn set(store: &MongoStore, key: &SessionKey, d: &SessionData, max_age: Duration) {
-    store
-        .set(key, d, max_age, true)
-        .await
-        .unwrap_or_else(|e| panic!("set: {}", error_chain(&e)))
+    store.set(key, d, max_age, true).await.unwrap();
 }
 
 async fn count(c: &Collection<Document>, filter: Document) -> u64 {
-    c.count_documents(filter)
-        .await
-        .unwrap_or_else(|e| panic!("count: {e}"))
+    c.count_documents(filter).await.unwrap()
 }
 
 /// The single-field indexes on `expiresAt`, as `(name, expireAfterSeconds)`.
@@ -159,11 +130,11 @@ async fn expires_at_indexes(c: &Collection<Document>) -> Vec<(String, Option<i64
         .database(DB)
         .run_command(doc! { "listIndexes": c.name() })
         .await
-        .unwrap_or_else(|e| panic!("listIndexes: {e}"));
+        .expect("listIndexes");
     let batch = reply
         .get_document("cursor")
         .and_then(|cursor| cursor.get_array("firstBatch"))
-        .unwrap_or_else(|e| panic!("listIndexes reply: {e}"));
+        .expect("listIndexes reply");
     batch
         .iter()
         .filter_map(Bson::as_document)
@@ -266,13 +237,13 @@ async fn documents_hold_the_record_string_and_a_date_expiry() {
     let raw = c
         .find_one(doc! { "_id": key.as_str() })
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no document"));
-    let record = raw.get_str("data").unwrap_or_else(|e| panic!("data: {e}"));
+        .unwrap()
+        .expect("no document");
+    let record = raw.get_str("data").expect("data");
     assert!(record.starts_with("ss1:"), "{record}");
     let expiry = raw
         .get_datetime("expiresAt")
-        .unwrap_or_else(|e| panic!("expiresAt: {e}"))
+        .expect("expiresAt")
         .timestamp_millis();
     assert!(
         (before + 600_000..=after + 600_000).contains(&expiry),
@@ -286,11 +257,11 @@ async fn documents_hold_the_record_string_and_a_date_expiry() {
     let raw = c
         .find_one(doc! { "_id": key.as_str() })
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("no document"));
+        .unwrap()
+        .expect("no document");
     let rolled = raw
         .get_datetime("expiresAt")
-        .unwrap_or_else(|e| panic!("expiresAt: {e}"))
+        .expect("expiresAt")
         .timestamp_millis();
     assert!(
         rolled >= rolled_from + 3_600_000,
@@ -346,9 +317,7 @@ async fn a_ttl_index_with_another_expiry_is_reconciled() {
                 .build(),
         )
         .build();
-    c.create_index(model)
-        .await
-        .unwrap_or_else(|e| panic!("creating the old index: {e}"));
+    c.create_index(model).await.expect("creating the old index");
     let store = store(&client, &name).await;
     assert_eq!(
         expires_at_indexes(&c).await,
@@ -375,7 +344,7 @@ async fn a_non_ttl_index_on_expires_at_is_a_config_error() {
         .build();
     c.create_index(model)
         .await
-        .unwrap_or_else(|e| panic!("creating the plain index: {e}"));
+        .expect("creating the plain index");
     for _ in 0..2 {
         match MongoStore::new(client.clone(), DB, &name).await {
             Err(Error::Config { message, .. }) => {
@@ -429,7 +398,7 @@ async fn corrupted_documents_are_decode_errors_and_neighbours_are_untouched() {
     .collect();
     c.insert_many(corrupt.iter().map(|(_, d)| d))
         .await
-        .unwrap_or_else(|e| panic!("inserting corrupt documents: {e}"));
+        .expect("inserting corrupt documents");
 
     for (key, original) in &corrupt {
         for rolling in [false, true] {
@@ -441,8 +410,8 @@ async fn corrupted_documents_are_decode_errors_and_neighbours_are_untouched() {
         let now = c
             .find_one(doc! { "_id": key.as_str() })
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("a corrupt document vanished"));
+            .unwrap()
+            .expect("a corrupt document vanished");
         assert_eq!(
             now.get("data"),
             original.get("data"),
@@ -455,10 +424,7 @@ async fn corrupted_documents_are_decode_errors_and_neighbours_are_untouched() {
     let repaired = data(json!({"fresh": true}));
     set(&store, &corrupt[0].0, &repaired, LONG).await;
     assert_eq!(get(&store, &corrupt[0].0, false).await, Some(repaired));
-    store
-        .destroy(&corrupt[1].0)
-        .await
-        .unwrap_or_else(|e| panic!("destroy: {e}"));
+    store.destroy(&corrupt[1].0).await.unwrap();
     assert_eq!(get(&store, &corrupt[1].0, false).await, None);
     drop_collection(&client, &name).await;
 }
@@ -483,13 +449,8 @@ async fn connect_to_a_closed_port_fails_fast_and_transient() {
 /// error instead of hanging.
 #[tokio::test]
 async fn a_server_that_never_answers_gives_a_transient_error() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().map(|a| a.port()).unwrap();
     let black_hole = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {
@@ -508,4 +469,26 @@ async fn a_server_that_never_answers_gives_a_transient_error() {
         started.elapsed()
     );
     black_hole.abort();
+}
+
+/// A store built without naming a collection keeps its sessions in `sessions`, and `build` gave
+/// that collection the TTL index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_keeps_sessions_in_the_sessions_collection_by_default() {
+    let Some((client, name)) = setup("default_collection").await else {
+        return;
+    };
+    // A database of its own, so that its `sessions` collection is this test's alone.
+    let database = client.database(&name);
+    let store = MongoStore::builder(client.clone(), &name)
+        .build()
+        .await
+        .unwrap();
+    let sessions = database.collection::<Document>(session_mongo::DEFAULT_COLLECTION);
+    let indexes = sessions.list_index_names().await.unwrap();
+    assert!(indexes.contains(&"expiresAt_1".to_owned()), "{indexes:?}");
+    let key = SessionKey::generate();
+    set(&store, &key, &data(json!({"n": 1})), LONG).await;
+    assert_eq!(count(&sessions, doc! { "_id": key.as_str() }).await, 1);
+    database.drop().await.unwrap();
 }

@@ -9,20 +9,18 @@
 //! Each test works in its own table `t_<test>_<hex>`. Tables left by earlier runs (crashed or
 //! failed tests) are dropped once per run when older than 30 minutes, so parallel runs are safe.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use integration_tests::conformance::MAX_RECORD_BYTES;
-use integration_tests::error_chain;
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore};
+use session_core::{Duration, Error, Result, SessionKey, SessionStore};
 use session_mysql::MySqlStore;
 use session_mysql::sqlx::{self, AssertSqlSafe, MySqlPool, QueryBuilder};
+use session_testkit::conformance::MAX_RECORD_BYTES;
+use session_testkit::{data, mysql_url, reachable, unique_name};
 use tokio::sync::OnceCell;
-
-fn mysql_url() -> String {
-    integration_tests::env_url("MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
-}
 
 /// Connects, after dropping stale test tables once per test binary.
 async fn connect() -> Result<MySqlStore> {
@@ -65,42 +63,16 @@ async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
     Ok(Arc::new(store))
 }
 
-integration_tests::conformance_suite!(mysql, make);
+session_testkit::conformance_suite!(mysql, make);
 
 /// A migrated store in a fresh table for test `name`, or `None` (after the harness's loud
 /// message, or a panic under `CI=true`) when the server is unreachable.
 async fn store_for(name: &str) -> Option<MySqlStore> {
-    let store = match connect().await {
-        Ok(store) => store,
-        Err(e) if e.is_transient() => {
-            integration_tests::unreachable("mysql", name, &error_chain(&e));
-            return None;
-        }
-        Err(e) => panic!("connecting failed: {}", error_chain(&e)),
-    };
-    let store = store
-        .with_table_name(&fresh_table(name))
-        .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("migrate failed: {}", error_chain(&e)));
+    let store = reachable("mysql", name, connect().await)?
+        .with_table_name(&unique_name(name))
+        .unwrap();
+    store.migrate().await.unwrap();
     Some(store)
-}
-
-fn fresh_table(name: &str) -> String {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("{e}"));
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t_{name}_{hex}")
-}
-
-fn data(v: serde_json::Value) -> SessionData {
-    SessionData::try_from(v).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn ok<T>(r: Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{}", error_chain(&e)))
 }
 
 async fn count_rows(store: &MySqlStore) -> i64 {
@@ -108,7 +80,7 @@ async fn count_rows(store: &MySqlStore) -> i64 {
     sqlx::query_scalar(AssertSqlSafe(sql))
         .fetch_one(store.pool())
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// Writes `n` rows that expired a minute ago, directly, in multi-row INSERTs.
@@ -127,11 +99,7 @@ async fn insert_expired(store: &MySqlStore, n: usize) -> Vec<String> {
                 .push_bind(&b"ss1:0:{}"[..])
                 .push_bind(past);
         });
-        insert
-            .build()
-            .execute(store.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        insert.build().execute(store.pool()).await.unwrap();
     }
     keys
 }
@@ -145,14 +113,15 @@ async fn cleanup_removes_exactly_the_expired_rows() {
     insert_expired(&store, 10_000).await;
     let live: Vec<SessionKey> = (0..100).map(|_| SessionKey::generate()).collect();
     for (i, key) in live.iter().enumerate() {
-        ok(store
+        store
             .set(key, &data(json!({"i": i})), Duration::hours(1), true)
-            .await);
+            .await
+            .unwrap();
     }
     assert_eq!(count_rows(&store).await, 10_100);
 
     let started = Instant::now();
-    let removed = ok(store.cleanup_expired(500).await);
+    let removed = store.cleanup_expired(500).await.unwrap();
     eprintln!(
         "mysql: cleanup removed {removed} rows in batches of 500 in {:?}",
         started.elapsed()
@@ -160,10 +129,10 @@ async fn cleanup_removes_exactly_the_expired_rows() {
     assert_eq!(removed, 10_000);
     assert_eq!(count_rows(&store).await, 100);
     for (i, key) in live.iter().enumerate() {
-        let got = ok(store.get(key, Duration::hours(1), false).await);
+        let got = store.get(key, Duration::hours(1), false).await.unwrap();
         assert_eq!(got, Some(data(json!({"i": i}))), "live session {i} lost");
     }
-    assert_eq!(ok(store.cleanup_expired(500).await), 0, "second run");
+    assert_eq!(store.cleanup_expired(500).await.unwrap(), 0, "second run");
 }
 
 /// A 5 MB session (far above BLOB's 64 KiB) is stored and read back byte for byte.
@@ -179,9 +148,9 @@ async fn five_megabyte_session_round_trips_byte_for_byte() {
         .collect();
     let d = data(json!({"body": body, "n": 1}));
     let key = SessionKey::generate();
-    ok(store.set(&key, &d, Duration::hours(1), true).await);
+    store.set(&key, &d, Duration::hours(1), true).await.unwrap();
     assert_eq!(
-        ok(store.get(&key, Duration::hours(1), true).await),
+        store.get(&key, Duration::hours(1), true).await.unwrap(),
         Some(d.clone())
     );
 
@@ -190,10 +159,10 @@ async fn five_megabyte_session_round_trips_byte_for_byte() {
         .bind(key.as_str())
         .fetch_one(store.pool())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(raw.len() > 5_000_000, "stored {} bytes", raw.len());
-    let record = session_core::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
-    let expected = ok(session_core::encode(&d, record.expires_at, usize::MAX));
+    let record = session_core::decode(&raw).unwrap();
+    let expected = session_core::encode(&d, record.expires_at, usize::MAX).unwrap();
     assert!(
         raw == expected,
         "the stored bytes differ from the encoded record"
@@ -208,8 +177,14 @@ async fn corrupted_row_is_a_decode_error_and_neighbours_survive() {
     };
     let (before, after) = (SessionKey::generate(), SessionKey::generate());
     let nd = data(json!({"neighbour": true}));
-    ok(store.set(&before, &nd, Duration::hours(1), true).await);
-    ok(store.set(&after, &nd, Duration::hours(1), true).await);
+    store
+        .set(&before, &nd, Duration::hours(1), true)
+        .await
+        .unwrap();
+    store
+        .set(&after, &nd, Duration::hours(1), true)
+        .await
+        .unwrap();
 
     let future = session_core::now_ms() + 3_600_000;
     let insert = format!(
@@ -226,7 +201,7 @@ async fn corrupted_row_is_a_decode_error_and_neighbours_survive() {
             .bind(future)
             .execute(store.pool())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         corrupted.push(key);
     }
     for key in &corrupted {
@@ -239,27 +214,31 @@ async fn corrupted_row_is_a_decode_error_and_neighbours_survive() {
     }
     assert_eq!(count_rows(&store).await, 5, "a corrupted row was removed");
     assert_eq!(
-        ok(store.get(&before, Duration::hours(1), false).await),
+        store.get(&before, Duration::hours(1), false).await.unwrap(),
         Some(nd.clone())
     );
     assert_eq!(
-        ok(store.get(&after, Duration::hours(1), false).await),
+        store.get(&after, Duration::hours(1), false).await.unwrap(),
         Some(nd)
     );
     // The application can overwrite a corrupted session.
     let fresh = data(json!({"fresh": 1}));
-    ok(store
+    store
         .set(&corrupted[0], &fresh, Duration::hours(1), true)
-        .await);
+        .await
+        .unwrap();
     assert_eq!(
-        ok(store.get(&corrupted[0], Duration::hours(1), false).await),
+        store
+            .get(&corrupted[0], Duration::hours(1), false)
+            .await
+            .unwrap(),
         Some(fresh)
     );
 }
 
 /// Bad table names are configuration errors; good ones work end to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn table_names_are_validated() {
+async fn invalid_table_names_are_rejected_and_the_longest_valid_one_works() {
     let Some(store) = store_for("names").await else {
         return;
     };
@@ -281,14 +260,15 @@ async fn table_names_are_validated() {
         }
     }
     // The longest valid name (64 characters) is accepted by the server too.
-    let longest = fresh_table(&"n".repeat(64 - "t__12345678".len()));
+    let longest = unique_name(&"n".repeat(64));
     assert_eq!(longest.len(), 64);
-    let store = ok(store.with_table_name(&longest));
-    ok(store.migrate().await);
+    let store = store.with_table_name(&longest).unwrap();
+    store.migrate().await.unwrap();
     let key = SessionKey::generate();
-    ok(store
+    store
         .set(&key, &data(json!({"a": 1})), Duration::hours(1), true)
-        .await);
+        .await
+        .unwrap();
     assert_eq!(count_rows(&store).await, 1);
 }
 
@@ -300,11 +280,11 @@ async fn migrate_twice_keeps_the_table_and_its_rows() {
     };
     let key = SessionKey::generate();
     let d = data(json!({"kept": true}));
-    ok(store.set(&key, &d, Duration::hours(1), true).await);
-    ok(store.migrate().await);
-    ok(store.migrate().await);
+    store.set(&key, &d, Duration::hours(1), true).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
     assert_eq!(
-        ok(store.get(&key, Duration::hours(1), false).await),
+        store.get(&key, Duration::hours(1), false).await.unwrap(),
         Some(d)
     );
 
@@ -317,7 +297,7 @@ async fn migrate_twice_keeps_the_table_and_its_rows() {
         .bind(store.table_name())
         .fetch_all(store.pool())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let columns: Vec<(&str, &str, &str)> = columns
         .iter()
         .map(|(n, t, c)| (n.as_str(), t.as_str(), c.as_str()))
@@ -339,9 +319,10 @@ async fn background_cleanup_removes_expired_rows_and_stops_when_dropped() {
         return;
     };
     let live = SessionKey::generate();
-    ok(store
+    store
         .set(&live, &data(json!({"live": 1})), Duration::hours(1), true)
-        .await);
+        .await
+        .unwrap();
     insert_expired(&store, 250).await;
 
     let task = store.spawn_cleanup(StdDuration::from_millis(50), 100);
@@ -379,7 +360,7 @@ async fn background_cleanup_removes_expired_rows_and_stops_when_dropped() {
     }
     tokio::time::timeout(StdDuration::from_secs(5), task.stop())
         .await
-        .unwrap_or_else(|_| panic!("stop() did not return"));
+        .expect("stop() did not return");
     assert_eq!(count_rows(&store).await, 1);
 }
 
@@ -399,9 +380,7 @@ async fn unreachable_and_stalled_servers_give_transient_errors() {
     );
 
     // A server that accepts connections and never says a word.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().map_or(0, |a| a.port());
     let silent = tokio::spawn(async move {
         let mut held = Vec::new();
@@ -411,7 +390,7 @@ async fn unreachable_and_stalled_servers_give_transient_errors() {
     });
     let pool = sqlx::mysql::MySqlPoolOptions::new()
         .connect_lazy(&format!("mysql://root@127.0.0.1:{port}/test"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let store = MySqlStore::new(pool).with_timeout(StdDuration::from_millis(300));
     let started = Instant::now();
     let got = store
@@ -438,7 +417,7 @@ async fn rolling_reads_in_the_same_millisecond_all_find_the_session() {
     };
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
-    ok(store.set(&key, &d, Duration::hours(1), true).await);
+    store.set(&key, &d, Duration::hours(1), true).await.unwrap();
     // Many rolling reads write the same expiry: rows "matched" but not "changed" must still
     // count as found (sqlx's CLIENT_FOUND_ROWS).
     let tasks: Vec<_> = (0..32)
@@ -449,11 +428,96 @@ async fn rolling_reads_in_the_same_millisecond_all_find_the_session() {
         })
         .collect();
     for t in futures::future::join_all(tasks).await {
-        let got = t.unwrap_or_else(|e| panic!("{e}"));
+        let got = t.unwrap();
         assert_eq!(
-            ok(got).as_ref(),
+            got.unwrap().as_ref(),
             Some(&d),
             "a rolling read missed a live session"
         );
     }
+}
+
+/// InnoDB picks the statement of this store as the victim of a real deadlock (error 1213): a
+/// concurrent transaction holds a gap lock on the expiry index where the touch must insert its
+/// new index entry, and then asks for the row the touch has locked. The store runs the rolled
+/// back statement again instead of failing the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_chosen_as_deadlock_victim_is_run_again() {
+    let Some(store) = store_for("deadlock_victim").await else {
+        return;
+    };
+    let table = store.table_name().to_owned();
+    let key = SessionKey::generate();
+    store
+        .set(&key, &data(json!({"n": 1})), Duration::hours(1), true)
+        .await
+        .unwrap();
+    let deadlocks_before = deadlock_count(store.pool()).await;
+
+    let mut other = store.pool().acquire().await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut *other).await.unwrap();
+    // Weight: InnoDB rolls back the transaction that changed less, so make this one heavy.
+    let mut filler = QueryBuilder::new(format!("INSERT INTO `{table}` (id, data, expires_at) "));
+    filler.push_values(0..2000, |mut row, i| {
+        row.push_bind(format!("filler{i}"))
+            .push_bind("x")
+            .push_bind(0_i64);
+    });
+    filler.build().execute(&mut *other).await.unwrap();
+    // Next-key locks on every expiry index entry after a day from now, up to the supremum:
+    // where a 30-day touch puts its new entry.
+    let horizon = session_core::now_ms() + 86_400_000;
+    sqlx::query(AssertSqlSafe(format!(
+        "SELECT id FROM `{table}` FORCE INDEX (expires_at_idx) WHERE expires_at > ? FOR UPDATE"
+    )))
+    .bind(horizon)
+    .fetch_all(&mut *other)
+    .await
+    .unwrap();
+
+    let touching = {
+        let (store, key) = (store.clone(), key.clone());
+        tokio::spawn(async move { store.touch(&key, Duration::days(30)).await })
+    };
+    // The touch now holds the row and waits for the gap. Asking for the row closes the cycle.
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT id FROM `{table}` WHERE id = ? FOR UPDATE"
+    )))
+    .bind(key.as_str())
+    .fetch_all(&mut *other)
+    .await;
+    assert!(
+        row.is_ok(),
+        "the heavy transaction was chosen as the victim: {row:?}"
+    );
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let touched = touching.await.unwrap();
+    assert!(
+        deadlock_count(store.pool()).await > deadlocks_before,
+        "no deadlock happened: the test did not exercise the retry"
+    );
+    assert!(matches!(touched, Ok(true)), "{touched:?}");
+    let expiry: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT expires_at FROM `{table}` WHERE id = ?"
+    )))
+    .bind(key.as_str())
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(expiry > horizon, "the touch did not land after its retry");
+}
+
+/// InnoDB's count of deadlocks since the server started.
+async fn deadlock_count(pool: &MySqlPool) -> i64 {
+    let (_, value): (String, String) = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    value.parse().unwrap()
 }

@@ -14,64 +14,48 @@
 //! `cargo test -p integration-tests --test redis`. A missing server skips the tests loudly, or
 //! fails them under `CI=true`.
 
-use std::process::{Child, Command, Stdio};
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use integration_tests::conformance::MAX_RECORD_BYTES;
-use integration_tests::{env_url, error_chain, unreachable};
 // `::redis` is the driver; plain `redis` would also name the test module the suite macro makes.
 use ::redis::AsyncCommands;
-use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore};
+use session_core::{Duration, Error, Result, SessionKey, SessionStore};
 use session_redis::RedisStore;
-
-const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
-const DEFAULT_CLUSTER_URLS: &str =
-    "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103";
+use session_testkit::conformance::MAX_RECORD_BYTES;
+use session_testkit::{
+    RedisServer, data, error_chain, free_port, reachable, redis_cluster_urls, redis_url,
+    unique_name, unreachable,
+};
 
 /// Slack on top of a configured timeout before a test calls it a hang: scheduling, the
 /// driver's connect, a loaded CI machine.
 const MARGIN: StdDuration = StdDuration::from_millis(1000);
 
-fn redis_url() -> String {
-    env_url("REDIS_URL", DEFAULT_REDIS_URL)
-}
-
-fn cluster_urls() -> Vec<String> {
-    env_url("REDIS_CLUSTER_URLS", DEFAULT_CLUSTER_URLS)
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 /// Each check's keys live under `<namespace>:`.
+fn in_namespace(store: RedisStore, namespace: &str) -> Arc<dyn SessionStore> {
+    Arc::new(
+        store
+            .with_prefix(format!("{namespace}:"))
+            .with_max_record_bytes(MAX_RECORD_BYTES),
+    )
+}
+
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let store = RedisStore::connect(&redis_url())
-        .await?
-        .with_prefix(format!("{namespace}:"))
-        .with_max_record_bytes(MAX_RECORD_BYTES);
-    Ok(Arc::new(store))
+    Ok(in_namespace(
+        RedisStore::connect(&redis_url()).await?,
+        &namespace,
+    ))
 }
 
 async fn make_cluster(namespace: String) -> Result<Arc<dyn SessionStore>> {
-    let store = RedisStore::connect_cluster(&cluster_urls())
-        .await?
-        .with_prefix(format!("{namespace}:"))
-        .with_max_record_bytes(MAX_RECORD_BYTES);
-    Ok(Arc::new(store))
+    let store = RedisStore::connect_cluster(&redis_cluster_urls()).await?;
+    Ok(in_namespace(store, &namespace))
 }
 
-integration_tests::conformance_suite!(redis, make);
-integration_tests::conformance_suite!(redis_cluster, make_cluster);
-
-fn data(v: serde_json::Value) -> SessionData {
-    SessionData::try_from(v).unwrap_or_else(|e| panic!("test data must be an object: {e}"))
-}
-
-fn unique_prefix(test: &str) -> String {
-    format!("t_{test}_{}:", SessionKey::generate().as_str())
-}
+session_testkit::conformance_suite!(redis, make);
+session_testkit::conformance_suite!(redis_cluster, make_cluster);
 
 /// The driver's raw commands on the same server as a store, to plant and inspect values.
 enum Raw {
@@ -85,7 +69,7 @@ impl Raw {
             Raw::Single(c) => c.set(key, value).await,
             Raw::Cluster(c) => c.set(key, value).await,
         };
-        r.unwrap_or_else(|e| panic!("raw SET failed: {e}"));
+        r.expect("raw SET failed");
     }
 
     async fn get(&mut self, key: &str) -> Option<Vec<u8>> {
@@ -93,7 +77,7 @@ impl Raw {
             Raw::Single(c) => c.get(key).await,
             Raw::Cluster(c) => c.get(key).await,
         };
-        r.unwrap_or_else(|e| panic!("raw GET failed: {e}"))
+        r.expect("raw GET failed")
     }
 
     async fn pttl(&mut self, key: &str) -> i64 {
@@ -101,7 +85,7 @@ impl Raw {
             Raw::Single(c) => c.pttl(key).await,
             Raw::Cluster(c) => c.pttl(key).await,
         };
-        r.unwrap_or_else(|e| panic!("raw PTTL failed: {e}"))
+        r.expect("raw PTTL failed")
     }
 }
 
@@ -110,38 +94,19 @@ impl Raw {
 async fn store_and_raw(cluster: bool, test: &str) -> Option<(RedisStore, Raw, String)> {
     let backend = if cluster { "redis_cluster" } else { "redis" };
     let connected = if cluster {
-        RedisStore::connect_cluster(&cluster_urls()).await
+        RedisStore::connect_cluster(&redis_cluster_urls()).await
     } else {
         RedisStore::connect(&redis_url()).await
     };
-    let store = match connected {
-        Ok(store) => store,
-        Err(e) if e.is_transient() => {
-            unreachable(backend, test, &error_chain(&e));
-            return None;
-        }
-        Err(e) => panic!("{backend}: connecting failed: {}", error_chain(&e)),
-    };
+    let store = reachable(backend, test, connected)?;
     let raw = if cluster {
-        let client = ::redis::cluster::ClusterClient::new(cluster_urls())
-            .unwrap_or_else(|e| panic!("cluster client: {e}"));
-        Raw::Cluster(
-            client
-                .get_async_connection()
-                .await
-                .unwrap_or_else(|e| panic!("raw cluster connection: {e}")),
-        )
+        let client = ::redis::cluster::ClusterClient::new(redis_cluster_urls()).unwrap();
+        Raw::Cluster(client.get_async_connection().await.unwrap())
     } else {
-        let client =
-            ::redis::Client::open(redis_url()).unwrap_or_else(|e| panic!("redis client: {e}"));
-        Raw::Single(
-            client
-                .get_multiplexed_async_connection()
-                .await
-                .unwrap_or_else(|e| panic!("raw connection: {e}")),
-        )
+        let client = ::redis::Client::open(redis_url()).unwrap();
+        Raw::Single(client.get_multiplexed_async_connection().await.unwrap())
     };
-    let prefix = unique_prefix(test);
+    let prefix = format!("{}:", unique_name(test));
     Some((store.with_prefix(prefix.clone()), raw, prefix))
 }
 
@@ -157,7 +122,7 @@ async fn unreadable_records_are_decode_errors(cluster: bool) {
     store
         .set(&neighbour, &neighbour_data, Duration::hours(1), true)
         .await
-        .unwrap_or_else(|e| panic!("set failed: {}", error_chain(&e)));
+        .unwrap();
 
     let planted: [&[u8]; 5] = [
         b"\xff\x00\x13garbage",
@@ -186,7 +151,7 @@ async fn unreadable_records_are_decode_errors(cluster: bool) {
         store
             .get(&neighbour, Duration::hours(1), false)
             .await
-            .unwrap_or_else(|e| panic!("neighbour get failed: {}", error_chain(&e))),
+            .unwrap(),
         Some(neighbour_data),
         "a neighbouring session changed"
     );
@@ -218,37 +183,27 @@ async fn ttl_follows_max_age(cluster: bool) {
         );
     };
     let d = data(serde_json::json!({"n": 1}));
-    let ok = |r: Result<()>| r.unwrap_or_else(|e| panic!("{}", error_chain(&e)));
-
-    ok(store.set(&key, &d, Duration::hours(1), true).await);
+    store.set(&key, &d, Duration::hours(1), true).await.unwrap();
     assert_ttl_near(raw.pttl(&redis_key).await, hours(1), "after set");
 
-    ok(store
-        .set(
-            &key,
-            &data(serde_json::json!({"n": 2})),
-            Duration::hours(2),
-            false,
-        )
-        .await);
+    let other = data(serde_json::json!({"n": 2}));
+    store
+        .set(&key, &other, Duration::hours(2), false)
+        .await
+        .unwrap();
     assert_ttl_near(raw.pttl(&redis_key).await, hours(2), "after touch");
 
     let read = |rolling: bool, h: i64| {
         let store = store.clone();
         let key = key.clone();
-        async move {
-            store
-                .get(&key, Duration::hours(h), rolling)
-                .await
-                .unwrap_or_else(|e| panic!("{}", error_chain(&e)))
-        }
+        async move { store.get(&key, Duration::hours(h), rolling).await.unwrap() }
     };
     assert_eq!(read(false, 5).await, Some(d.clone()));
     assert_ttl_near(raw.pttl(&redis_key).await, hours(2), "after a plain read");
     assert_eq!(read(true, 3).await, Some(d));
     assert_ttl_near(raw.pttl(&redis_key).await, hours(3), "after a rolling read");
 
-    ok(store.destroy(&key).await);
+    store.destroy(&key).await.unwrap();
     assert_eq!(raw.pttl(&redis_key).await, -2, "destroy left the key");
 }
 
@@ -262,90 +217,23 @@ async fn redis_cluster_ttl_follows_max_age() {
     ttl_follows_max_age(true).await;
 }
 
-/// A loopback port nothing listens on: bound, then released.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap_or_else(|e| panic!("binding a free port: {e}"));
-    listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("local addr: {e}"))
-        .port()
-}
-
 #[tokio::test]
 async fn connecting_to_a_closed_port_fails_fast_with_a_transient_error() {
     let url = format!("redis://127.0.0.1:{}", free_port());
-    let started = Instant::now();
-    let err = RedisStore::connect(&url)
-        .await
-        .expect_err("nothing listens on the port");
-    assert!(err.is_transient(), "{}", error_chain(&err));
-    assert!(
-        started.elapsed() < session_redis::DEFAULT_TIMEOUT + MARGIN,
-        "took {:?}",
-        started.elapsed()
-    );
-
-    let started = Instant::now();
-    let err = RedisStore::connect_cluster(&[url])
-        .await
-        .expect_err("nothing listens on the port");
-    assert!(err.is_transient(), "{}", error_chain(&err));
-    assert!(
-        started.elapsed() < session_redis::DEFAULT_TIMEOUT + MARGIN,
-        "took {:?}",
-        started.elapsed()
-    );
-}
-
-/// A `redis-server` this test owns, killed when dropped.
-struct OwnServer {
-    child: Child,
-    port: u16,
-}
-
-impl OwnServer {
-    /// Starts `redis-server` on `port`, or `None` when it is not installed.
-    async fn start(port: u16) -> Option<OwnServer> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let server = OwnServer { child, port };
-        let deadline = Instant::now() + StdDuration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "own redis-server did not start");
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
-        }
-        Some(server)
-    }
-
-    /// Sends a signal to this server's process (by its pid, which this test started).
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill {signal}: {e}"));
-        assert!(status.success(), "kill {signal} failed");
-    }
-
-    fn stop(mut self) {
-        // SIGKILL: the server gets no chance to close connections politely, like a crash.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    for cluster in [false, true] {
+        let started = Instant::now();
+        let connected = if cluster {
+            RedisStore::connect_cluster(std::slice::from_ref(&url)).await
+        } else {
+            RedisStore::connect(&url).await
+        };
+        let err = connected.expect_err("nothing listens on the port");
+        assert!(err.is_transient(), "{}", error_chain(&err));
+        assert!(
+            started.elapsed() < session_redis::DEFAULT_TIMEOUT + MARGIN,
+            "cluster={cluster}: took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -378,29 +266,20 @@ where
 /// same store works again on its very next operation (the ConnectionManager reconnects and the
 /// store retries the dropped connection once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stalled_dead_and_restarted_server() {
-    let port = free_port();
-    let Some(server) = OwnServer::start(port).await else {
-        unreachable(
-            "redis",
-            "stalled_dead_and_restarted_server",
-            &"redis-server is not installed",
-        );
-        return;
+async fn a_stalled_then_dead_server_fails_in_time_and_the_store_serves_after_its_restart() {
+    let mut server = match RedisServer::start(free_port(), &[]).await {
+        Ok(server) => server,
+        Err(e) => return unreachable("redis", "own redis-server", &e),
     };
-    let url = format!("redis://127.0.0.1:{}", server.port);
     let timeout = StdDuration::from_millis(300);
-    let store = RedisStore::connect(&url)
+    let store = RedisStore::connect(&server.url())
         .await
-        .unwrap_or_else(|e| panic!("connect to own server: {}", error_chain(&e)))
+        .unwrap()
         .with_timeout(timeout);
     let key = SessionKey::generate();
     let d = data(serde_json::json!({"user": "alice"}));
     let long = Duration::hours(1);
-    store
-        .set(&key, &d, long, true)
-        .await
-        .unwrap_or_else(|e| panic!("set: {}", error_chain(&e)));
+    store.set(&key, &d, long, true).await.unwrap();
 
     // Stalled: the process is paused, the socket stays open, nothing answers.
     server.signal("-STOP");
@@ -418,16 +297,10 @@ async fn stalled_dead_and_restarted_server() {
     )
     .await;
     server.signal("-CONT");
-    assert_eq!(
-        store
-            .get(&key, long, true)
-            .await
-            .unwrap_or_else(|e| panic!("get after the stall: {}", error_chain(&e))),
-        Some(d.clone())
-    );
+    assert_eq!(store.get(&key, long, true).await.unwrap(), Some(d.clone()));
 
     // Dead: connections reset, reconnection refused.
-    server.stop();
+    server.kill();
     for round in 0..3 {
         fails_transiently_in_time(
             &format!("get on a dead server, round {round}"),
@@ -444,19 +317,8 @@ async fn stalled_dead_and_restarted_server() {
     tokio::time::sleep(StdDuration::from_secs(2)).await;
 
     // Restarted (empty: no persistence). The first operation must succeed.
-    let _server = OwnServer::start(port)
-        .await
-        .unwrap_or_else(|| panic!("redis-server vanished"));
+    server.restart().await;
     let store = store.with_timeout(session_redis::DEFAULT_TIMEOUT);
-    store
-        .set(&key, &d, long, true)
-        .await
-        .unwrap_or_else(|e| panic!("first set after the restart: {}", error_chain(&e)));
-    assert_eq!(
-        store
-            .get(&key, long, false)
-            .await
-            .unwrap_or_else(|e| panic!("get after the restart: {}", error_chain(&e))),
-        Some(d)
-    );
+    store.set(&key, &d, long, true).await.unwrap();
+    assert_eq!(store.get(&key, long, false).await.unwrap(), Some(d));
 }

@@ -153,7 +153,9 @@ pub(crate) async fn build(
     let record = Arc::new(encoded(bytes)?);
     let list: Vec<(&'static str, Arc<dyn Subject>)> = match backend {
         Backend::Memory => {
-            let store = MemoryStore::new().with_max_bytes(16 * 1024 * 1024 * 1024);
+            let store = MemoryStore::builder()
+                .max_bytes(16 * 1024 * 1024 * 1024)
+                .build();
             let raw = RawMoka {
                 cache: RawMoka::cache(),
                 keys: (0..n).map(|i| format!("raw-{tag}-{i}")).collect(),

@@ -41,7 +41,7 @@ pub(crate) fn mem_child(kind: MemKind, n: usize) {
         let data = payload(SESSION_BYTES);
         let tdata = tower_payload(SESSION_BYTES);
         if kind == MemKind::Ours {
-            let store = MemoryStore::new().with_max_bytes(u64::MAX / 2);
+            let store = MemoryStore::builder().max_bytes(u64::MAX / 2).build();
             let before = rss_bytes();
             for i in 0..n {
                 let key = SessionKey::parse(&format!("mem-{i:0>39}")).unwrap();

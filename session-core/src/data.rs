@@ -34,13 +34,17 @@ impl SessionData {
     /// The value under `name`, deserialized as `T`; `Ok(None)` when absent.
     ///
     /// # Errors
-    /// [`Error::Decode`] when the value exists but is not a `T`.
+    /// [`Error::TypeMismatch`] when the value exists but is not a `T`. (Not a decode error: the
+    /// session is intact, the caller asked for the wrong type.)
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
         match self.0.get(name) {
             None => Ok(None),
             Some(v) => T::deserialize(v)
                 .map(Some)
-                .map_err(|e| Error::Decode(crate::DecodeError::Json(e))),
+                .map_err(|source| Error::TypeMismatch {
+                    name: name.to_owned(),
+                    source,
+                }),
         }
     }
 
@@ -139,11 +143,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn typed_get_of_the_wrong_type_is_a_decode_error() {
+    fn typed_get_of_the_wrong_type_is_a_type_mismatch_naming_the_value() {
         let mut data = SessionData::new();
-        data.insert("n", "not a number")
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(data.get::<u32>("n"), Err(Error::Decode(_))));
+        data.insert("n", "not a number").unwrap();
+        let err = data.get::<u32>("n").unwrap_err();
+        assert!(
+            matches!(&err, Error::TypeMismatch { name, .. } if name == "n"),
+            "{err:?}"
+        );
+        assert!(!err.is_decode());
         assert_eq!(data.get::<u32>("absent").ok(), Some(None));
     }
 

@@ -45,6 +45,27 @@ pub enum Error {
         limit: usize,
     },
 
+    /// The session data nests arrays or objects deeper than the limit every store shares
+    /// ([`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH)). Nothing was written; the previous
+    /// record, if any, is untouched. Refused at write time so that every record a store accepts
+    /// can be read back by every store.
+    #[error("session data nests deeper than {limit} levels")]
+    TooDeep {
+        /// The deepest nesting a store accepts.
+        limit: usize,
+    },
+
+    /// [`SessionData::get`](crate::SessionData::get) found a value under `name` that is not of
+    /// the requested type. The session itself is fine; the application asked for the wrong type.
+    #[error("session value {name:?} is not of the requested type")]
+    TypeMismatch {
+        /// The name of the value (a name chosen by the application, never session data).
+        name: String,
+        /// Why the value did not deserialize.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// Stored bytes could not be decoded into a session: corrupted, truncated, written by another
     /// program, or written by a newer format version. Middleware treats this as "no session".
     #[error("stored session record could not be decoded")]
@@ -141,6 +162,25 @@ impl Error {
             message: message.into(),
             source: None,
         }
+    }
+
+    /// Shorthand for [`Error::Config`] caused by `source` (a URL or option parse error). The
+    /// source must not contain a password; driver parse errors describe the fault, not the URL.
+    pub fn config_with_source(
+        backend: &'static str,
+        message: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::Config {
+            backend,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// Shorthand for [`Error::Timeout`].
+    pub fn timeout(backend: &'static str, after: StdDuration) -> Self {
+        Error::Timeout { backend, after }
     }
 }
 

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn debug_never_prints_the_key() {
-        let key = SessionKey::parse("secret-value-123").unwrap_or_else(|e| panic!("{e}"));
+        let key = SessionKey::parse("secret-value-123").unwrap();
         let printed = format!("{key:?}");
         assert!(!printed.contains("secret"), "{printed}");
     }

@@ -6,7 +6,8 @@
 //!
 //! # Implementing a store
 //!
-//! A store implements the three methods of [`SessionStore`] with the guarantees written on the
+//! A store implements four methods of [`SessionStore`] (`get`, `write`, `touch`, `destroy`;
+//! koa-session's `set` is provided on top of `write` and `touch`) with the guarantees written on the
 //! trait. Reuse [`encode`] / [`decode`] for the bytes, [`expires_at`] and [`now_ms`] for the
 //! clock, and map driver errors into [`Error`] keeping them as the source. A complete store
 //! (a mutex-protected map, correct but without eviction of expired records):
@@ -43,20 +44,23 @@
 //!         Ok(Some(record.data))
 //!     }
 //!
-//!     async fn set(&self, key: &SessionKey, data: &SessionData, max_age: Duration, changed: bool) -> Result<()> {
+//!     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
+//!         let bytes = encode(data, expires_at(max_age)?, DEFAULT_MAX_RECORD_BYTES)?;
+//!         self.records.lock().unwrap().insert(key.as_str().to_owned(), bytes);
+//!         Ok(())
+//!     }
+//!
+//!     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
 //!         let expiry = expires_at(max_age)?;
 //!         let mut records = self.records.lock().unwrap();
-//!         if changed {
-//!             let bytes = encode(data, expiry, DEFAULT_MAX_RECORD_BYTES)?;
-//!             records.insert(key.as_str().to_owned(), bytes);
-//!         } else if let Some(bytes) = records.get_mut(key.as_str()) {
-//!             // A touch: only an existing, unexpired record gets a new expiry; its data stays.
-//!             let record = decode(bytes)?;
-//!             if !record.is_expired_at(now_ms()) {
-//!                 *bytes = encode(&record.data, expiry, usize::MAX)?;
-//!             }
+//!         let Some(bytes) = records.get_mut(key.as_str()) else { return Ok(false) };
+//!         // Only an existing, unexpired record gets a new expiry; its data stays.
+//!         let record = decode(bytes)?;
+//!         if record.is_expired_at(now_ms()) {
+//!             return Ok(false);
 //!         }
-//!         Ok(())
+//!         *bytes = encode(&record.data, expiry, usize::MAX)?;
+//!         Ok(true)
 //!     }
 //!
 //!     async fn destroy(&self, key: &SessionKey) -> Result<()> {
@@ -79,7 +83,8 @@
 //! # }
 //! ```
 //!
-//! Run the shared conformance suite (`integration-tests`) against a new store before relying on
+//! Run the shared conformance suite (`session_testkit::conformance_suite!`, as `integration-tests`
+//! does for every backend here) against a new store before relying on
 //! it: it checks every clause of the contract, including the regressions other session libraries
 //! shipped.
 
@@ -94,8 +99,8 @@ pub use data::SessionData;
 pub use error::{BoxError, DecodeError, Error, Result, error_chain};
 pub use key::{GENERATED_KEY_BYTES, MAX_KEY_LEN, SessionKey};
 pub use record::{
-    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, Record, SizeEstimate, decode, encode,
-    estimate_size, expires_at, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, MAX_NESTING_DEPTH, Record, SizeEstimate,
+    check_nesting, decode, encode, estimate_size, expires_at, max_age_ms, now_ms,
 };
 pub use store::SessionStore;
 pub use time::Duration;

@@ -36,6 +36,18 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// mistake and would overflow some backends' TTL arithmetic.
 pub const MAX_MAX_AGE: Duration = Duration::days(365 * 100);
 
+/// The deepest nesting of arrays and objects a session may hold, counting the session object
+/// itself as level 1: `{"a": [[1]]}` is 3 levels deep.
+///
+/// Every store refuses deeper data at write time with [`Error::TooDeep`], the memory store
+/// included, so a record that can be written can always be read back. The alternative, reading
+/// without serde_json's recursion limit (128), would move the failure rather than remove it:
+/// parsing, serializing, cloning and dropping a `serde_json::Value` all recurse, so data nested
+/// deeply enough overflows the stack of whichever reader comes next (another service, a Node app
+/// sharing the records, an admin tool). 100 levels is far beyond what session data needs and
+/// leaves serde_json's parser a margin.
+pub const MAX_NESTING_DEPTH: usize = 100;
+
 const MAGIC: &[u8] = b"ss";
 
 /// Milliseconds since the Unix epoch on the application's clock: the one clock all expiry
@@ -96,8 +108,10 @@ impl Record {
 /// Encodes `data` with its absolute expiry, refusing records above `max_bytes`.
 ///
 /// # Errors
-/// [`Error::TooLarge`] above `max_bytes`; [`Error::Encode`] if serialization fails.
+/// [`Error::TooLarge`] above `max_bytes`; [`Error::TooDeep`] when the data nests deeper than
+/// [`MAX_NESTING_DEPTH`]; [`Error::Encode`] if serialization fails.
 pub fn encode(data: &SessionData, expires_at: i64, max_bytes: usize) -> Result<Vec<u8>> {
+    check_nesting(data)?;
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
@@ -112,6 +126,35 @@ pub fn encode(data: &SessionData, expires_at: i64, max_bytes: usize) -> Result<V
         });
     }
     Ok(out)
+}
+
+/// Checks that `data` nests at most [`MAX_NESTING_DEPTH`] levels deep (the rule [`encode`]
+/// applies; stores that keep data without encoding it call this themselves).
+///
+/// # Errors
+/// [`Error::TooDeep`] above the limit.
+pub fn check_nesting(data: &SessionData) -> Result<()> {
+    // The session object is level 1. Recursion stops at the limit, so this never goes deeper
+    // than MAX_NESTING_DEPTH frames whatever the data.
+    fn within(value: &serde_json::Value, level: usize) -> bool {
+        use serde_json::Value;
+        match value {
+            Value::Array(items) => {
+                level <= MAX_NESTING_DEPTH && items.iter().all(|v| within(v, level + 1))
+            }
+            Value::Object(map) => {
+                level <= MAX_NESTING_DEPTH && map.values().all(|v| within(v, level + 1))
+            }
+            _ => true,
+        }
+    }
+    if data.as_map().values().all(|v| within(v, 2)) {
+        Ok(())
+    } else {
+        Err(Error::TooDeep {
+            limit: MAX_NESTING_DEPTH,
+        })
+    }
 }
 
 /// Sizes of the record [`encode`] would write, computed by walking the data without serializing
@@ -221,7 +264,7 @@ mod tests {
     use serde_json::json;
 
     fn data(v: serde_json::Value) -> SessionData {
-        SessionData::try_from(v).unwrap_or_else(|e| panic!("{e}"))
+        SessionData::try_from(v).unwrap()
     }
 
     #[test]
@@ -230,9 +273,8 @@ mod tests {
             "max": u64::MAX, "min": i64::MIN, "pi": std::f64::consts::PI, "tiny": 5e-324,
             "neg_zero": -0.0, "s": "ünïcødé ✓ 🚀", "empty": "", "nested": {"a": [1, {"b": null}]}
         }));
-        let bytes = encode(&d, 1_732_320_000_000, DEFAULT_MAX_RECORD_BYTES)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let rec = decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = encode(&d, 1_732_320_000_000, DEFAULT_MAX_RECORD_BYTES).unwrap();
+        let rec = decode(&bytes).unwrap();
         assert_eq!(rec.data, d);
         assert_eq!(rec.expires_at, 1_732_320_000_000);
         let nz = rec
@@ -255,9 +297,7 @@ mod tests {
         ];
         for sample in samples {
             let d = data(sample);
-            let exact = encode(&d, i64::MIN, usize::MAX)
-                .unwrap_or_else(|e| panic!("{e}"))
-                .len();
+            let exact = encode(&d, i64::MIN, usize::MAX).unwrap().len();
             let size = estimate_size(&d);
             assert!(
                 size.upper_bound >= exact,
@@ -270,6 +310,41 @@ mod tests {
                 size.approx
             );
         }
+    }
+
+    /// `{"v": [[…[0]…]]}` with the session object counted: `levels` deep in all.
+    fn nested(levels: usize, object: bool) -> SessionData {
+        let mut v = json!(0);
+        for _ in 1..levels {
+            v = if object {
+                json!({ "k": v })
+            } else {
+                json!([v])
+            };
+        }
+        data(json!({ "v": v }))
+    }
+
+    #[test]
+    fn data_at_the_nesting_limit_round_trips_and_one_level_more_is_refused() {
+        for object in [false, true] {
+            let deepest = nested(MAX_NESTING_DEPTH, object);
+            let bytes = encode(&deepest, 1, usize::MAX).unwrap();
+            assert_eq!(decode(&bytes).unwrap().data, deepest);
+            let too_deep = nested(MAX_NESTING_DEPTH + 1, object);
+            assert!(matches!(
+                encode(&too_deep, 1, usize::MAX),
+                Err(Error::TooDeep {
+                    limit: MAX_NESTING_DEPTH
+                })
+            ));
+            assert!(check_nesting(&too_deep).is_err());
+        }
+        // Far beyond serde_json's own recursion limit, still a typed error, not a crash.
+        assert!(matches!(
+            check_nesting(&nested(1000, false)),
+            Err(Error::TooDeep { .. })
+        ));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! `mysql://root@127.0.0.1:3306/test`). `source scripts/services.sh && start_all` starts them.
 //! A missing server skips its tests loudly, or fails them under `CI=true`.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use serde_json::json;
 use session_core::SessionStore;
 
 /// login → me → counter → logout, checking the store directly at each step.
-async fn login_me_count_logout(store: Arc<dyn SessionStore>) {
+async fn login_counting_and_logout_keep_the_store_in_step(store: Arc<dyn SessionStore>) {
     let server = Server::demo(Arc::clone(&store), config(&[common::KEY_A])).await;
     let mut a = Client::new(&server);
 
@@ -36,9 +38,7 @@ async fn login_me_count_logout(store: Arc<dyn SessionStore>) {
     let r = a.get("/count").await;
     assert_eq!(r.json, json!({ "count": 1 }));
     let anonymous = a.session_key();
-    let stored = record(&*store, &anonymous)
-        .await
-        .unwrap_or_else(|| panic!("no record"));
+    let stored = record(&*store, &anonymous).await.expect("no record");
     assert_eq!(stored.get::<u64>("count").ok().flatten(), Some(1));
 
     let r = a.login("test", "test").await;
@@ -51,9 +51,7 @@ async fn login_me_count_logout(store: Arc<dyn SessionStore>) {
         None,
         "the old record is destroyed"
     );
-    let stored = record(&*store, &logged_in)
-        .await
-        .unwrap_or_else(|| panic!("no record"));
+    let stored = record(&*store, &logged_in).await.expect("no record");
     assert_eq!(
         stored.get::<String>("user").ok().flatten().as_deref(),
         Some("test")
@@ -71,9 +69,7 @@ async fn login_me_count_logout(store: Arc<dyn SessionStore>) {
     );
     assert_eq!(a.get("/count").await.json, json!({ "count": 2 }));
     assert_eq!(a.get("/count").await.json, json!({ "count": 3 }));
-    let stored = record(&*store, &logged_in)
-        .await
-        .unwrap_or_else(|| panic!("no record"));
+    let stored = record(&*store, &logged_in).await.expect("no record");
     assert_eq!(stored.get::<u64>("count").ok().flatten(), Some(3));
 
     let before_logout = a.cookie.clone();
@@ -133,9 +129,7 @@ async fn clients_never_see_each_others_sessions(store: Arc<dyn SessionStore>) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(a.get("/users/me").await.json, json!({ "username": "test" }));
-    let stored = record(&*store, &a.session_key())
-        .await
-        .unwrap_or_else(|| panic!("no record"));
+    let stored = record(&*store, &a.session_key()).await.expect("no record");
     assert_eq!(stored.get::<u64>("count").ok().flatten(), Some(3));
     assert_eq!(
         key_of(a.cookie.as_deref().unwrap_or_default()),
@@ -149,11 +143,11 @@ macro_rules! backend {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn login_me_count_logout() {
+            async fn login_counting_and_logout_keep_the_store_in_step() {
                 let Some(store) = open(stringify!($backend), "flow").await else {
                     return;
                 };
-                super::login_me_count_logout(store).await;
+                super::login_counting_and_logout_keep_the_store_in_step(store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,8 @@
 //! Signing-key rotation and forged cookies, through the demo over one shared store. Needs no
 //! server (memory store).
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod common;
 
 use std::sync::Arc;
@@ -98,9 +100,7 @@ async fn a_forged_signature_is_not_accepted() {
     }
 
     // The victim is untouched.
-    let stored = record(&*store, &key)
-        .await
-        .unwrap_or_else(|| panic!("no record"));
+    let stored = record(&*store, &key).await.expect("no record");
     assert_eq!(
         stored.get::<String>("user").ok().flatten().as_deref(),
         Some("test")

@@ -4,9 +4,11 @@
 //! - Each entry expires at its own absolute time (moka's per-entry `Expiry`), and reads check the
 //!   expiry themselves, so an expired session is never returned even if moka has not evicted it yet.
 //! - Capacity is bounded by **bytes** (key + encoded record + bookkeeping), not by entry count;
-//!   when full, moka evicts by its TinyLFU policy.
-//! - Rolling reads and touches update the expiry atomically per key, so a touch racing a
-//!   `destroy` can never resurrect the session.
+//!   when full, the **least recently used** session is evicted (moka's LRU policy), so a new
+//!   login is always kept.
+//! - Every write to a key (changed `set`, touch, rolling read, `destroy`) goes through one
+//!   per-key serialising path, so a touch racing a `destroy` can never resurrect the session and
+//!   a touch racing a changed `set` can never overwrite the new data.
 //!
 //! Sessions live only as long as the process and are not shared between processes: use
 //! `session-redis`, `session-mongo` or `session-mysql` when several instances serve one site.
@@ -17,7 +19,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> session_core::Result<()> {
-//! let store = MemoryStore::new().with_max_bytes(16 * 1024 * 1024);
+//! let store = MemoryStore::builder().max_bytes(16 * 1024 * 1024).build();
 //! let key = SessionKey::generate();
 //! let mut data = SessionData::new();
 //! data.insert("visits", 1)?;
@@ -29,4 +31,4 @@
 
 mod store;
 
-pub use store::{DEFAULT_MAX_BYTES, ENTRY_OVERHEAD_BYTES, MemoryStore};
+pub use store::{DEFAULT_MAX_BYTES, ENTRY_OVERHEAD_BYTES, MemoryStore, MemoryStoreBuilder};

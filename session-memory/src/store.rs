@@ -5,9 +5,10 @@ use std::time::{Duration as StdDuration, Instant};
 use moka::Expiry;
 use moka::future::Cache;
 use moka::ops::compute::Op;
+use moka::policy::EvictionPolicy;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Result, SessionData, SessionKey, SessionStore, async_trait,
-    encode, estimate_size, expires_at, max_age_ms, now_ms,
+    check_nesting, encode, estimate_size, expires_at, now_ms,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -57,11 +58,72 @@ impl Expiry<String, Arc<Entry>> for ExpireAt {
 }
 
 /// An in-memory session store. Cloning is cheap and clones share the same sessions.
+///
+/// Build one with [`MemoryStore::new`] (the defaults) or [`MemoryStore::builder`]. The settings
+/// live on the builder because they shape the cache itself: changing them on a live store would
+/// mean a new, empty cache.
+///
+/// # One serialising path per key
+/// Every write to a key (a changed `set`, a touch, a rolling `get`, a `destroy`) runs as one
+/// moka `and_compute_with` call, and moka runs compute calls on one key one at a time, in the
+/// order they were made. A touch or a rolling read therefore decides on the entry as it is at
+/// that moment and cannot write back a copy older than a concurrent `set` or `destroy`: a late
+/// touch never undoes a logout, and never replaces newer data with the data it read. (moka's
+/// plain `insert` and `invalidate` do not take that per-key lock, which is why they are not used.)
+///
+/// # Eviction
+/// When the byte capacity is reached, the **least recently used** session goes first (moka's LRU
+/// policy; a read, a rolling read, a touch or a write counts as a use). A new login is always
+/// kept, however many old sessions are in the cache.
 #[derive(Clone)]
 pub struct MemoryStore {
     cache: Cache<String, Arc<Entry>>,
     max_bytes: u64,
     max_record_bytes: usize,
+}
+
+/// Settings of a [`MemoryStore`], from [`MemoryStore::builder`].
+#[derive(Debug, Clone)]
+pub struct MemoryStoreBuilder {
+    max_bytes: u64,
+    max_record_bytes: usize,
+}
+
+impl MemoryStoreBuilder {
+    /// Bounds the total size of keys, records and bookkeeping (default [`DEFAULT_MAX_BYTES`]).
+    /// When the bound is reached, the least recently used sessions are evicted.
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`]); larger
+    /// writes fail with [`Error::TooLarge`](session_core::Error::TooLarge).
+    pub fn max_record_bytes(mut self, max_record_bytes: usize) -> Self {
+        self.max_record_bytes = max_record_bytes;
+        self
+    }
+
+    /// The store, empty.
+    pub fn build(self) -> MemoryStore {
+        let cache = Cache::builder()
+            .max_capacity(self.max_bytes)
+            .eviction_policy(EvictionPolicy::lru())
+            .weigher(|key: &String, entry: &Arc<Entry>| {
+                let key_len = u32::try_from(key.len()).unwrap_or(u32::MAX);
+                entry
+                    .weight
+                    .saturating_add(key_len)
+                    .saturating_add(ENTRY_OVERHEAD_BYTES)
+            })
+            .expire_after(ExpireAt)
+            .build();
+        MemoryStore {
+            cache,
+            max_bytes: self.max_bytes,
+            max_record_bytes: self.max_record_bytes,
+        }
+    }
 }
 
 impl fmt::Debug for MemoryStore {
@@ -85,38 +147,25 @@ impl MemoryStore {
     /// A store holding at most [`DEFAULT_MAX_BYTES`], with records of at most
     /// [`DEFAULT_MAX_RECORD_BYTES`].
     pub fn new() -> Self {
-        Self::build(DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORD_BYTES)
+        Self::builder().build()
     }
 
-    /// Bounds the total size of keys and encoded records (default [`DEFAULT_MAX_BYTES`]). When the
-    /// bound is reached, moka evicts the least valuable sessions.
-    pub fn with_max_bytes(self, max_bytes: u64) -> Self {
-        Self::build(max_bytes, self.max_record_bytes)
-    }
-
-    /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`]); larger
-    /// writes fail with [`Error::TooLarge`](session_core::Error::TooLarge).
-    pub fn with_max_record_bytes(self, max_record_bytes: usize) -> Self {
-        Self::build(self.max_bytes, max_record_bytes)
-    }
-
-    fn build(max_bytes: u64, max_record_bytes: usize) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|key: &String, entry: &Arc<Entry>| {
-                let key_len = u32::try_from(key.len()).unwrap_or(u32::MAX);
-                entry
-                    .weight
-                    .saturating_add(key_len)
-                    .saturating_add(ENTRY_OVERHEAD_BYTES)
-            })
-            .expire_after(ExpireAt)
-            .build();
-        MemoryStore {
-            cache,
-            max_bytes,
-            max_record_bytes,
+    /// The settings, at their defaults.
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
+    }
+
+    /// The configured capacity in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The configured maximum encoded record size in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
     }
 
     /// Number of entries, including expired ones moka has not evicted yet (approximate; moka
@@ -134,6 +183,37 @@ impl MemoryStore {
     pub async fn run_pending_tasks(&self) {
         self.cache.run_pending_tasks().await;
     }
+
+    /// Under the key's lock: when the entry is live, replaces it with one expiring at
+    /// `expires_at` (same data) and returns its data; otherwise removes an expired entry and
+    /// returns `None`. The one path touches and rolling reads share.
+    async fn extend(&self, key: &SessionKey, expires_at: i64) -> Option<Arc<SessionData>> {
+        let mut found = None;
+        self.cache
+            .entry_by_ref(key.as_str())
+            .and_compute_with(|current| {
+                let op = match current {
+                    None => Op::Nop,
+                    Some(current) => {
+                        let entry = current.into_value();
+                        // moka's timer wheel is coarse; the entry's own expiry is the truth.
+                        if entry.expires_at <= now_ms() {
+                            Op::Remove
+                        } else {
+                            found = Some(Arc::clone(&entry.data));
+                            Op::Put(Arc::new(Entry {
+                                data: Arc::clone(&entry.data),
+                                expires_at,
+                                weight: entry.weight,
+                            }))
+                        }
+                    }
+                };
+                std::future::ready(op)
+            })
+            .await;
+        found
+    }
 }
 
 #[async_trait]
@@ -144,126 +224,302 @@ impl SessionStore for MemoryStore {
         max_age: Duration,
         rolling: bool,
     ) -> Result<Option<SessionData>> {
-        let max_age = max_age_ms(max_age)?;
-        if !rolling {
-            let Some(entry) = self.cache.get(key.as_str()).await else {
-                return Ok(None);
-            };
-            // moka's timer wheel is coarse; the record's own expiry is the truth.
-            if entry.expires_at <= now_ms() {
-                return Ok(None);
-            }
-            return Ok(Some(SessionData::clone(&entry.data)));
+        let expires_at = expires_at(max_age)?;
+        if rolling {
+            let found = self.extend(key, expires_at).await;
+            return Ok(found.map(|data| SessionData::clone(&data)));
         }
-        let mut found = None;
-        self.cache
-            .entry_by_ref(key.as_str())
-            .and_compute_with(|current| {
-                let op = match current {
-                    Some(current) => {
-                        let entry = current.into_value();
-                        let now = now_ms();
-                        if entry.expires_at <= now {
-                            Op::Remove
-                        } else {
-                            found = Some(Arc::clone(&entry.data));
-                            Op::Put(Arc::new(Entry {
-                                data: Arc::clone(&entry.data),
-                                expires_at: now.saturating_add(max_age),
-                                weight: entry.weight,
-                            }))
-                        }
-                    }
-                    None => Op::Nop,
-                };
-                std::future::ready(op)
-            })
-            .await;
-        Ok(found.map(|data| SessionData::clone(&data)))
+        // A plain read writes nothing, so it needs no lock: it sees the entry before or after
+        // any concurrent write, never a mix.
+        let Some(entry) = self.cache.get(key.as_str()).await else {
+            return Ok(None);
+        };
+        if entry.expires_at <= now_ms() {
+            return Ok(None);
+        }
+        Ok(Some(SessionData::clone(&entry.data)))
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let expires_at = expires_at(max_age)?;
-        if changed {
-            // The data is kept decoded, so the encoded size matters only for the limit and the
-            // capacity charge. Serializing costs most of a `set` (JSON escaping), so walk the
-            // data instead and encode only when the size could be over the limit.
-            let size = estimate_size(data);
-            if size.upper_bound > self.max_record_bytes {
-                encode(data, expires_at, self.max_record_bytes)?;
-            }
-            let entry = Entry {
-                data: Arc::new(data.clone()),
-                expires_at,
-                weight: u32::try_from(size.approx).unwrap_or(u32::MAX),
-            };
-            self.cache
-                .insert(key.as_str().to_owned(), Arc::new(entry))
-                .await;
-            return Ok(());
+        // The data is kept decoded, so the encoded size matters only for the limit and the
+        // capacity charge. Serializing costs most of a `set` (JSON escaping), so walk the data
+        // instead and encode only when the size could be over the limit. The nesting rule is the
+        // one `encode` applies for every other store.
+        check_nesting(data)?;
+        let size = estimate_size(data);
+        if size.upper_bound > self.max_record_bytes {
+            encode(data, expires_at, self.max_record_bytes)?;
         }
-        // A touch. It runs under moka's per-key lock so that it cannot race a destroy into
-        // re-creating the session, and it never writes the caller's `data`.
+        let entry = Arc::new(Entry {
+            data: Arc::new(data.clone()),
+            expires_at,
+            weight: u32::try_from(size.approx).unwrap_or(u32::MAX),
+        });
         self.cache
             .entry_by_ref(key.as_str())
-            .and_compute_with(|current| {
-                let op = match current {
-                    Some(current) => {
-                        let entry = current.into_value();
-                        if entry.expires_at <= now_ms() {
-                            Op::Remove
-                        } else {
-                            Op::Put(Arc::new(Entry {
-                                data: Arc::clone(&entry.data),
-                                expires_at,
-                                weight: entry.weight,
-                            }))
-                        }
-                    }
-                    None => Op::Nop,
-                };
-                std::future::ready(op)
-            })
+            .and_compute_with(|_| std::future::ready(Op::Put(entry)))
             .await;
         Ok(())
     }
 
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        let expires_at = expires_at(max_age)?;
+        Ok(self.extend(key, expires_at).await.is_some())
+    }
+
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        self.cache.invalidate(key.as_str()).await;
+        self.cache
+            .entry_by_ref(key.as_str())
+            .and_compute_with(|current| {
+                std::future::ready(match current {
+                    Some(_) => Op::Remove,
+                    None => Op::Nop,
+                })
+            })
+            .await;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Barrier, RwLock};
+
+    use tokio::runtime::Runtime;
+
     use super::*;
+
+    const HOUR: Duration = Duration::hours(1);
+    /// Rounds per race and kind of racing call.
+    const RACE_ROUNDS: usize = 20_000;
 
     fn payload(bytes: usize) -> SessionData {
         let mut d = SessionData::new();
-        d.insert("p", "x".repeat(bytes))
-            .unwrap_or_else(|e| panic!("{e}"));
+        d.insert("p", "x".repeat(bytes)).unwrap();
         d
+    }
+
+    fn version(n: u64) -> SessionData {
+        let mut d = SessionData::new();
+        d.insert("v", n).unwrap();
+        d
+    }
+
+    /// One of the two racing calls of a round.
+    type RacingOp<'a> = dyn Fn(&Runtime, &SessionKey) + Sync + 'a;
+
+    /// Runs `rounds` rounds. In each, `prepare` writes a fresh session, then `first` and `second`
+    /// start at the same moment on two OS threads (each with its own runtime, so the two really
+    /// run in parallel rather than taking turns on one worker), then `check` looks at the result
+    /// and returns what went wrong, if anything. Panics with the first failure.
+    fn race_rounds(
+        rounds: usize,
+        prepare: impl Fn(&Runtime) -> SessionKey,
+        first: impl Fn(&Runtime, &SessionKey) + Sync,
+        second: impl Fn(&Runtime, &SessionKey) + Sync,
+        check: impl Fn(&Runtime, &SessionKey) -> Option<String>,
+    ) {
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let (start, done) = (Barrier::new(3), Barrier::new(3));
+        let slot = RwLock::new(None::<SessionKey>);
+        let ops: [&RacingOp<'_>; 2] = [&first, &second];
+        let failure = std::thread::scope(|scope| {
+            for op in ops {
+                let (start, done, slot) = (&start, &done, &slot);
+                scope.spawn(move || {
+                    let rt = runtime();
+                    loop {
+                        start.wait();
+                        // No key: the rounds are over.
+                        let Some(key) = slot.read().unwrap().clone() else {
+                            break;
+                        };
+                        op(&rt, &key);
+                        done.wait();
+                    }
+                });
+            }
+            let rt = runtime();
+            let mut failure = None;
+            for round in 0..rounds {
+                let key = prepare(&rt);
+                *slot.write().unwrap() = Some(key.clone());
+                start.wait();
+                done.wait();
+                if let Some(what) = check(&rt, &key) {
+                    failure = Some(format!("round {round}: {what}"));
+                    break;
+                }
+            }
+            *slot.write().unwrap() = None;
+            start.wait();
+            failure
+        });
+        if let Some(failure) = failure {
+            panic!("{failure}");
+        }
+    }
+
+    /// The operation racing the write: a touch, or a rolling read.
+    #[derive(Clone, Copy, Debug)]
+    enum Extend {
+        Touch,
+        RollingGet,
+    }
+
+    fn extend(rt: &Runtime, store: &MemoryStore, key: &SessionKey, how: Extend) {
+        rt.block_on(async {
+            match how {
+                Extend::Touch => store
+                    .set(key, &SessionData::new(), HOUR, false)
+                    .await
+                    .unwrap(),
+                Extend::RollingGet => drop(store.get(key, HOUR, true).await.unwrap()),
+            }
+        });
+    }
+
+    fn prepare(store: &MemoryStore) -> impl Fn(&Runtime) -> SessionKey {
+        move |rt| {
+            let key = SessionKey::generate();
+            rt.block_on(store.set(&key, &version(1), HOUR, true))
+                .unwrap();
+            key
+        }
+    }
+
+    #[test]
+    fn a_destroy_racing_a_touch_or_a_rolling_read_always_wins() {
+        for how in [Extend::Touch, Extend::RollingGet] {
+            let store = MemoryStore::new();
+            race_rounds(
+                RACE_ROUNDS,
+                prepare(&store),
+                |rt, key| rt.block_on(store.destroy(key)).unwrap(),
+                |rt, key| extend(rt, &store, key, how),
+                |rt, key| {
+                    let left = rt.block_on(store.get(key, HOUR, false)).unwrap();
+                    left.map(|_| format!("{how:?} brought a destroyed session back"))
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn a_changed_set_racing_a_touch_or_a_rolling_read_is_never_lost() {
+        for how in [Extend::Touch, Extend::RollingGet] {
+            let store = MemoryStore::new();
+            race_rounds(
+                RACE_ROUNDS,
+                prepare(&store),
+                |rt, key| {
+                    rt.block_on(store.set(key, &version(2), HOUR, true))
+                        .unwrap()
+                },
+                |rt, key| extend(rt, &store, key, how),
+                |rt, key| {
+                    let left = rt.block_on(store.get(key, HOUR, false)).unwrap();
+                    (left != Some(version(2)))
+                        .then(|| format!("{how:?} overwrote a newer write: {left:?}"))
+                },
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn touch_reports_whether_a_live_record_was_found() {
+        let store = MemoryStore::new();
+        let key = SessionKey::generate();
+        assert!(!store.touch(&key, HOUR).await.unwrap());
+        store.set(&key, &version(1), HOUR, true).await.unwrap();
+        assert!(store.touch(&key, HOUR).await.unwrap());
+        store.destroy(&key).await.unwrap();
+        assert!(!store.touch(&key, HOUR).await.unwrap());
+        assert_eq!(store.get(&key, HOUR, false).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn at_capacity_new_sessions_are_kept_and_the_least_recently_used_evicted() {
+        // Every entry weighs the same: equal keys' lengths and payloads.
+        let one = {
+            let probe = MemoryStore::new();
+            probe
+                .set(&SessionKey::generate(), &payload(1000), HOUR, true)
+                .await
+                .unwrap();
+            probe.run_pending_tasks().await;
+            probe.weighted_bytes()
+        };
+        let store = MemoryStore::builder().max_bytes(100 * one).build();
+        let old: Vec<SessionKey> = (0..100).map(|_| SessionKey::generate()).collect();
+        for key in &old {
+            store.set(key, &payload(1000), HOUR, true).await.unwrap();
+            store.run_pending_tasks().await;
+        }
+        assert_eq!(store.entry_count(), 100);
+        // The first ten are used again, so the next ten are now the least recently used.
+        for key in &old[..10] {
+            assert!(store.get(key, HOUR, false).await.unwrap().is_some());
+        }
+        store.run_pending_tasks().await;
+        let new: Vec<SessionKey> = (0..10).map(|_| SessionKey::generate()).collect();
+        for key in &new {
+            store.set(key, &payload(1000), HOUR, true).await.unwrap();
+            store.run_pending_tasks().await;
+        }
+        for (i, key) in new.iter().enumerate() {
+            assert!(
+                store.get(key, HOUR, false).await.unwrap().is_some(),
+                "new login {i} was evicted"
+            );
+        }
+        for (i, key) in old.iter().enumerate() {
+            let kept = store.get(key, HOUR, false).await.unwrap().is_some();
+            assert_eq!(
+                kept,
+                !(10..20).contains(&i),
+                "old session {i}: kept = {kept}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn data_nested_beyond_the_limit_is_refused_as_by_every_other_store() {
+        let store = MemoryStore::new();
+        let key = SessionKey::generate();
+        store.set(&key, &version(1), HOUR, true).await.unwrap();
+        let mut deep = serde_json::json!(0);
+        for _ in 0..session_core::MAX_NESTING_DEPTH {
+            deep = serde_json::json!([deep]);
+        }
+        let mut data = SessionData::new();
+        data.insert("deep", deep).unwrap();
+        let err = store.set(&key, &data, HOUR, true).await.unwrap_err();
+        assert!(
+            matches!(err, session_core::Error::TooDeep { .. }),
+            "{err:?}"
+        );
+        // Nothing was written: the old record stays.
+        assert_eq!(
+            store.get(&key, HOUR, false).await.unwrap(),
+            Some(version(1))
+        );
     }
 
     #[tokio::test]
     async fn capacity_is_bounded_by_bytes_not_entries() {
-        let store = MemoryStore::new().with_max_bytes(200 * 1024);
+        let store = MemoryStore::builder().max_bytes(200 * 1024).build();
         for _ in 0..1000 {
             store
-                .set(
-                    &SessionKey::generate(),
-                    &payload(1024),
-                    Duration::hours(1),
-                    true,
-                )
+                .set(&SessionKey::generate(), &payload(1024), HOUR, true)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
         }
         store.run_pending_tasks().await;
         assert!(
@@ -279,10 +535,7 @@ mod tests {
     async fn debug_shows_sizes_not_contents() {
         let store = MemoryStore::new();
         let key = SessionKey::generate();
-        store
-            .set(&key, &payload(10), Duration::hours(1), true)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        store.set(&key, &payload(10), HOUR, true).await.unwrap();
         let printed = format!("{store:?}");
         assert!(printed.contains("max_bytes") && !printed.contains(key.as_str()));
     }

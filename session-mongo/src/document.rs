@@ -82,12 +82,10 @@ mod tests {
     #[test]
     fn a_written_document_decodes_to_its_data() {
         let mut data = SessionData::new();
-        data.insert("big", u64::MAX)
-            .unwrap_or_else(|e| panic!("{e}"));
-        data.insert("$set.x", "a\0b")
-            .unwrap_or_else(|e| panic!("{e}"));
-        let record = encode(&data, 42, DEFAULT_MAX_RECORD_BYTES).unwrap_or_else(|e| panic!("{e}"));
-        let record = String::from_utf8(record).unwrap_or_else(|e| panic!("{e}"));
+        data.insert("big", u64::MAX).unwrap();
+        data.insert("$set.x", "a\0b").unwrap();
+        let record = encode(&data, 42, DEFAULT_MAX_RECORD_BYTES).unwrap();
+        let record = String::from_utf8(record).unwrap();
         let document = session_document(&key(), record, 42);
         assert_eq!(
             document.get_datetime(EXPIRES_AT).ok(),

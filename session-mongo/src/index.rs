@@ -1,4 +1,4 @@
-//! The TTL index on `expiresAt`, ensured idempotently at construction.
+//! The TTL index on `expiresAt`, ensured idempotently when a store is built.
 //!
 //! | what the collection has | what [`ensure_ttl_index`] does |
 //! |---|---|
@@ -20,7 +20,7 @@ use mongodb::{Collection, Database, IndexModel};
 use session_core::{Error, Result};
 
 use crate::document::EXPIRES_AT;
-use crate::error::{self, BACKEND, NAMESPACE_NOT_FOUND, timed};
+use crate::error::{BACKEND, NAMESPACE_NOT_FOUND, server_code_of, timed};
 
 /// The name given to the index this crate creates (the server's default name for the key).
 pub(crate) const INDEX_NAME: &str = "expiresAt_1";
@@ -45,17 +45,17 @@ pub(crate) async fn ensure_ttl_index(
         let db = database.clone();
         return match timed(timeout, async move { db.run_command(command).await }).await {
             Ok(_) => Ok(()),
-            Err(Error::Backend { source, .. }) => Err(Error::Config {
-                backend: BACKEND,
-                message: format!(
+            Err(Error::Backend { source, .. }) => Err(Error::config_with_source(
+                BACKEND,
+                format!(
                     "collection `{name}` has the TTL index `{}` on `{EXPIRES_AT}` with \
                      expireAfterSeconds {:?}, and changing it to 0 with collMod failed; drop that \
                      index and restart",
                     ttl.name,
                     ttl.expire_after.unwrap_or_default(),
                 ),
-                source: Some(source),
-            }),
+                source,
+            )),
             Err(other) => Err(other),
         };
     }
@@ -86,11 +86,11 @@ pub(crate) async fn ensure_ttl_index(
         .map_err(|e| match e {
             // A conflicting index appeared between the listing and the creation (another
             // process, another name): report it rather than loop.
-            Error::Backend { source, .. } => Error::Config {
-                backend: BACKEND,
-                message: format!("creating the TTL index on `{name}.{EXPIRES_AT}` failed"),
-                source: Some(source),
-            },
+            Error::Backend { source, .. } => Error::config_with_source(
+                BACKEND,
+                format!("creating the TTL index on `{name}.{EXPIRES_AT}` failed"),
+                source,
+            ),
             other => other,
         })
 }
@@ -116,10 +116,10 @@ async fn expires_at_indexes(
 ) -> Result<Vec<ExpiresAtIndex>> {
     let command = doc! { "listIndexes": collection, "cursor": { "batchSize": 1000_i32 } };
     let db = database.clone();
-    let reply = match error::run(timeout, async move { db.run_command(command).await }).await? {
-        Err(e) if error::server_code(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(vec![]),
-        Err(e) => return Err(error::map(e)),
+    let reply = match timed(timeout, async move { db.run_command(command).await }).await {
         Ok(reply) => reply,
+        Err(e) if server_code_of(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(vec![]),
+        Err(e) => return Err(e),
     };
     let batch = reply
         .get_document("cursor")
@@ -158,7 +158,7 @@ mod tests {
     fn recognises_single_field_expires_at_indexes_of_any_numeric_ttl_type() {
         let ttl =
             doc! { "v": 2, "key": { "expiresAt": 1 }, "name": "x", "expireAfterSeconds": 0.0 };
-        let found = expires_at_index(&ttl).unwrap_or_else(|| panic!("not recognised"));
+        let found = expires_at_index(&ttl).expect("a TTL index on expiresAt");
         assert_eq!((found.name.as_str(), found.expire_after), ("x", Some(0.0)));
         let long = doc! { "key": { "expiresAt": -1 }, "name": "y", "expireAfterSeconds": 60_i64 };
         assert_eq!(

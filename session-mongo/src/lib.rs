@@ -10,7 +10,7 @@
 //! - `data` is the versioned record of [`session_core::encode`] as a string, so that every JSON
 //!   value round-trips exactly (BSON has no `u64`; see the `document` module for the reasoning).
 //! - `expiresAt` is a BSON Date computed from the application's clock ([`session_core::now_ms`]).
-//!   A TTL index on it with `expireAfterSeconds: 0`, ensured at construction, lets the server
+//!   A TTL index on it with `expireAfterSeconds: 0`, ensured when the store is built, lets the server
 //!   delete expired sessions. The TTL monitor runs only about once a minute, so every read and
 //!   touch also filters `expiresAt > now`: an expired session is never returned or extended.
 //!
@@ -31,8 +31,21 @@
 //!
 //! A TTL index with another `expireAfterSeconds` is changed to 0 with `collMod`. A single-field
 //! index on `expiresAt` that is not a TTL index is reported as
-//! [`Error::Config`](session_core::Error::Config) naming the index to drop; construction never
-//! panics and never drops anything.
+//! [`Error::Config`](session_core::Error::Config) naming the index to drop; building the store
+//! never panics and never drops anything.
+//!
+//! # Settings
+//!
+//! | setting | default |
+//! |---|---|
+//! | [`MongoStoreBuilder::collection`] | [`DEFAULT_COLLECTION`] (`"sessions"`) |
+//! | [`with_timeout`](MongoStore::with_timeout) | [`DEFAULT_TIMEOUT`] (5 s per operation) |
+//! | [`with_max_record_bytes`](MongoStore::with_max_record_bytes) | [`DEFAULT_MAX_RECORD_BYTES`](session_core::DEFAULT_MAX_RECORD_BYTES) (1 MiB) |
+//!
+//! The collection is set on the [builder](MongoStore::builder), before the store exists, because
+//! [`build`](MongoStoreBuilder::build) ensures that collection's TTL index: a store is never
+//! pointed at a collection whose index nobody checked. The other settings need no I/O and are
+//! `with_*` methods on the store, as on the other backends.
 //!
 //! # Failure behaviour
 //!
@@ -53,7 +66,7 @@
 //!   between fail as `Unavailable` (network errors, "not primary", "shutting down"). Reads and the
 //!   idempotent writes are retried once by the driver itself (retryable reads and writes) when
 //!   the deployment supports them.
-//! - **Construction while the server is down** fails with a transient error rather than
+//! - **Building the store while the server is down** fails with a transient error rather than
 //!   blocking; build the store again later.
 //!
 //! # Example
@@ -67,6 +80,8 @@
 //! let store = MongoStore::connect("mongodb://127.0.0.1:27017", "app", DEFAULT_COLLECTION)
 //!     .await?
 //!     .with_timeout(std::time::Duration::from_secs(2));
+//! // Or, with a client the application already has:
+//! // MongoStore::builder(client, "app").collection("web_sessions").build().await?
 //! let key = SessionKey::generate();
 //! let mut data = SessionData::new();
 //! data.insert("user", "alice")?;
@@ -77,15 +92,15 @@
 //! # }
 //! ```
 //!
-//! With a client the application already has, use [`MongoStore::new`]; the driver is re-exported
-//! as [`mongodb`] so the versions match.
+//! With a client the application already has, use [`MongoStore::builder`]; the driver is
+//! re-exported as [`mongodb`] so the versions match.
 
 mod connect;
 mod document;
 mod error;
 mod index;
-mod ops;
 mod store;
 
+pub use connect::MongoStoreBuilder;
 pub use mongodb;
 pub use store::{DEFAULT_COLLECTION, DEFAULT_TIMEOUT, MongoStore};

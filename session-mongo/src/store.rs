@@ -1,30 +1,45 @@
-//! [`MongoStore`]: construction and settings.
+//! [`MongoStore`]: the struct, its settings, and the [`SessionStore`] implementation (one driver
+//! call per operation). Building a store, which ensures the TTL index, is in `connect.rs`.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::Duration as StdDuration;
 
+use mongodb::Collection;
 use mongodb::bson::Document;
-use mongodb::{Client, Collection};
-use session_core::{DEFAULT_MAX_RECORD_BYTES, Error, Result};
+use mongodb::options::ReturnDocument;
+use session_core::{
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
+    async_trait, encode, max_age_ms, now_ms,
+};
 
-use crate::error::BACKEND;
+use crate::document::{self, by_key, data_projection, live, set_expiry};
+use crate::error::{BACKEND, is_duplicate_key, timed};
 
-/// The collection [`MongoStore`] users conventionally pass: `sessions`.
+/// The collection a store uses unless [`MongoStoreBuilder::collection`](crate::MongoStoreBuilder::collection)
+/// says otherwise: `sessions`.
 pub const DEFAULT_COLLECTION: &str = "sessions";
 
 /// Default per-operation timeout: 5 s. Every call to the server (each `get`, `set`, `destroy`,
-/// and index creation at construction) fails with [`Error::Timeout`] after this long.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A [`SessionStore`](session_core::SessionStore) keeping one MongoDB document per session, with
-/// a TTL index deleting expired ones.
+/// and the index check when the store is built) fails with [`Error::Timeout`] after this long.
 ///
-/// Cloning is cheap: clones share the driver's connection pool.
+/// Longer than the Redis store's 2 s for two reasons: it must outlast the 3 s server selection
+/// [`MongoStore::connect`] sets, so that an unreachable server is reported as
+/// [`Error::Unavailable`] with the driver's reason rather than as a bare timeout; and an
+/// operation may have to open and authenticate a pooled connection (a SCRAM handshake of
+/// several round trips) before its command runs.
+pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// A [`SessionStore`] keeping one MongoDB document per session, with a TTL index deleting
+/// expired ones.
+///
+/// Build it with [`MongoStore::builder`] (or the shorthands [`MongoStore::new`] and
+/// [`MongoStore::connect`]), which ensure the TTL index first. Cloning is cheap: clones share
+/// the driver's connection pool.
 #[derive(Clone)]
 pub struct MongoStore {
-    pub(crate) collection: Collection<Document>,
-    pub(crate) max_record_bytes: usize,
-    pub(crate) timeout: Duration,
+    collection: Collection<Document>,
+    max_record_bytes: usize,
+    timeout: StdDuration,
 }
 
 impl fmt::Debug for MongoStore {
@@ -40,43 +55,13 @@ impl fmt::Debug for MongoStore {
 }
 
 impl MongoStore {
-    /// A store in `database`.`collection` over an existing client.
-    ///
-    /// Ensures the TTL index on `expiresAt` (idempotently) before returning, within
-    /// [`DEFAULT_TIMEOUT`]: created when missing, left alone when present, changed to
-    /// `expireAfterSeconds: 0` with `collMod` when it is a TTL index with another value.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for an invalid database or collection name, or when `expiresAt` already
-    /// has an index that is not a TTL index (drop it), or a TTL index that `collMod` could not
-    /// change; [`Error::Unavailable`] or [`Error::Timeout`] when the server cannot be reached.
-    pub async fn new(client: Client, database: &str, collection: &str) -> Result<Self> {
-        validate_database(database)?;
-        validate_collection(collection)?;
-        let database = client.database(database);
-        let store = MongoStore {
-            collection: database.collection(collection),
+    /// A store on `collection`, whose TTL index the caller has ensured, with the default settings.
+    pub(crate) fn from_collection(collection: Collection<Document>) -> Self {
+        MongoStore {
+            collection,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
-        };
-        crate::index::ensure_ttl_index(&database, &store.collection, store.timeout).await?;
-        Ok(store)
-    }
-
-    /// Connects to `url` (a `mongodb://` or `mongodb+srv://` connection string) and calls
-    /// [`MongoStore::new`].
-    ///
-    /// Unless the URL sets them, `serverSelectionTimeoutMS` and `connectTimeoutMS` are lowered
-    /// from the driver's 30 s and 10 s to 3 s, so that requests fail fast while the server is
-    /// down, and `appName` is set to `session-mongo`.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a malformed URL (the message never contains the password);
-    /// [`Error::Unavailable`] or [`Error::Timeout`] within a few seconds when the server is
-    /// unreachable; as [`MongoStore::new`] otherwise.
-    pub async fn connect(url: &str, database: &str, collection: &str) -> Result<Self> {
-        let client = crate::connect::client(url, DEFAULT_TIMEOUT).await?;
-        Self::new(client, database, collection).await
+        }
     }
 
     /// Bounds the encoded size of one record (default
@@ -90,85 +75,126 @@ impl MongoStore {
 
     /// Bounds each operation (default [`DEFAULT_TIMEOUT`]); a server that does not answer in
     /// time gives [`Error::Timeout`].
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
         self.timeout = timeout;
         self
     }
 }
 
-/// MongoDB's database naming rules: non-empty, under 64 bytes, none of `/\. "$` or NUL.
-fn validate_database(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() >= 64 {
-        return Err(Error::config(
-            BACKEND,
-            "database name must be 1 to 63 bytes long",
-        ));
+#[async_trait]
+impl SessionStore for MongoStore {
+    async fn get(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        rolling: bool,
+    ) -> Result<Option<SessionData>> {
+        let max_age = max_age_ms(max_age)?;
+        let now = now_ms();
+        let found = if rolling {
+            // One round trip: read and extend in the same findAndModify, so the session cannot
+            // expire between the two, and an expired one is neither returned nor extended.
+            let collection = self.collection.clone();
+            let (filter, update) = (live(key, now), set_expiry(now.saturating_add(max_age)));
+            let op = async move {
+                collection
+                    .find_one_and_update(filter, update)
+                    .projection(data_projection())
+                    .return_document(ReturnDocument::Before)
+                    .await
+            };
+            timed(self.timeout, op).await?
+        } else {
+            let collection = self.collection.clone();
+            let filter = live(key, now);
+            let op = async move {
+                collection
+                    .find_one(filter)
+                    .projection(data_projection())
+                    .await
+            };
+            timed(self.timeout, op).await?
+        };
+        match found {
+            // An undecodable record is reported, not deleted: it may be worth inspecting, and the
+            // middleware overwrites or destroys it anyway. (A rolling read has moved its expiry.)
+            Some(found) => Ok(Some(document::decode(&found).map_err(Error::Decode)?)),
+            None => Ok(None),
+        }
     }
-    if name.contains(['/', '\\', '.', ' ', '"', '$', '\0']) {
-        return Err(Error::config(
-            BACKEND,
-            format!("database name {name:?} contains one of / \\ . space \" $ NUL"),
-        ));
-    }
-    Ok(())
-}
 
-/// MongoDB's collection naming rules: non-empty, no `$` or NUL, not in the `system.` namespace.
-fn validate_collection(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 255 {
-        return Err(Error::config(
-            BACKEND,
-            "collection name must be 1 to 255 bytes long",
-        ));
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
+        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
+        // The size limit is enforced here, before any I/O, so an oversized write leaves the old
+        // record untouched.
+        let record = encode(data, expires_at, self.max_record_bytes)?;
+        let record = String::from_utf8(record).map_err(|e| {
+            // Unreachable: the record is an ASCII header and serde_json's UTF-8 output.
+            Error::backend(BACKEND, e)
+        })?;
+        let replacement = document::session_document(key, record, expires_at);
+        // The filter is the `_id` alone, so an expired document the TTL monitor has not removed
+        // yet is overwritten rather than duplicated.
+        let upsert = || {
+            let collection = self.collection.clone();
+            let (filter, replacement) = (by_key(key), replacement.clone());
+            async move {
+                collection
+                    .replace_one(filter, replacement)
+                    .upsert(true)
+                    .await
+            }
+        };
+        match timed(self.timeout, upsert()).await {
+            // Two upserts of a new `_id` can both miss and both insert; the loser gets E11000.
+            // Servers from 4.2 retry this themselves; for the others, once more is enough, as the
+            // document now exists and the retry is a plain replace.
+            Err(e) if is_duplicate_key(&e) => timed(self.timeout, upsert()).await.map(drop),
+            result => result.map(drop),
+        }
     }
-    if name.contains(['$', '\0']) || name.starts_with("system.") {
-        return Err(Error::config(
-            BACKEND,
-            format!("collection name {name:?} contains $ or NUL or starts with `system.`"),
-        ));
+
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        // A touch moves the expiry of a live document and nothing else. No upsert: a touch
+        // arriving after a logout or after expiry must not bring the session back.
+        let collection = self.collection.clone();
+        let (filter, update) = (live(key, now), set_expiry(expires_at));
+        let op = async move { collection.update_one(filter, update).await };
+        Ok(timed(self.timeout, op).await?.matched_count == 1)
     }
-    Ok(())
+
+    async fn destroy(&self, key: &SessionKey) -> Result<()> {
+        let collection = self.collection.clone();
+        let filter = by_key(key);
+        timed(
+            self.timeout,
+            async move { collection.delete_one(filter).await },
+        )
+        .await
+        .map(drop)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use mongodb::Client;
+    use mongodb::options::ClientOptions;
+
     use super::*;
 
     #[tokio::test]
-    async fn debug_never_prints_the_password() {
-        let options =
-            mongodb::options::ClientOptions::parse("mongodb://app:hunter2-pw@127.0.0.1:1")
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-        let client = Client::with_options(options).unwrap_or_else(|e| panic!("{e}"));
-        let store = MongoStore {
-            collection: client.database("app").collection("sessions"),
-            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
-            timeout: DEFAULT_TIMEOUT,
-        };
+    async fn debug_shows_the_namespace_but_never_the_password() {
+        let options = ClientOptions::parse("mongodb://app:hunter2-pw@127.0.0.1:1")
+            .await
+            .unwrap();
+        let client = Client::with_options(options).unwrap();
+        let store = MongoStore::from_collection(client.database("app").collection("sess"));
         let printed = format!("{store:?} {store:#?}");
         assert!(
-            printed.contains("sessions") && !printed.contains("hunter2"),
+            printed.contains("sess") && !printed.contains("hunter2"),
             "{printed}"
         );
-    }
-
-    #[test]
-    fn names_follow_mongodb_rules() {
-        assert!(validate_database("session_tests").is_ok());
-        for bad in ["", "a.b", "a b", "a$b", "a/b", &"d".repeat(64)] {
-            assert!(
-                matches!(validate_database(bad), Err(Error::Config { .. })),
-                "{bad:?}"
-            );
-        }
-        assert!(validate_collection(DEFAULT_COLLECTION).is_ok());
-        assert!(validate_collection("t_round_trip_0a1b2c3d").is_ok());
-        for bad in ["", "a$b", "system.sessions", "nul\0"] {
-            assert!(
-                matches!(validate_collection(bad), Err(Error::Config { .. })),
-                "{bad:?}"
-            );
-        }
     }
 }

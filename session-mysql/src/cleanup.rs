@@ -11,19 +11,29 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use crate::MySqlStore;
-use crate::error::timed;
+use crate::error::timed_retry;
 use crate::queries::sql;
+use sqlx::QueryBuilder;
+
+/// The largest batch [`MySqlStore::cleanup_expired`] deletes with one statement: 10 000 keys,
+/// well within the 65 535 parameters a statement may bind.
+pub const MAX_CLEANUP_BATCH: u32 = 10_000;
 
 impl MySqlStore {
-    /// Deletes every row that expired before this call, `batch_size` rows per statement
-    /// (`DELETE … WHERE expires_at <= ? LIMIT n`, repeated until a batch comes back short), and
-    /// returns how many rows it removed. A `batch_size` of 0 is treated as 1.
+    /// Deletes every row that expired before this call, at most `batch_size` rows per statement,
+    /// and returns how many rows it removed. A `batch_size` of 0 is treated as 1, one above
+    /// [`MAX_CLEANUP_BATCH`] as that.
     ///
-    /// Small batches keep each statement's row and gap locks short, so cleanup never stalls
-    /// logins (Spring Session's single unbounded `DELETE` deadlocked against them). A few
-    /// thousand rows per batch is a good default. Each batch gets the store's per-operation
-    /// timeout; the whole call may take longer. Reads never depend on cleanup: they filter
-    /// expired rows themselves.
+    /// Each batch is two statements: a plain (non-locking) `SELECT id … WHERE expires_at <= ?
+    /// LIMIT n`, then `DELETE … WHERE expires_at <= ? AND id IN (…)` by primary key. Deleting by
+    /// key means the cleanup locks rows in the same order as every other statement of the store
+    /// (the row first, then its expiry index entry). A range `DELETE … WHERE expires_at <= ?`
+    /// would lock the index first and the rows second, the opposite order, and deadlock against
+    /// logins and touches of the rows it reaches (Spring Session's single unbounded `DELETE`
+    /// did). A row touched between the two statements is no longer expired and is kept.
+    ///
+    /// Each statement gets the store's per-operation timeout; the whole call may take longer.
+    /// Reads never depend on cleanup: they filter expired rows themselves.
     ///
     /// # Errors
     /// The first failing batch's error. Rows removed by earlier batches stay removed.
@@ -34,20 +44,36 @@ impl MySqlStore {
     /// [`cleanup_expired`](Self::cleanup_expired), stopping early between batches once `stop`
     /// returns true.
     async fn cleanup_batches(&self, batch_size: u32, stop: impl Fn() -> bool) -> Result<u64> {
-        let batch = batch_size.max(1);
+        let batch = batch_size.clamp(1, MAX_CLEANUP_BATCH);
         // One cut-off for the whole run, from the application's clock: rows expiring while it
         // runs wait for the next run, so the loop ends even while sessions keep expiring.
         let now = now_ms();
         let mut removed = 0;
         loop {
-            let delete = sqlx::query(sql(&self.queries.cleanup))
-                .bind(now)
-                .bind(batch);
-            let done = timed(self.timeout, delete.execute(&self.pool))
+            let expired: Vec<String> = timed_retry(self.timeout, || {
+                sqlx::query_scalar(sql(&self.queries.expired_ids))
+                    .bind(now)
+                    .bind(batch)
+                    .fetch_all(&self.pool)
+            })
+            .await?;
+            if !expired.is_empty() {
+                // A batch losing a lock conflict to a login is rolled back whole; running it
+                // again is safe.
+                removed += timed_retry(self.timeout, || {
+                    let mut delete = QueryBuilder::new(&*self.queries.delete_expired);
+                    delete.push_bind(now).push(" AND id IN (");
+                    let mut ids = delete.separated(", ");
+                    for id in &expired {
+                        ids.push_bind(id.as_str());
+                    }
+                    delete.push(")");
+                    async move { delete.build().execute(&self.pool).await }
+                })
                 .await?
                 .rows_affected();
-            removed += done;
-            if done < u64::from(batch) || stop() {
+            }
+            if expired.len() < batch as usize || stop() {
                 return Ok(removed);
             }
         }
@@ -57,7 +83,8 @@ impl MySqlStore {
     /// at once) on a Tokio task, until the returned [`CleanupTask`] is dropped or
     /// [stopped](CleanupTask::stop).
     ///
-    /// A failed run is kept for [`CleanupTask::take_error`] and retried at the next tick. An
+    /// A failed run is logged (a `tracing` warning with the error chain and the table name), kept
+    /// for [`CleanupTask::take_error`] and retried at the next tick. An
     /// `interval` of zero is treated as one millisecond.
     ///
     /// # Panics
@@ -84,6 +111,14 @@ impl MySqlStore {
                         task_stats.removed.fetch_add(n, Ordering::Relaxed);
                     }
                     Err(e) => {
+                        // Logged here because nobody may ever call take_error: a cleanup that
+                        // keeps failing fills the table silently otherwise.
+                        tracing::warn!(
+                            table = %store.queries.table,
+                            error = %session_core::error_chain(&e),
+                            transient = e.is_transient(),
+                            "mysql session cleanup failed; retrying at the next interval"
+                        );
                         *task_stats.lock_error() = Some(e);
                     }
                 }
@@ -162,5 +197,56 @@ impl CleanupTask {
     /// `true` once the task has ended.
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use sqlx::mysql::MySqlPoolOptions;
+
+    use super::*;
+
+    /// Collects everything a `tracing` subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_background_cleanup_is_logged_with_its_cause() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        // The test runtime has one thread, so the spawned cleanup task logs to this subscriber.
+        let _default = tracing::subscriber::set_default(subscriber);
+        // Nothing listens on port 1: every batch fails.
+        let pool = MySqlPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(100))
+            .connect_lazy("mysql://root:pw@127.0.0.1:1/test")
+            .unwrap();
+        let store = MySqlStore::new(pool).with_timeout(Duration::from_millis(500));
+        let task = store.spawn_cleanup(Duration::from_millis(10), 100);
+        while task.runs() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        task.stop().await;
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("WARN"), "{text}");
+        assert!(text.contains("mysql session cleanup failed"), "{text}");
+        assert!(text.contains("mysql server unavailable"), "{text}");
+        assert!(text.contains("table=sessions"), "{text}");
     }
 }

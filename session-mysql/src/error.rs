@@ -15,6 +15,31 @@ pub(crate) const BACKEND: &str = "mysql";
 /// client sees while the server restarts, so they are reported as transient.
 const CONNECTION_LOST: [u16; 4] = [1040, 1053, 1927, 4031];
 
+/// InnoDB gave up on a statement because of another transaction's locks: 1213 (deadlock, this
+/// statement was chosen as the victim and rolled back) and 1205 (lock wait timeout). Every
+/// statement of this crate runs alone in autocommit mode, so a rolled-back statement left nothing
+/// behind and is safe to run again; [`timed_retry`] does so, and reports a conflict that outlasts
+/// its retries as transient.
+const LOCK_CONFLICT: [u16; 2] = [1213, 1205];
+
+/// How many times [`timed_retry`] runs a statement that keeps losing lock conflicts.
+pub(crate) const LOCK_CONFLICT_ATTEMPTS: u32 = 5;
+
+/// The server error number of a database error, if `err` is one.
+fn server_error_number(err: &sqlx::Error) -> Option<u16> {
+    match err {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .map(|e| e.number()),
+        _ => None,
+    }
+}
+
+/// `true` for a deadlock or lock wait timeout (see [`LOCK_CONFLICT`]).
+pub(crate) fn is_lock_conflict(err: &sqlx::Error) -> bool {
+    server_error_number(err).is_some_and(|n| LOCK_CONFLICT.contains(&n))
+}
+
 /// Maps a sqlx error, keeping it as the source.
 ///
 /// Anything that means "no usable connection" (pool timed out or closed, I/O errors such as a
@@ -28,15 +53,12 @@ pub(crate) fn map(err: sqlx::Error) -> Error {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => Error::unavailable(BACKEND, err),
-        sqlx::Error::Configuration(_) => Error::Config {
-            backend: BACKEND,
-            message: "invalid MySQL connection options".to_owned(),
-            source: Some(Box::new(err)),
-        },
-        sqlx::Error::Database(ref db)
-            if db
-                .try_downcast_ref::<MySqlDatabaseError>()
-                .is_some_and(|e| CONNECTION_LOST.contains(&e.number())) =>
+        sqlx::Error::Configuration(_) => {
+            Error::config_with_source(BACKEND, "invalid MySQL connection options", err)
+        }
+        sqlx::Error::Database(_)
+            if server_error_number(&err)
+                .is_some_and(|n| CONNECTION_LOST.contains(&n) || LOCK_CONFLICT.contains(&n)) =>
         {
             Error::unavailable(BACKEND, err)
         }
@@ -53,11 +75,41 @@ pub(crate) async fn timed<T>(
 ) -> session_core::Result<T> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(result) => result.map_err(map),
-        Err(_) => Err(Error::Timeout {
-            backend: BACKEND,
-            after: timeout,
-        }),
+        Err(_) => Err(Error::timeout(BACKEND, timeout)),
     }
+}
+
+/// Runs the statement(s) `attempt` builds under `timeout`, as [`timed`] does, and runs them
+/// again, up to [`LOCK_CONFLICT_ATTEMPTS`] times in all, when InnoDB rolled them back for a lock
+/// conflict. Only for statements that are safe to repeat (every statement of the store is: each
+/// either fully happened or, rolled back, did not happen at all).
+pub(crate) async fn timed_retry<T, F, Fut>(
+    timeout: Duration,
+    mut attempt: F,
+) -> session_core::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    timed(timeout, async {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(e) if is_lock_conflict(&e) && tries < LOCK_CONFLICT_ATTEMPTS => {
+                    tracing::debug!(
+                        tries,
+                        "mysql statement lost a lock conflict; running it again"
+                    );
+                    // The winner of the conflict holds its locks until it commits, a fraction of
+                    // a millisecond for these one-row statements; give it that long.
+                    tokio::time::sleep(Duration::from_millis(u64::from(tries))).await;
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 //! | `set`, changed | `INSERT … ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)` |
 //! | `set`, unchanged (touch) | the `UPDATE` above only: never re-creates a destroyed or expired session |
 //! | `destroy` | `DELETE … WHERE id = ?` |
-//! | [`cleanup_expired`](MySqlStore::cleanup_expired) | `DELETE … WHERE expires_at <= ? LIMIT n`, repeated |
+//! | [`cleanup_expired`](MySqlStore::cleanup_expired) | `SELECT id … WHERE expires_at <= ? LIMIT n`, then `DELETE … WHERE expires_at <= ? AND id IN (…)`, repeated |
 //!
 //! ```no_run
 //! use std::time::Duration as StdDuration;
@@ -59,6 +59,13 @@
 //! - **Restarted**: the same store recovers by itself. The pool pings a connection before handing
 //!   it out and replaces dead ones; a statement already in flight when the server went away fails
 //!   once with `Unavailable`. Nothing needs to be rebuilt.
+//! - **Lock conflicts**: InnoDB may roll back a statement as the victim of a deadlock (1213) or
+//!   a lock wait timeout (1205), for example against another application's transaction that
+//!   locks ranges of the expiry index. Every statement runs alone in autocommit mode, so the
+//!   store runs it again (up to 5 times in all, within the per-operation timeout) and reports a
+//!   conflict that outlasts that as `Unavailable` (transient), never as a permanent error. The
+//!   store's own statements, the cleanup included, lock a row before its index entry, so they
+//!   do not deadlock with each other that way.
 //! - **Corrupted row**: `get` returns [`Error::Decode`](session_core::Error::Decode) and leaves the
 //!   row alone; other sessions are unaffected.
 //! - **Too large**: records above the configured limit fail with
@@ -75,16 +82,15 @@
 //!   near the 16 MiB `MEDIUMBLOB` limit need it raised on MariaDB.
 //! - MySQL 8 may close idle connections with error 4031; the pool treats it as a dropped
 //!   connection (transient) and reconnects.
-//! - `DELETE … LIMIT` is flagged unsafe for statement-based binary logging; MySQL 8 logs by row
-//!   by default and MariaDB's default mixed format switches to rows for it.
 
 mod cleanup;
+mod connect;
 mod error;
 mod queries;
 mod schema;
 mod store;
 
-pub use cleanup::CleanupTask;
+pub use cleanup::{CleanupTask, MAX_CLEANUP_BATCH};
 pub use schema::SCHEMA_SQL;
 pub use sqlx;
 pub use store::{DEFAULT_TABLE, DEFAULT_TIMEOUT, MEDIUMBLOB_MAX_BYTES, MySqlStore};

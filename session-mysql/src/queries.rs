@@ -49,8 +49,10 @@ pub(crate) struct Queries {
     pub(crate) upsert: Arc<str>,
     /// Parameters: id.
     pub(crate) delete: Arc<str>,
-    /// Parameters: now, batch size.
-    pub(crate) cleanup: Arc<str>,
+    /// Parameters: now, batch size. A consistent (non-locking) read.
+    pub(crate) expired_ids: Arc<str>,
+    /// Followed by the cut-off `now` as a bound parameter, then ` AND id IN (…)`.
+    pub(crate) delete_expired: Arc<str>,
 }
 
 impl Queries {
@@ -72,7 +74,8 @@ impl Queries {
             )
             .into(),
             delete: format!("DELETE FROM `{t}` WHERE id = ?").into(),
-            cleanup: format!("DELETE FROM `{t}` WHERE expires_at <= ? LIMIT ?").into(),
+            expired_ids: format!("SELECT id FROM `{t}` WHERE expires_at <= ? LIMIT ?").into(),
+            delete_expired: format!("DELETE FROM `{t}` WHERE expires_at <= ").into(),
         }
     }
 }
@@ -129,7 +132,8 @@ mod tests {
             &q.touch,
             &q.upsert,
             &q.delete,
-            &q.cleanup,
+            &q.expired_ids,
+            &q.delete_expired,
             &q.create_table,
         ] {
             assert!(text.contains("`my_table`"), "{text}");

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
-    async_trait, decode, encode, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Result, SessionData, SessionKey, SessionStore, async_trait,
+    decode, encode, max_age_ms, now_ms,
 };
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::{Connection, MySqlConnection, MySqlPool};
+use sqlx::MySqlPool;
 
-use crate::error::{BACKEND, timed};
+use crate::error::{timed, timed_retry};
 use crate::queries::{Queries, sql, validate_table_name};
 
 /// The table a store uses unless [`MySqlStore::with_table_name`] says otherwise.
@@ -27,11 +26,6 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// record limit here, because a server not in strict SQL mode would silently truncate a longer
 /// value.
 pub const MEDIUMBLOB_MAX_BYTES: usize = 16 * 1024 * 1024 - 1;
-
-/// How long a pool built by [`MySqlStore::connect`] waits for a connection (server down, or all
-/// connections busy) before reporting [`Error::Unavailable`]. Below [`DEFAULT_TIMEOUT`], so that a
-/// dead server reads as "unavailable", not as a slow statement.
-const CONNECT_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(3);
 
 /// A session store on a MySQL 8 or MariaDB 10.11+ table, through a `sqlx` connection pool.
 ///
@@ -79,38 +73,6 @@ impl MySqlStore {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
         }
-    }
-
-    /// Builds a pool for `url` (`mysql://user:password@host:3306/database`) and checks that the
-    /// server answers, within [`DEFAULT_TIMEOUT`].
-    ///
-    /// The pool uses sqlx's defaults (up to 10 connections, each checked with a ping before use)
-    /// and waits at most 3 seconds for a connection. Build your own pool and use
-    /// [`MySqlStore::new`] to tune it.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a malformed URL (the message never contains the password);
-    /// [`Error::Unavailable`] at once when the connection is refused or fails, and
-    /// [`Error::Timeout`] when the server does not answer in time; [`Error::Backend`] when the
-    /// server refuses the login or the database.
-    pub async fn connect(url: &str) -> Result<Self> {
-        let options: MySqlConnectOptions = url.parse().map_err(|e| Error::Config {
-            backend: BACKEND,
-            message: "malformed MySQL URL, expected mysql://user:password@host:port/database"
-                .to_owned(),
-            // sqlx's parse errors describe the fault ("invalid port number"), never the URL.
-            source: Some(Box::new(e)),
-        })?;
-        // One direct connection, not the pool: the pool would retry a refused connection with
-        // backoff until its acquire timeout, and the caller wants to know now.
-        timed(DEFAULT_TIMEOUT, async {
-            MySqlConnection::connect_with(&options).await?.close().await
-        })
-        .await?;
-        let pool = MySqlPoolOptions::new()
-            .acquire_timeout(CONNECT_ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options);
-        Ok(Self::new(pool))
     }
 
     /// Uses table `name` instead of [`DEFAULT_TABLE`].
@@ -189,7 +151,9 @@ impl SessionStore for MySqlStore {
         let max_age = max_age_ms(max_age)?;
         let now = now_ms();
         let q = &self.queries;
-        let bytes: Option<Vec<u8>> = timed(self.timeout, async {
+        // Both statements are safe to repeat: a touch that ran twice moved the expiry to the same
+        // place twice.
+        let bytes: Option<Vec<u8>> = timed_retry(self.timeout, || async {
             if rolling {
                 // MySQL has no UPDATE … RETURNING (MariaDB only has DELETE … RETURNING), so a
                 // rolling read is two statements. UPDATE first: the conditional UPDATE alone
@@ -225,51 +189,59 @@ impl SessionStore for MySqlStore {
         }
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
-        let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
-        let q = &self.queries;
-        if changed {
-            // Encoding enforces the size limit before any I/O.
-            let bytes = encode(data, expires_at, self.max_record_bytes)?;
-            let upsert = sqlx::query(sql(&q.upsert))
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
+        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
+        // Encoding enforces the size limit before any I/O.
+        let bytes = encode(data, expires_at, self.max_record_bytes)?;
+        timed_retry(self.timeout, || {
+            sqlx::query(sql(&self.queries.upsert))
                 .bind(key.as_str())
-                .bind(bytes)
-                .bind(expires_at);
-            timed(self.timeout, upsert.execute(&self.pool)).await?;
-        } else {
-            // A touch moves the expiry of a live row and nothing else: no upsert, so a touch
-            // arriving after a logout or after expiry cannot bring the session back.
-            let touch = sqlx::query(sql(&q.touch))
+                .bind(bytes.as_slice())
                 .bind(expires_at)
-                .bind(key.as_str())
-                .bind(now);
-            timed(self.timeout, touch.execute(&self.pool)).await?;
-        }
+                .execute(&self.pool)
+        })
+        .await?;
         Ok(())
     }
 
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        // A touch moves the expiry of a live row and nothing else: no upsert, so a touch
+        // arriving after a logout or after expiry cannot bring the session back. sqlx sets
+        // CLIENT_FOUND_ROWS, so `rows_affected` counts the matched row even when the expiry
+        // did not move.
+        let touched = timed_retry(self.timeout, || {
+            sqlx::query(sql(&self.queries.touch))
+                .bind(expires_at)
+                .bind(key.as_str())
+                .bind(now)
+                .execute(&self.pool)
+        })
+        .await?;
+        Ok(touched.rows_affected() > 0)
+    }
+
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        let delete = sqlx::query(sql(&self.queries.delete)).bind(key.as_str());
-        timed(self.timeout, delete.execute(&self.pool)).await?;
+        timed_retry(self.timeout, || {
+            sqlx::query(sql(&self.queries.delete))
+                .bind(key.as_str())
+                .execute(&self.pool)
+        })
+        .await?;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use session_core::Error;
+    use sqlx::mysql::MySqlPoolOptions;
+
     use super::*;
 
     fn lazy(url: &str) -> MySqlStore {
-        let pool = MySqlPoolOptions::new()
-            .connect_lazy(url)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let pool = MySqlPoolOptions::new().connect_lazy(url).unwrap();
         MySqlStore::new(pool)
     }
 
@@ -315,7 +287,7 @@ mod tests {
         ));
         let store = store
             .with_table_name("app_sessions")
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .with_max_record_bytes(usize::MAX)
             .with_timeout(StdDuration::from_millis(250));
         assert_eq!(store.table_name(), "app_sessions");
@@ -328,8 +300,7 @@ mod tests {
         // Port 1 answers nothing: reaching the network would be Unavailable, not TooLarge.
         let store = lazy("mysql://root@127.0.0.1:1/test").with_max_record_bytes(100);
         let mut data = SessionData::new();
-        data.insert("pad", "x".repeat(200))
-            .unwrap_or_else(|e| panic!("{e}"));
+        data.insert("pad", "x".repeat(200)).unwrap();
         let err = store
             .set(&SessionKey::generate(), &data, Duration::hours(1), true)
             .await;

@@ -1,13 +1,14 @@
-//! Building a store from URLs.
+//! Building a store from a driver connection or from URLs.
 
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use session_core::{Error, Result};
 
 use crate::connection::{Cluster, Connection};
-use crate::error::{BACKEND, map, timed_out};
+use crate::error::{BACKEND, timed};
 use crate::{DEFAULT_TIMEOUT, RedisStore};
 
 /// Reconnection attempts the `ConnectionManager` makes before giving up on one operation.
@@ -26,6 +27,25 @@ const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 const CLUSTER_RETRIES: u32 = 10;
 
 impl RedisStore {
+    /// A store on an existing single-node connection, with the default settings.
+    ///
+    /// The `ConnectionManager`'s own response timeout (500 ms by default in `redis`) still
+    /// applies underneath the store's; configure it with
+    /// [`ConnectionManagerConfig`](redis::aio::ConnectionManagerConfig) if it is shorter than
+    /// the store's timeout you want.
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self::from_connection(Connection::Single(conn))
+    }
+
+    /// A store on an existing Redis Cluster connection, with the default settings.
+    ///
+    /// Such a store relies on the driver alone to repair the connection after an outage;
+    /// [`connect_cluster`](Self::connect_cluster) keeps the client too and rebuilds the
+    /// connection itself when it keeps failing, which recovers faster.
+    pub fn from_cluster(conn: ClusterConnection) -> Self {
+        Self::from_connection(Connection::Cluster(Cluster::new(conn, None)))
+    }
+
     /// Connects to a single Redis node at `url` (`redis://[user:password@]host[:port][/db]`)
     /// through a [`ConnectionManager`], which reconnects by itself after the connection drops.
     ///
@@ -46,11 +66,11 @@ impl RedisStore {
             .set_number_of_retries(RECONNECT_ATTEMPTS)
             .set_min_delay(RECONNECT_MIN_DELAY)
             .set_max_delay(RECONNECT_MAX_DELAY);
-        let connecting = ConnectionManager::new_with_config(client, config);
-        let conn = match tokio::time::timeout(DEFAULT_TIMEOUT, connecting).await {
-            Ok(conn) => conn.map_err(|e| map(e, DEFAULT_TIMEOUT))?,
-            Err(_) => return Err(timed_out(DEFAULT_TIMEOUT)),
-        };
+        let conn = timed(
+            DEFAULT_TIMEOUT,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await?;
         Ok(Self::new(conn))
     }
 
@@ -88,12 +108,8 @@ impl RedisStore {
             .max_retry_wait(250)
             .build()
             .map_err(|e| bad_url(e, "Redis Cluster configuration"))?;
-        let conn = match tokio::time::timeout(DEFAULT_TIMEOUT, client.get_async_connection()).await
-        {
-            Ok(conn) => conn.map_err(|e| map(e, DEFAULT_TIMEOUT))?,
-            Err(_) => return Err(timed_out(DEFAULT_TIMEOUT)),
-        };
-        Ok(Self::with_connection(Connection::Cluster(Cluster::new(
+        let conn = timed(DEFAULT_TIMEOUT, client.get_async_connection()).await?;
+        Ok(Self::from_connection(Connection::Cluster(Cluster::new(
             conn,
             Some(client),
         ))))
@@ -104,11 +120,7 @@ impl RedisStore {
 /// messages are fixed texts ("Redis URL did not parse", "Invalid database number") that never
 /// echo the URL, so they cannot leak a password.
 fn bad_url(e: redis::RedisError, what: &str) -> Error {
-    Error::Config {
-        backend: BACKEND,
-        message: format!("invalid {what}"),
-        source: Some(Box::new(e)),
-    }
+    Error::config_with_source(BACKEND, format!("invalid {what}"), e)
 }
 
 #[cfg(test)]
@@ -123,14 +135,10 @@ mod tests {
         listener.local_addr().expect("local addr").port()
     }
 
-    fn chain(e: &Error) -> String {
-        let mut out = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            out.push_str(&format!(": {s} / {s:?}"));
-            source = s.source();
-        }
-        out
+    /// Everything an error could show: its chain of messages and its `Debug` (which includes
+    /// each source's `Debug`).
+    fn shown(e: &Error) -> String {
+        format!("{} {e:?}", session_core::error_chain(e))
     }
 
     #[tokio::test]
@@ -144,14 +152,14 @@ mod tests {
         ] {
             let err = RedisStore::connect(url).await.expect_err(url);
             assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
-            let printed = format!("{} {err:?}", chain(&err));
+            let printed = shown(&err);
             assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
 
             let err = RedisStore::connect_cluster(&["redis://127.0.0.1:7101", url])
                 .await
                 .expect_err(url);
             assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
-            let printed = format!("{} {err:?}", chain(&err));
+            let printed = shown(&err);
             assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
         }
     }
@@ -173,7 +181,7 @@ mod tests {
             .expect_err("nothing listens");
         assert!(err.is_transient(), "{err:?}");
         assert!(started.elapsed() < DEFAULT_TIMEOUT + Duration::from_millis(500));
-        assert!(!chain(&err).contains("hunter2"));
+        assert!(!shown(&err).contains("hunter2"));
 
         let started = Instant::now();
         let err = RedisStore::connect_cluster(&[url.as_str()])

@@ -1,17 +1,17 @@
-//! The two connection kinds behind one store, and the timeout-and-retry wrapper every command
-//! goes through.
+//! The two connection kinds behind one store, the retry every command goes through, and the
+//! background rebuild of a failing cluster connection.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue};
-use session_core::{Result, now_ms};
+use session_core::{Result, error_chain};
+use tokio::time::Instant;
 
-use crate::error::{is_dropped, map, timed_out};
+use crate::error::{is_dropped, timed};
 
 /// A single node or a cluster. Both handles are cheap clones of a multiplexed connection, so a
 /// command clones the handle instead of locking it.
@@ -21,8 +21,8 @@ pub(crate) enum Connection {
     Cluster(Cluster),
 }
 
-/// Least time between two rebuilds of a cluster connection.
-const REBUILD_EVERY_MS: i64 = 500;
+/// Least time between the starts of two rebuilds of a cluster connection.
+const REBUILD_EVERY: Duration = Duration::from_millis(500);
 /// How long one rebuild may take before it is abandoned.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -32,17 +32,14 @@ const REBUILD_TIMEOUT: Duration = Duration::from_secs(2);
 /// connections for a while it can stay unusable for seconds after the nodes are back (the fault
 /// tests saw more than 2 s). A freshly built connection works at once. So after a transient
 /// failure the store builds a new one in the background (one at a time, at most every
-/// `REBUILD_EVERY_MS`) and swaps it in; requests in flight finish on the old one.
+/// [`REBUILD_EVERY`]) and swaps it in; requests in flight finish on the old one.
 #[derive(Clone)]
 pub(crate) struct Cluster {
     conn: Arc<RwLock<ClusterConnection>>,
     /// The client that made `conn`, when the store made it; a connection handed in by the
     /// caller (`RedisStore::from_cluster`) cannot be rebuilt and relies on the driver alone.
     client: Option<Arc<ClusterClient>>,
-    /// When the last rebuild started, epoch ms (0: never).
-    last_rebuild: Arc<AtomicI64>,
-    /// A rebuild is running.
-    rebuilding: Arc<AtomicBool>,
+    gate: Arc<RebuildGate>,
 }
 
 impl Cluster {
@@ -50,8 +47,7 @@ impl Cluster {
         Cluster {
             conn: Arc::new(RwLock::new(conn)),
             client: client.map(Arc::new),
-            last_rebuild: Arc::new(AtomicI64::new(0)),
-            rebuilding: Arc::new(AtomicBool::new(false)),
+            gate: Arc::new(RebuildGate::default()),
         }
     }
 
@@ -62,32 +58,95 @@ impl Cluster {
         }
     }
 
-    /// Starts building a replacement connection unless one was started recently.
+    /// Starts building a replacement connection unless one is being built or was started
+    /// recently.
     fn rebuild_soon(&self) {
         let Some(client) = self.client.clone() else {
             return;
         };
-        if now_ms() - self.last_rebuild.load(Ordering::Relaxed) < REBUILD_EVERY_MS
-            || self
-                .rebuilding
-                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-        {
+        let Some(permit) = self.gate.try_start(Instant::now()) else {
             return;
-        }
-        self.last_rebuild.store(now_ms(), Ordering::Relaxed);
-        let (conn, rebuilding) = (Arc::clone(&self.conn), Arc::clone(&self.rebuilding));
+        };
+        let conn = Arc::clone(&self.conn);
         tokio::spawn(async move {
-            if let Ok(Ok(fresh)) =
-                tokio::time::timeout(REBUILD_TIMEOUT, client.get_async_connection()).await
-            {
+            let _permit = permit;
+            if let Some(fresh) = connect_again(&client).await {
                 match conn.write() {
                     Ok(mut current) => *current = fresh,
                     Err(poisoned) => *poisoned.into_inner() = fresh,
                 }
             }
-            rebuilding.store(false, Ordering::Release);
         });
+    }
+}
+
+/// A new connection from `client`, or `None` after logging why there is none.
+///
+/// A failure is logged, not returned: nobody waits for a rebuild, and the store keeps serving
+/// on the old connection, so without the log an operator would see only the operations' own
+/// errors and never learn that recovery is failing too. The logged error chain holds neither a
+/// password (the driver's messages never echo a URL's user info) nor a session key (a rebuild
+/// sends no command).
+async fn connect_again(client: &ClusterClient) -> Option<ClusterConnection> {
+    match timed(REBUILD_TIMEOUT, client.get_async_connection()).await {
+        Ok(fresh) => {
+            tracing::debug!("rebuilt the Redis Cluster connection");
+            Some(fresh)
+        }
+        Err(e) => {
+            tracing::warn!(
+                error = %error_chain(&e),
+                "rebuilding the Redis Cluster connection failed; keeping the old one until the \
+                 next transient error",
+            );
+            None
+        }
+    }
+}
+
+/// Lets one rebuild run at a time, and starts at most one every [`REBUILD_EVERY`].
+///
+/// On the monotonic clock: a wall clock stepped back (NTP, a resumed VM) would hold rebuilds
+/// off until it caught up, and one stepped forward would let them run back to back. A std
+/// mutex, not tokio's: it is held for two field updates and never across an `.await`.
+#[derive(Debug, Default)]
+struct RebuildGate {
+    state: Mutex<GateState>,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    last_start: Option<Instant>,
+    running: bool,
+}
+
+/// A running rebuild; dropping it (the rebuild finished, failed or panicked) opens the gate.
+struct RebuildPermit(Arc<RebuildGate>);
+
+impl RebuildGate {
+    fn try_start(self: &Arc<Self>, now: Instant) -> Option<RebuildPermit> {
+        let mut state = self.lock();
+        let too_soon = state
+            .last_start
+            .is_some_and(|last| now.saturating_duration_since(last) < REBUILD_EVERY);
+        if state.running || too_soon {
+            return None;
+        }
+        state.running = true;
+        state.last_start = Some(now);
+        Some(RebuildPermit(Arc::clone(self)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Drop for RebuildPermit {
+    fn drop(&mut self) {
+        self.0.lock().running = false;
     }
 }
 
@@ -125,15 +184,83 @@ impl Connection {
                 other => other,
             }
         };
-        let result = match tokio::time::timeout(timeout, attempts).await {
-            Ok(result) => result.map_err(|e| map(e, timeout)),
-            Err(_) => Err(timed_out(timeout)),
-        };
+        let result = timed(timeout, attempts).await;
         if let (Err(e), Connection::Cluster(cluster)) = (&result, self) {
             if e.is_transient() {
                 cluster.rebuild_soon();
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn rebuilds_run_one_at_a_time_and_start_at_most_every_interval() {
+        let gate = Arc::new(RebuildGate::default());
+        let t0 = Instant::now();
+        let first = gate.try_start(t0).expect("the first rebuild starts");
+        assert!(
+            gate.try_start(t0 + 2 * REBUILD_EVERY).is_none(),
+            "a second rebuild started while the first was running"
+        );
+        drop(first);
+        assert!(
+            gate.try_start(t0 + REBUILD_EVERY / 2).is_none(),
+            "a rebuild started sooner than REBUILD_EVERY after the last"
+        );
+        assert!(gate.try_start(t0 + REBUILD_EVERY).is_some());
+    }
+
+    /// A log line sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_rebuild_is_logged_without_the_password() {
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = ClusterClient::new(vec![format!(
+            "redis://user:hunter2@127.0.0.1:{closed_port}"
+        )])
+        .unwrap();
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+
+        assert!(connect_again(&client).await.is_none());
+
+        let printed = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            printed.contains("WARN") && printed.contains("rebuilding the Redis Cluster"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("Connection refused"),
+            "the log does not say why: {printed}"
+        );
+        assert!(!printed.contains("hunter2"), "{printed}");
     }
 }

@@ -1,9 +1,9 @@
-//! Mapping `redis` errors into the core [`Error`].
+//! Mapping `redis` errors into the core [`Error`], and the per-operation timeout.
 
 use std::time::Duration;
 
-use redis::{ErrorKind, RedisError, ServerErrorKind};
-use session_core::Error;
+use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind};
+use session_core::{Error, Result};
 
 /// The backend name every error of this crate carries.
 pub(crate) const BACKEND: &str = "redis";
@@ -24,22 +24,15 @@ pub(crate) fn is_dropped(e: &RedisError) -> bool {
 /// - everything else the server answered (wrong type, OOM, no permission) → [`Error::Backend`].
 pub(crate) fn map(e: RedisError, timeout: Duration) -> Error {
     if e.is_timeout() {
-        return Error::Timeout {
-            backend: BACKEND,
-            after: timeout,
-        };
+        return Error::timeout(BACKEND, timeout);
     }
     match e.kind() {
-        ErrorKind::InvalidClientConfig => Error::Config {
-            backend: BACKEND,
-            message: "invalid Redis client configuration".to_owned(),
-            source: Some(Box::new(e)),
-        },
-        ErrorKind::AuthenticationFailed => Error::Config {
-            backend: BACKEND,
-            message: "authentication with the Redis server failed".to_owned(),
-            source: Some(Box::new(e)),
-        },
+        ErrorKind::InvalidClientConfig => {
+            Error::config_with_source(BACKEND, "invalid Redis client configuration", e)
+        }
+        ErrorKind::AuthenticationFailed => {
+            Error::config_with_source(BACKEND, "authentication with the Redis server failed", e)
+        }
         // MOVED / ASK reach us only when the cluster client ran out of redirects: the slot map
         // is changing under it (a failover, a restarted node, a reshard). That settles by
         // itself, so it is transient like CLUSTERDOWN and TRYAGAIN.
@@ -59,11 +52,17 @@ pub(crate) fn map(e: RedisError, timeout: Duration) -> Error {
     }
 }
 
-/// The error for an operation that did not finish within `after`.
-pub(crate) fn timed_out(after: Duration) -> Error {
-    Error::Timeout {
-        backend: BACKEND,
-        after,
+/// Runs one driver operation (a command with its retry, or a connection attempt) for at most
+/// `timeout`: past it the operation is dropped and the caller gets [`Error::Timeout`]; a driver
+/// error is [mapped](map). Dropping a `redis` future mid-command is safe: the multiplexed
+/// connection discards the late answer.
+pub(crate) async fn timed<T>(
+    timeout: Duration,
+    op: impl Future<Output = RedisResult<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, op).await {
+        Ok(result) => result.map_err(|e| map(e, timeout)),
+        Err(_) => Err(Error::timeout(BACKEND, timeout)),
     }
 }
 
@@ -112,6 +111,25 @@ mod tests {
         let bad_url = RedisError::from((ErrorKind::InvalidClientConfig, "bad url"));
         let err = map(bad_url, T);
         assert!(matches!(err, Error::Config { .. }) && !err.is_transient());
+    }
+
+    #[tokio::test]
+    async fn an_operation_that_never_answers_times_out_after_the_given_time() {
+        let short = Duration::from_millis(20);
+        let err = timed(short, std::future::pending::<RedisResult<()>>())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout { backend: BACKEND, after } if after == short),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn timed_maps_the_driver_error() {
+        let refused = RedisError::from(io::Error::from(io::ErrorKind::ConnectionRefused));
+        let err = timed(T, async { Err::<(), _>(refused) }).await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
     }
 
     #[test]

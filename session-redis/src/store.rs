@@ -1,16 +1,14 @@
-//! [`RedisStore`]: the settings and the [`SessionStore`] implementation.
+//! [`RedisStore`]: the struct, its settings, and the [`SessionStore`] implementation.
 
 use std::fmt;
 use std::time::Duration as StdDuration;
 
-use redis::aio::ConnectionManager;
-use redis::cluster_async::ClusterConnection;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
     async_trait, decode, encode, max_age_ms, now_ms,
 };
 
-use crate::connection::{Cluster, Connection};
+use crate::connection::Connection;
 
 /// Default key prefix: the Redis key of a session is `"sess:"` followed by the session key.
 pub const DEFAULT_PREFIX: &str = "sess:";
@@ -20,6 +18,11 @@ pub const DEFAULT_PREFIX: &str = "sess:";
 /// Long enough for a healthy server under load (Redis answers in well under a millisecond, and a
 /// 1 MiB record crosses a LAN in about 10 ms), short enough that a dead or stalled server fails a
 /// request quickly with [`Error::Timeout`] instead of holding it until the client gives up.
+///
+/// Shorter than the 5 s of the MongoDB and MySQL stores because nothing slow sits in front of a
+/// Redis command: one multiplexed connection, authenticated once, where those stores may wait
+/// for a pooled connection or open and authenticate one within an operation, and MongoDB must
+/// outlast its 3 s server selection.
 pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(2);
 
 /// A session store on Redis or Redis Cluster.
@@ -48,26 +51,8 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// A store on an existing single-node connection, with the default settings.
-    ///
-    /// The `ConnectionManager`'s own response timeout (500 ms by default in `redis`) still
-    /// applies underneath the store's; configure it with
-    /// [`ConnectionManagerConfig`](redis::aio::ConnectionManagerConfig) if it is shorter than
-    /// the store's timeout you want.
-    pub fn new(conn: ConnectionManager) -> Self {
-        Self::with_connection(Connection::Single(conn))
-    }
-
-    /// A store on an existing Redis Cluster connection, with the default settings.
-    ///
-    /// Such a store relies on the driver alone to repair the connection after an outage;
-    /// [`connect_cluster`](Self::connect_cluster) keeps the client too and rebuilds the
-    /// connection itself when it keeps failing, which recovers faster.
-    pub fn from_cluster(conn: ClusterConnection) -> Self {
-        Self::with_connection(Connection::Cluster(Cluster::new(conn, None)))
-    }
-
-    pub(crate) fn with_connection(conn: Connection) -> Self {
+    /// A store on `conn` with the default settings; the public constructors are in `connect.rs`.
+    pub(crate) fn from_connection(conn: Connection) -> Self {
         RedisStore {
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
@@ -140,30 +125,24 @@ impl SessionStore for RedisStore {
         Ok(Some(record.data))
     }
 
-    async fn set(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        changed: bool,
-    ) -> Result<()> {
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let ms = max_age_ms(max_age)?;
-        let redis_key = self.redis_key(key);
-        if changed {
-            // Encode first: a record over the limit fails before any I/O, leaving the old one.
-            let record = encode(data, now_ms().saturating_add(ms), self.max_record_bytes)?;
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(&redis_key).arg(record).arg("PX").arg(ms);
-            let () = self.conn.query(&cmd, self.timeout).await?;
-        } else {
-            // A touch is PEXPIRE, not SET: PEXPIRE does nothing to a missing or expired key, so
-            // a touch that arrives after a logout (DEL) or after expiry can never resurrect the
-            // session, and the stored data is never overwritten by the caller's copy.
-            let mut cmd = redis::cmd("PEXPIRE");
-            cmd.arg(&redis_key).arg(ms);
-            let _existed: i64 = self.conn.query(&cmd, self.timeout).await?;
-        }
+        // Encode first: a record over the limit fails before any I/O, leaving the old one.
+        let record = encode(data, now_ms().saturating_add(ms), self.max_record_bytes)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.redis_key(key)).arg(record).arg("PX").arg(ms);
+        let () = self.conn.query(&cmd, self.timeout).await?;
         Ok(())
+    }
+
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        // A touch is PEXPIRE, not SET: PEXPIRE does nothing to a missing or expired key (and
+        // answers 0), so a touch that arrives after a logout (DEL) or after expiry can never
+        // resurrect the session, and the stored data is never overwritten.
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.redis_key(key)).arg(max_age_ms(max_age)?);
+        let existed: i64 = self.conn.query(&cmd, self.timeout).await?;
+        Ok(existed == 1)
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
@@ -177,6 +156,8 @@ impl SessionStore for RedisStore {
 
 #[cfg(test)]
 mod tests {
+    use redis::aio::ConnectionManager;
+
     use super::*;
 
     #[tokio::test]

@@ -16,13 +16,13 @@
 //! cookie.
 
 use http::header::{COOKIE, HeaderMap, HeaderValue};
-use session_core::{SessionKey, now_ms};
+use session_core::SessionKey;
 
 use crate::config::Config;
 use crate::keys::Verified;
 
 /// What the request's cookie says.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Incoming {
     /// No session cookie.
     Absent,
@@ -113,14 +113,19 @@ pub(crate) fn value(config: &Config, key: &SessionKey, expires_at: i64) -> Strin
     }
 }
 
-/// `Set-Cookie` for a live session whose store record expires at `expires_at`.
-pub(crate) fn set_cookie(config: &Config, key: &SessionKey, expires_at: i64) -> HeaderValue {
+/// `Set-Cookie` for a live session whose store record expires at `expires_at`, sent at `now`.
+pub(crate) fn set_cookie(
+    config: &Config,
+    key: &SessionKey,
+    expires_at: i64,
+    now: i64,
+) -> HeaderValue {
     let mut out = format!("{}={}", config.name, value(config, key, expires_at));
     if !config.browser_session {
         // Whole seconds, rounded up: the cookie may outlive its record by under a second, which
         // is harmless (the store has the last word), but never dies before it.
-        let remaining_ms = (expires_at - now_ms()).max(0);
-        let seconds = (remaining_ms + 999) / 1000;
+        let remaining_ms = expires_at.saturating_sub(now).max(0);
+        let seconds = remaining_ms.saturating_add(999) / 1000;
         out.push_str(&format!("; Max-Age={seconds}"));
     }
     attributes(config, &mut out);
@@ -164,19 +169,16 @@ mod tests {
     use super::*;
     use crate::KeyRing;
 
+    const NOW: i64 = 1_700_000_000_000;
+
     fn config(signed: bool) -> Config {
-        let keys = signed.then(|| {
-            KeyRing::new([b"0123456789abcdef0123456789abcdef"]).unwrap_or_else(|e| panic!("{e}"))
-        });
+        let keys = signed.then(|| KeyRing::new([b"0123456789abcdef0123456789abcdef"]).unwrap());
         Config::new(keys)
     }
 
     fn headers(cookie: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            COOKIE,
-            HeaderValue::try_from(cookie).unwrap_or_else(|e| panic!("{e}")),
-        );
+        h.insert(COOKIE, HeaderValue::try_from(cookie).unwrap());
         h
     }
 
@@ -241,9 +243,9 @@ mod tests {
         let mut config = config(false);
         config.secure = true;
         config.domain = Some("example.com".to_owned());
-        let key = SessionKey::parse("k").unwrap_or_else(|e| panic!("{e}"));
-        let h = set_cookie(&config, &key, now_ms() + 10_000);
-        let h = h.to_str().unwrap_or_default();
+        let key = SessionKey::parse("k").unwrap();
+        let h = set_cookie(&config, &key, NOW + 10_000, NOW);
+        let h = h.to_str().unwrap();
         assert!(h.starts_with("sid=k."), "{h}");
         for part in [
             "; Max-Age=10",
@@ -256,9 +258,9 @@ mod tests {
             assert!(h.contains(part), "{h} lacks {part}");
         }
         config.browser_session = true;
-        let h = set_cookie(&config, &key, now_ms() + 10_000);
-        assert!(!h.to_str().unwrap_or_default().contains("Max-Age"));
+        let h = set_cookie(&config, &key, NOW + 10_000, NOW);
+        assert!(!h.to_str().unwrap().contains("Max-Age"));
         let h = expire_cookie(&config);
-        assert!(h.to_str().unwrap_or_default().contains("Max-Age=0"));
+        assert!(h.to_str().unwrap().contains("Max-Age=0"));
     }
 }

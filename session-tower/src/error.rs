@@ -50,8 +50,10 @@ pub enum SessionError {
     /// The store failed while loading the session.
     #[error("the session store failed")]
     Store(#[source] session_core::Error),
-    /// A value could not be converted to or from JSON (`insert` of a value that is not
-    /// representable, or `get::<T>` of a value that is not a `T`). Not a store failure.
+    /// A value could not be converted to or from JSON: `insert` of a value that is not
+    /// representable ([`Error::Encode`](session_core::Error::Encode)), or `get::<T>` of a value
+    /// that is not a `T` ([`Error::TypeMismatch`](session_core::Error::TypeMismatch)). Not a store
+    /// failure, and the session is not dropped.
     #[error("session value could not be converted")]
     Value(#[source] session_core::Error),
     /// An earlier session operation of this request already failed to load the session; the

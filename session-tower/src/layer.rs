@@ -1,31 +1,18 @@
-//! [`SessionLayer`] and [`SessionService`]: load on demand, commit after the handler.
+//! [`SessionLayer`]: the options, and the [`Layer`] that wraps a service in a
+//! [`SessionService`].
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http::header::{HeaderValue, SET_COOKIE};
-use http::{Request, Response, StatusCode};
-use session_core::{Duration, SessionData, SessionStore, now_ms};
+use session_core::{Duration, SessionStore};
 use tower_layer::Layer;
-use tower_service::Service;
 
 use crate::config::{Config, SameSite, validate_attribute, validate_name};
-use crate::cookie::{self, Incoming};
-use crate::error::status_for;
-use crate::session::State;
-use crate::{KeyRing, LayerError, Session, SessionMetrics};
+use crate::shared::Shared;
+use crate::{KeyRing, LayerError, SessionMetrics, SessionService};
 
-/// What every service built by one layer shares.
-pub(crate) struct Shared {
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) config: Config,
-    pub(crate) metrics: Arc<SessionMetrics>,
-}
-
-/// A tower [`Layer`] that gives every request a [`Session`] backed by a [`SessionStore`].
+/// A tower [`Layer`] that gives every request a [`Session`](crate::Session) backed by a
+/// [`SessionStore`].
 ///
 /// Build it with [`SessionLayer::new`] (signed cookies) or [`SessionLayer::unsigned`], then
 /// adjust options with the `with_*` methods; each states its default, which is koa-session's.
@@ -106,15 +93,15 @@ impl SessionLayer {
     }
 
     /// Reset the expiry on every request that carries a session cookie, even when the session
-    /// did not change (a touch with `changed = false`, or a rolling load), and set the cookie
-    /// again. Default `false`.
+    /// did not change (a touch, or a rolling load), and set the cookie again; a cookie whose
+    /// record is gone is cleared instead. Default `false`.
     pub fn with_rolling(self, rolling: bool) -> Self {
         self.config(|c| c.rolling = rolling)
     }
 
     /// Reset the expiry (touch and set the cookie again) only when less than half of the
     /// lifetime remains: most requests cost no write, and an active user never gets logged out.
-    /// Default `false`.
+    /// A cookie whose record is gone is cleared instead. Default `false`.
     pub fn with_renew(self, renew: bool) -> Self {
         self.config(|c| c.renew = renew)
     }
@@ -156,11 +143,6 @@ impl SessionLayer {
         Ok(self.config(|c| c.domain = Some(domain)))
     }
 
-    #[cfg(test)]
-    pub(crate) fn shared_config(&self) -> Config {
-        self.shared.config.clone()
-    }
-
     /// Counters shared by this layer, its clones and every service they built.
     pub fn metrics(&self) -> &SessionMetrics {
         &self.shared.metrics
@@ -180,169 +162,6 @@ impl<S> Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SessionService {
-            inner,
-            shared: Arc::clone(&self.shared),
-        }
+        SessionService::new(inner, Arc::clone(&self.shared))
     }
-}
-
-/// The [`Service`] a [`SessionLayer`] wraps around an inner service.
-#[derive(Clone)]
-pub struct SessionService<S> {
-    inner: S,
-    shared: Arc<Shared>,
-}
-
-impl<S> SessionService<S> {
-    /// Counters shared with the layer that built this service.
-    pub fn metrics(&self) -> &SessionMetrics {
-        &self.shared.metrics
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for SessionService<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionService")
-            .field("inner", &self.inner)
-            .field("store", &self.shared.store)
-            .field("config", &self.shared.config)
-            .finish()
-    }
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    // Boxed: committing awaits the store after the inner future, and a hand-written state
-    // machine over a boxed store future would box anyway.
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let shared = Arc::clone(&self.shared);
-        let incoming = cookie::read(req.headers(), &shared.config);
-        if matches!(incoming, Incoming::Invalid) {
-            shared.metrics.rejected_cookie();
-        }
-        let session = Session::new(Arc::clone(&shared), incoming);
-        req.extensions_mut().insert(session.clone());
-        // The clone that was polled ready serves this request; the fresh clone stays behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let mut response = inner.call(req).await?;
-            let mut state = session.inner.state.lock().await;
-            if let Some(status) = state.failed {
-                // Already logged where the load failed.
-                return Ok(error_response(status));
-            }
-            match commit(&shared, &mut state).await {
-                Ok(Some(cookie)) => {
-                    response.headers_mut().append(SET_COOKIE, cookie);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    shared.metrics.store_error();
-                    let status = status_for(&e);
-                    tracing::error!(
-                        error = %session_core::error_chain(&e),
-                        status = status.as_u16(),
-                        "session store failed while saving a session"
-                    );
-                    return Ok(error_response(status));
-                }
-            }
-            Ok(response)
-        })
-    }
-}
-
-fn error_response<B: Default>(status: StatusCode) -> Response<B> {
-    let mut response = Response::new(B::default());
-    *response.status_mut() = status;
-    response
-}
-
-/// Applies what the handler did to the store and returns the `Set-Cookie` to send, if any.
-async fn commit(
-    shared: &Shared,
-    state: &mut State,
-) -> Result<Option<HeaderValue>, session_core::Error> {
-    let config = &shared.config;
-    let store = &*shared.store;
-    let ttl = config.max_age;
-    let lifetime = config.max_age_ms();
-    let fresh = || now_ms().saturating_add(lifetime);
-    // koa-session's renew: less than half of the lifetime left on the cookie's expiry.
-    let renew_due = |expires_at: i64| config.renew && expires_at - now_ms() < lifetime / 2;
-
-    for old in state.obsolete.drain(..) {
-        store.destroy(&old).await?;
-    }
-
-    let Some(data) = &state.data else {
-        // The handler never touched the session: no load happened. Only a cookie the browser
-        // sent can need work, and none of it needs the data.
-        if let Incoming::Valid {
-            key,
-            expires_at,
-            resign,
-        } = &state.incoming
-        {
-            if config.rolling || renew_due(*expires_at) {
-                // A touch never re-creates a missing or destroyed record, so touching blind is
-                // safe; the data argument is ignored.
-                store.set(key, &SessionData::new(), ttl, false).await?;
-                return Ok(Some(cookie::set_cookie(config, key, fresh())));
-            }
-            if *resign && *expires_at > now_ms() {
-                return Ok(Some(cookie::set_cookie(config, key, *expires_at)));
-            }
-        }
-        return Ok(None);
-    };
-    let Some(key) = &state.key else {
-        return Ok(None);
-    };
-
-    if state.original.is_none() && data.is_empty() {
-        // A new session that stayed empty is not worth a record. A browser still holding a
-        // cookie (destroyed, regenerated, forged, or pointing at an expired record) drops it.
-        return Ok(match state.incoming {
-            Incoming::Absent => None,
-            _ => Some(cookie::expire_cookie(config)),
-        });
-    }
-    if state.force_write || state.original.as_ref() != Some(data) {
-        store.set(key, data, ttl, true).await?;
-        return Ok(Some(cookie::set_cookie(config, key, fresh())));
-    }
-    // An existing session, unchanged.
-    if state.rolled {
-        // The rolling load already moved the record's expiry.
-        return Ok(Some(cookie::set_cookie(config, key, fresh())));
-    }
-    if let Incoming::Valid {
-        expires_at, resign, ..
-    } = &state.incoming
-    {
-        if renew_due(*expires_at) {
-            store.set(key, data, ttl, false).await?;
-            return Ok(Some(cookie::set_cookie(config, key, fresh())));
-        }
-        if *resign && *expires_at > now_ms() {
-            return Ok(Some(cookie::set_cookie(config, key, *expires_at)));
-        }
-    }
-    Ok(None)
 }

@@ -1,4 +1,5 @@
-//! The [`Session`] handle handlers use, and the per-request state behind it.
+//! The [`Session`] handle handlers use: it loads the session on demand and records what the
+//! handler did in the request's [`State`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,13 +7,14 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use session_core::{SessionData, SessionKey};
+use session_core::SessionData;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::SessionError;
 use crate::cookie::Incoming;
 use crate::error::status_for;
-use crate::layer::Shared;
+use crate::shared::Shared;
+use crate::state::State;
 
 /// The current request's session, found in the request's extensions (and, with the `axum`
 /// feature, an extractor).
@@ -25,71 +27,14 @@ use crate::layer::Shared;
 /// `Debug` never prints the session key or data.
 #[derive(Clone)]
 pub struct Session {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) shared: Arc<Shared>,
+struct Inner {
+    shared: Arc<Shared>,
     // A tokio mutex: it is held across the store's `get`, so concurrent first accesses from
     // one request wait for a single load instead of each loading.
-    pub(crate) state: Mutex<State>,
-}
-
-/// What the handler did to the session.
-#[derive(Debug)]
-pub(crate) struct State {
-    pub(crate) incoming: Incoming,
-    /// The key the session will be saved under: the cookie's until the load finds no record,
-    /// or until `regenerate`/`destroy` picks a fresh one.
-    pub(crate) key: Option<SessionKey>,
-    /// `None` until loaded (or replaced).
-    pub(crate) data: Option<SessionData>,
-    /// The data as the store returned it; `None` when no record backs this session (a new one).
-    pub(crate) original: Option<SessionData>,
-    /// Set by `replace`: write even if the data equals what was loaded.
-    pub(crate) force_write: bool,
-    /// The load was a rolling `get`, which already moved the record's expiry.
-    pub(crate) rolled: bool,
-    /// Records to destroy after the handler (the old id after `regenerate` or `destroy`).
-    pub(crate) obsolete: Vec<SessionKey>,
-    /// A store failure while loading; the middleware answers with this status.
-    pub(crate) failed: Option<http::StatusCode>,
-}
-
-impl State {
-    pub(crate) fn new(incoming: Incoming) -> Self {
-        let key = match &incoming {
-            Incoming::Valid { key, .. } => Some(key.clone()),
-            _ => None,
-        };
-        State {
-            incoming,
-            key,
-            data: None,
-            original: None,
-            force_write: false,
-            rolled: false,
-            obsolete: Vec::new(),
-            failed: None,
-        }
-    }
-
-    /// Forgets the current record (destroyed after the handler) and starts a new, unsaved
-    /// session with a fresh key holding `data`.
-    fn restart(&mut self, data: SessionData) {
-        let backed = match self.data {
-            Some(_) => self.original.is_some(),
-            // Not loaded: the cookie's record may exist; destroying a missing one is harmless.
-            None => self.key.is_some(),
-        };
-        if let (true, Some(old)) = (backed, self.key.take()) {
-            self.obsolete.push(old);
-        }
-        self.key = Some(SessionKey::generate());
-        self.data = Some(data);
-        self.original = None;
-        self.rolled = false;
-    }
+    state: Mutex<State>,
 }
 
 impl Session {
@@ -100,6 +45,11 @@ impl Session {
                 state: Mutex::new(State::new(incoming)),
             }),
         }
+    }
+
+    /// Locks the state as the handler left it, for the end-of-request plan.
+    pub(crate) async fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().await
     }
 
     /// Locks the state with the data loaded.
@@ -116,9 +66,7 @@ impl Session {
         if let Some(key) = state.key.clone() {
             match shared.store.get(&key, config.max_age, config.rolling).await {
                 Ok(Some(data)) => {
-                    state.original = Some(data.clone());
-                    state.data = Some(data);
-                    state.rolled = config.rolling;
+                    state.found(data, config.rolling);
                     return Ok(state);
                 }
                 Ok(None) => {}
@@ -141,22 +89,19 @@ impl Session {
                 }
             }
         }
-        // No record: a new session under a fresh key, never the one the client offered (koa
-        // does the same), so a client cannot choose the id of a session it is about to get.
-        state.key = Some(SessionKey::generate());
-        state.original = None;
-        state.data = Some(SessionData::new());
+        state.start_new();
         Ok(state)
     }
 
     /// The value under `name` as a `T`; `Ok(None)` when absent.
     ///
     /// # Errors
-    /// [`SessionError::Store`] when loading the session failed; [`SessionError::Value`] when the
-    /// value is not a `T`.
+    /// [`SessionError::Store`] when loading the session failed; [`SessionError::Value`] holding
+    /// [`Error::TypeMismatch`](session_core::Error::TypeMismatch) when the value is not a `T`
+    /// (the session itself is intact and stays as it is).
     pub async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, SessionError> {
         let state = self.loaded().await?;
-        data(&state).get(name).map_err(SessionError::Value)
+        state.data().get(name).map_err(SessionError::Value)
     }
 
     /// The raw JSON value under `name`.
@@ -165,7 +110,7 @@ impl Session {
     /// [`SessionError::Store`] when loading the session failed.
     pub async fn get_value(&self, name: &str) -> Result<Option<Value>, SessionError> {
         let state = self.loaded().await?;
-        Ok(data(&state).get_value(name).cloned())
+        Ok(state.data().get_value(name).cloned())
     }
 
     /// Stores `value` under `name`.
@@ -179,7 +124,8 @@ impl Session {
         value: T,
     ) -> Result<(), SessionError> {
         let mut state = self.loaded().await?;
-        data_mut(&mut state)
+        state
+            .data_mut()
             .insert(name, value)
             .map(drop)
             .map_err(SessionError::Value)
@@ -191,7 +137,7 @@ impl Session {
     /// [`SessionError::Store`] when loading the session failed.
     pub async fn remove(&self, name: &str) -> Result<Option<Value>, SessionError> {
         let mut state = self.loaded().await?;
-        Ok(data_mut(&mut state).remove(name))
+        Ok(state.data_mut().remove(name))
     }
 
     /// A copy of the whole session.
@@ -200,7 +146,7 @@ impl Session {
     /// [`SessionError::Store`] when loading the session failed.
     pub async fn data(&self) -> Result<SessionData, SessionError> {
         let state = self.loaded().await?;
-        Ok(data(&state).clone())
+        Ok(state.data().clone())
     }
 
     /// `true` when the session holds no values (a new session, or one that was cleared).
@@ -209,7 +155,7 @@ impl Session {
     /// [`SessionError::Store`] when loading the session failed.
     pub async fn is_empty(&self) -> Result<bool, SessionError> {
         let state = self.loaded().await?;
-        Ok(data(&state).is_empty())
+        Ok(state.data().is_empty())
     }
 
     /// Replaces the whole session with `data`, keeping its id. The session is written after the
@@ -219,9 +165,7 @@ impl Session {
     /// [`SessionError::Store`] when loading the session failed (the load tells whether a record
     /// backs this session, and so whether the cookie's id may be kept).
     pub async fn replace(&self, data: SessionData) -> Result<(), SessionError> {
-        let mut state = self.loaded().await?;
-        state.data = Some(data);
-        state.force_write = true;
+        self.loaded().await?.replace(data);
         Ok(())
     }
 
@@ -231,7 +175,7 @@ impl Session {
     /// [`SessionError::Store`] when loading the session failed.
     pub async fn clear(&self) -> Result<(), SessionError> {
         let mut state = self.loaded().await?;
-        data_mut(&mut state).clear();
+        state.data_mut().clear();
         Ok(())
     }
 
@@ -264,18 +208,6 @@ impl Session {
         let mut state = self.inner.state.lock().await;
         state.restart(SessionData::new());
     }
-}
-
-fn data(state: &State) -> &SessionData {
-    static EMPTY: std::sync::OnceLock<SessionData> = std::sync::OnceLock::new();
-    state
-        .data
-        .as_ref()
-        .unwrap_or_else(|| EMPTY.get_or_init(SessionData::new))
-}
-
-fn data_mut(state: &mut State) -> &mut SessionData {
-    state.data.get_or_insert_with(SessionData::new)
 }
 
 impl fmt::Debug for Session {

@@ -1,16 +1,18 @@
 //! The `axum` feature: `Session` as an extractor, `SessionError` as a response. Needs no server.
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use http::{Request, StatusCode, header};
-use session_core::{Error, SessionStore};
+use http::StatusCode;
+use session_core::{Error, SessionData, SessionStore};
 use session_memory::MemoryStore;
-use session_tower::{KeyRing, Session, SessionError, SessionLayer};
-use tower::ServiceExt as _;
+use session_tower::{Session, SessionError};
+
+use support::{NEW, send, signed};
 
 async fn visits(session: Session) -> Result<String, SessionError> {
     let n = session.get::<u32>("visits").await?.unwrap_or(0) + 1;
@@ -18,58 +20,23 @@ async fn visits(session: Session) -> Result<String, SessionError> {
     Ok(n.to_string())
 }
 
-fn request(cookie: Option<&str>) -> Request<Body> {
-    let mut req = Request::get("/");
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    req.body(Body::empty()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn body(res: axum::response::Response) -> String {
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 #[tokio::test]
 async fn session_is_an_extractor_behind_the_layer() {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let keys =
-        KeyRing::new([b"0123456789abcdef0123456789abcdef"]).unwrap_or_else(|e| panic!("{e}"));
     let app = Router::new()
         .route("/", get(visits))
-        .layer(SessionLayer::new(store, keys));
-    let res = app
-        .clone()
-        .oneshot(request(None))
-        .await
-        .unwrap_or_else(|e| match e {});
-    let cookie = res.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap_or_default()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(body(res).await, "1");
-    let res = app
-        .oneshot(request(Some(&cookie)))
-        .await
-        .unwrap_or_else(|e| match e {});
-    assert_eq!(body(res).await, "2");
+        .layer(signed(store, &[NEW]));
+    let r = send(&app, "/", None).await;
+    assert_eq!(r.body, "1");
+    assert_eq!(send(&app, "/", Some(&r.cookie())).await.body, "2");
 }
 
 #[tokio::test]
 async fn a_handler_without_the_layer_gets_a_500_naming_the_mistake() {
     let app = Router::new().route("/", get(visits));
-    let res = app
-        .oneshot(request(None))
-        .await
-        .unwrap_or_else(|e| match e {});
-    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(body(res).await.contains("SessionLayer"));
+    let r = send(&app, "/", None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.body.contains("SessionLayer"), "{}", r.body);
 }
 
 #[test]
@@ -85,6 +52,13 @@ fn session_errors_answer_503_when_transient_and_500_otherwise() {
     let denied = SessionError::Store(Error::backend("mysql", std::io::Error::other("denied")));
     assert_eq!(
         denied.into_response().status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let mut data = SessionData::new();
+    data.insert("visits", "many").unwrap();
+    let mismatch = SessionError::Value(data.get::<u32>("visits").unwrap_err());
+    assert_eq!(
+        mismatch.into_response().status(),
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }

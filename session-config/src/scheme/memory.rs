@@ -54,14 +54,14 @@ pub(crate) fn connect(
     options: &CommonOptions,
 ) -> Result<std::sync::Arc<dyn session_core::SessionStore>, ConfigError> {
     check(options)?;
-    let mut store = session_memory::MemoryStore::new();
+    let mut builder = session_memory::MemoryStore::builder();
     if let Some(max) = max_bytes {
-        store = store.with_max_bytes(max);
+        builder = builder.max_bytes(max);
     }
     if let Some(max) = options.max_record_bytes {
-        store = store.with_max_record_bytes(max);
+        builder = builder.max_record_bytes(max);
     }
-    Ok(std::sync::Arc::new(store))
+    Ok(std::sync::Arc::new(builder.build()))
 }
 
 #[cfg(test)]

@@ -129,14 +129,16 @@ mod connect {
         ) -> Result<Option<SessionData>> {
             self.store.get(key, max_age, rolling).await
         }
-        async fn set(
+        async fn write(
             &self,
             key: &SessionKey,
             data: &SessionData,
             max_age: session_core::Duration,
-            changed: bool,
         ) -> Result<()> {
-            self.store.set(key, data, max_age, changed).await
+            self.store.write(key, data, max_age).await
+        }
+        async fn touch(&self, key: &SessionKey, max_age: session_core::Duration) -> Result<bool> {
+            self.store.touch(key, max_age).await
         }
         async fn destroy(&self, key: &SessionKey) -> Result<()> {
             self.store.destroy(key).await

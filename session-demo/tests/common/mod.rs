@@ -5,12 +5,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use integration_tests::{error_chain, unreachable};
 use reqwest::StatusCode;
 use serde_json::Value;
 use session_config::{ConfigError, StoreConfig};
 use session_core::{Duration, SessionData, SessionKey, SessionStore};
 use session_demo::{DemoConfig, Users};
+use session_testkit::{reachable, store_url, unique_name};
 use session_tower::KeyRing;
 
 pub const KEY_A: &[u8] = b"demo-test-key-A-demo-test-key-A-";
@@ -19,46 +19,31 @@ pub const KEY_B: &[u8] = b"demo-test-key-B-demo-test-key-B-";
 /// The demo users, hashed once per test binary (argon2 is slow in debug builds on purpose).
 pub fn users() -> Arc<Users> {
     static USERS: OnceLock<Arc<Users>> = OnceLock::new();
-    Arc::clone(USERS.get_or_init(|| Arc::new(Users::demo().unwrap_or_else(|e| panic!("{e}")))))
+    Arc::clone(USERS.get_or_init(|| Arc::new(Users::demo().unwrap())))
 }
 
 pub fn keys(keys: &[&[u8]]) -> KeyRing {
-    KeyRing::new(keys).unwrap_or_else(|e| panic!("{e}"))
+    KeyRing::new(keys).unwrap()
 }
 
 pub fn config(keys_: &[&[u8]]) -> DemoConfig {
     DemoConfig::new(keys(keys_), users())
 }
 
-/// `t_<tag>_<8 hex>`: a valid Redis prefix, MySQL table and MongoDB collection name.
-pub fn namespace(tag: &str) -> String {
-    let random = SessionKey::generate();
-    let hex: String = random
-        .as_str()
-        .bytes()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t_demo_{tag}_{hex}")
-}
-
-/// The URL of a fresh namespace on `backend`, from the environment's server URLs.
+/// The URL of a fresh namespace (`t_demo_<tag>_<8 hex>`) on `backend`, from the environment's
+/// server URLs.
 pub fn url(backend: &str, tag: &str) -> String {
-    integration_tests::store_url(backend, &namespace(tag), &[])
+    store_url(backend, &unique_name(&format!("demo_{tag}")), &[])
 }
 
 /// Opens a store in a fresh namespace on `backend`, chosen by URL only. `None` (after a loud
 /// message) when the server is unreachable and skipping is allowed; panics under `CI=true`.
 pub async fn open(backend: &str, tag: &str) -> Option<Arc<dyn SessionStore>> {
     let url = url(backend, tag);
-    let config = StoreConfig::from_url(&url).unwrap_or_else(|e| panic!("{backend}: {e}"));
+    let config = StoreConfig::from_url(&url).unwrap();
     match session_config::connect(&config).await {
-        Ok(store) => Some(store),
-        Err(ConfigError::Store(e)) if e.is_transient() => {
-            unreachable(backend, tag, &error_chain(&e));
-            None
-        }
-        Err(e) => panic!("{backend}: opening {config} failed: {}", error_chain(&e)),
+        Err(ConfigError::Store(e)) => reachable(backend, tag, Err(e)),
+        connected => Some(connected.unwrap()),
     }
 }
 
@@ -70,10 +55,8 @@ pub struct Server {
 
 impl Server {
     pub async fn start(router: axum::Router) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 eprintln!("demo server stopped: {e}");
@@ -86,7 +69,7 @@ impl Server {
     }
 
     pub async fn demo(store: Arc<dyn SessionStore>, config: DemoConfig) -> Server {
-        Server::start(session_demo::app(store, config).unwrap_or_else(|e| panic!("{e}"))).await
+        Server::start(session_demo::app(store, config).unwrap()).await
     }
 }
 
@@ -154,7 +137,7 @@ impl Client {
         if let Some(cookie) = &self.cookie {
             req = req.header(reqwest::header::COOKIE, cookie);
         }
-        let res = req.send().await.unwrap_or_else(|e| panic!("request: {e}"));
+        let res = req.send().await.unwrap();
         let status = res.status();
         let mut set_cookies = res.headers().get_all(reqwest::header::SET_COOKIE).iter();
         let set_cookie = set_cookies
@@ -170,7 +153,7 @@ impl Client {
                 Some(pair)
             };
         }
-        let bytes = res.bytes().await.unwrap_or_else(|e| panic!("body: {e}"));
+        let bytes = res.bytes().await.unwrap();
         let json = if bytes.is_empty() {
             Value::Null
         } else {
@@ -186,11 +169,7 @@ impl Client {
 
     /// The session key inside the current cookie.
     pub fn session_key(&self) -> SessionKey {
-        key_of(
-            self.cookie
-                .as_deref()
-                .unwrap_or_else(|| panic!("no session cookie")),
-        )
+        key_of(self.cookie.as_deref().expect("no session cookie"))
     }
 }
 
@@ -198,13 +177,10 @@ impl Client {
 pub fn key_of(cookie: &str) -> SessionKey {
     let value = cookie.split_once('=').map(|(_, v)| v).unwrap_or_default();
     let key = value.split('.').next().unwrap_or_default();
-    SessionKey::parse(key).unwrap_or_else(|e| panic!("{e}"))
+    SessionKey::parse(key).unwrap()
 }
 
 /// The record under `key`, read straight from the store (not rolling).
 pub async fn record(store: &dyn SessionStore, key: &SessionKey) -> Option<SessionData> {
-    store
-        .get(key, Duration::hours(1), false)
-        .await
-        .unwrap_or_else(|e| panic!("reading the store directly: {}", error_chain(&e)))
+    store.get(key, Duration::hours(1), false).await.unwrap()
 }

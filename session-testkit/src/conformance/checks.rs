@@ -1,32 +1,20 @@
-//! The checks, one per clause of the [`SessionStore`] contract.
-//!
-//! Each check takes the [`Harness`] of one backend and panics with a message naming the clause
-//! when the store breaks it. Expiry checks use short real TTLs (about a second), because on
-//! Redis, MongoDB and MySQL the server's clock or TTL machinery is part of what is tested.
-//!
-//! Several checks are regressions for bugs that reached users of other session libraries: a save
-//! after expiry doing nothing (tower-sessions-stores #19), memory stores returning expired
-//! sessions (tower-sessions #82), a touch resurrecting a logged-out session
-//! (session-file-store #55).
+//! The checks, one `async fn(&Harness)` per clause of the [`SessionStore`] contract, each
+//! documented with the clause it checks. Listed once in `conformance_suite!`.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use session_core::{Duration, Error, MAX_KEY_LEN, SessionData, SessionKey, SessionStore};
+use session_core::{
+    Duration, Error, MAX_KEY_LEN, MAX_NESTING_DEPTH, SessionData, SessionKey, SessionStore,
+};
 
-use crate::Harness;
-
-/// The record size limit a conformance factory must configure: 200 000 bytes.
-pub const MAX_RECORD_BYTES: usize = 200_000;
+use super::MAX_RECORD_BYTES;
+use crate::{Harness, data};
 
 const LONG: Duration = Duration::hours(1);
 /// Short TTL used by expiry checks.
 const SHORT: Duration = Duration::milliseconds(1500);
-
-fn data(v: Value) -> SessionData {
-    SessionData::try_from(v).unwrap_or_else(|e| panic!("test data must be an object: {e}"))
-}
 
 async fn sleep_ms(ms: u64) {
     tokio::time::sleep(StdDuration::from_millis(ms)).await;
@@ -38,10 +26,7 @@ async fn get(
     max_age: Duration,
     rolling: bool,
 ) -> Option<SessionData> {
-    store
-        .get(key, max_age, rolling)
-        .await
-        .unwrap_or_else(|e| panic!("get failed: {}", session_core::error_chain(&e)))
+    store.get(key, max_age, rolling).await.expect("get failed")
 }
 
 async fn set(
@@ -51,22 +36,16 @@ async fn set(
     max_age: Duration,
     changed: bool,
 ) {
-    store
-        .set(key, d, max_age, changed)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "set(changed={changed}) failed: {}",
-                session_core::error_chain(&e)
-            )
-        })
+    let what = if changed {
+        "set failed"
+    } else {
+        "touch failed"
+    };
+    store.set(key, d, max_age, changed).await.expect(what);
 }
 
 async fn destroy(store: &dyn SessionStore, key: &SessionKey) {
-    store
-        .destroy(key)
-        .await
-        .unwrap_or_else(|e| panic!("destroy failed: {}", session_core::error_chain(&e)))
+    store.destroy(key).await.expect("destroy failed");
 }
 
 async fn round_trip_value(h: &Harness, what: &str, v: Value) {
@@ -86,7 +65,7 @@ async fn round_trip_value(h: &Harness, what: &str, v: Value) {
 }
 
 /// A written session reads back equal.
-pub async fn round_trip(h: &Harness) {
+pub(super) async fn written_session_reads_back_equal(h: &Harness) {
     round_trip_value(
         h,
         "a simple session",
@@ -96,7 +75,7 @@ pub async fn round_trip(h: &Harness) {
 }
 
 /// A key never written reads as `None`.
-pub async fn missing_key_is_none(h: &Harness) {
+pub(super) async fn missing_key_is_none(h: &Harness) {
     assert_eq!(
         get(h.store(), &SessionKey::generate(), LONG, false).await,
         None
@@ -104,12 +83,12 @@ pub async fn missing_key_is_none(h: &Harness) {
 }
 
 /// A session with no values is still a session.
-pub async fn empty_session_round_trips(h: &Harness) {
+pub(super) async fn empty_session_round_trips(h: &Harness) {
     round_trip_value(h, "an empty session", json!({})).await;
 }
 
 /// A changed `set` replaces the whole record, dropping values not in the new data.
-pub async fn overwrite_replaces_data(h: &Harness) {
+pub(super) async fn overwrite_replaces_data(h: &Harness) {
     let key = SessionKey::generate();
     set(h.store(), &key, &data(json!({"a": 1, "b": 2})), LONG, true).await;
     let second = data(json!({"b": 3}));
@@ -118,7 +97,7 @@ pub async fn overwrite_replaces_data(h: &Harness) {
 }
 
 /// After `destroy`, `get` returns `None`.
-pub async fn destroy_then_get_is_none(h: &Harness) {
+pub(super) async fn destroy_then_get_is_none(h: &Harness) {
     let key = SessionKey::generate();
     set(h.store(), &key, &data(json!({"a": 1})), LONG, true).await;
     destroy(h.store(), &key).await;
@@ -127,14 +106,14 @@ pub async fn destroy_then_get_is_none(h: &Harness) {
 }
 
 /// Destroying a key that does not exist (twice) succeeds.
-pub async fn destroy_missing_key_is_ok(h: &Harness) {
+pub(super) async fn destroy_missing_key_is_ok(h: &Harness) {
     let key = SessionKey::generate();
     destroy(h.store(), &key).await;
     destroy(h.store(), &key).await;
 }
 
 /// `destroy` removes only its own key.
-pub async fn destroy_removes_only_its_key(h: &Harness) {
+pub(super) async fn destroy_removes_only_its_key(h: &Harness) {
     let (a, b) = (SessionKey::generate(), SessionKey::generate());
     let da = data(json!({"who": "a"}));
     let db = data(json!({"who": "b"}));
@@ -146,7 +125,7 @@ pub async fn destroy_removes_only_its_key(h: &Harness) {
 }
 
 /// A record is gone once `max_age` has passed, even if no sweeper has run.
-pub async fn record_expires_after_max_age(h: &Harness) {
+pub(super) async fn record_expires_after_max_age(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, Duration::seconds(1), true).await;
@@ -164,7 +143,7 @@ pub async fn record_expires_after_max_age(h: &Harness) {
 }
 
 /// A rolling `get` moves the expiry to now + `max_age`.
-pub async fn rolling_get_extends_expiry(h: &Harness) {
+pub(super) async fn rolling_get_extends_expiry(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, SHORT, true).await;
@@ -180,7 +159,7 @@ pub async fn rolling_get_extends_expiry(h: &Harness) {
 }
 
 /// A non-rolling `get` leaves the expiry where it was.
-pub async fn non_rolling_get_does_not_extend_expiry(h: &Harness) {
+pub(super) async fn non_rolling_get_does_not_extend_expiry(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, SHORT, true).await;
@@ -195,14 +174,14 @@ pub async fn non_rolling_get_does_not_extend_expiry(h: &Harness) {
 }
 
 /// A rolling `get` on a missing key returns `None` and creates nothing.
-pub async fn rolling_get_on_missing_key_does_not_create(h: &Harness) {
+pub(super) async fn rolling_get_on_missing_key_does_not_create(h: &Harness) {
     let key = SessionKey::generate();
     assert_eq!(get(h.store(), &key, LONG, true).await, None);
     assert_eq!(get(h.store(), &key, LONG, false).await, None);
 }
 
 /// A rolling `get` on an expired record returns `None` and does not revive it.
-pub async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
+pub(super) async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
     let key = SessionKey::generate();
     set(
         h.store(),
@@ -226,7 +205,7 @@ pub async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
 }
 
 /// `set(changed=false)` moves the expiry of an existing record.
-pub async fn touch_extends_expiry(h: &Harness) {
+pub(super) async fn touch_extends_expiry(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, SHORT, true).await;
@@ -241,7 +220,7 @@ pub async fn touch_extends_expiry(h: &Harness) {
 }
 
 /// `set(changed=false)` never writes the data it is given.
-pub async fn touch_never_writes_the_given_data(h: &Harness) {
+pub(super) async fn touch_never_writes_the_given_data(h: &Harness) {
     let key = SessionKey::generate();
     let original = data(json!({"v": "original"}));
     set(h.store(), &key, &original, LONG, true).await;
@@ -250,14 +229,14 @@ pub async fn touch_never_writes_the_given_data(h: &Harness) {
 }
 
 /// `set(changed=false)` on a key never written creates nothing.
-pub async fn touch_on_missing_key_does_not_create(h: &Harness) {
+pub(super) async fn touch_on_missing_key_does_not_create(h: &Harness) {
     let key = SessionKey::generate();
     set(h.store(), &key, &data(json!({"a": 1})), LONG, false).await;
     assert_eq!(get(h.store(), &key, LONG, false).await, None);
 }
 
 /// `set(changed=false)` after expiry does not bring the record back.
-pub async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
+pub(super) async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     set(h.store(), &key, &d, Duration::seconds(1), true).await;
@@ -272,7 +251,7 @@ pub async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
 
 /// A late touch after `destroy` (logout) does not bring the session back
 /// (session-file-store #55).
-pub async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
+pub(super) async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"user": "alice"}));
     set(h.store(), &key, &d, LONG, true).await;
@@ -285,8 +264,192 @@ pub async fn touch_on_destroyed_key_does_not_recreate(h: &Harness) {
     );
 }
 
+/// `touch` answers `true` for a live record (and extends it) and `false` for a missing, expired
+/// or destroyed one, which it leaves absent.
+pub(super) async fn touch_reports_whether_a_live_record_was_found(h: &Harness) {
+    let store = h.store();
+    let touch =
+        |key: SessionKey| async move { store.touch(&key, LONG).await.expect("touch failed") };
+    let key = SessionKey::generate();
+    assert!(
+        !touch(key.clone()).await,
+        "touch found a record never written"
+    );
+    assert_eq!(get(store, &key, LONG, false).await, None);
+    let d = data(json!({"a": 1}));
+    set(store, &key, &d, SHORT, true).await;
+    assert!(touch(key.clone()).await, "touch missed a live record");
+    sleep_ms(1700).await;
+    assert_eq!(
+        get(store, &key, LONG, false).await,
+        Some(d.clone()),
+        "touch did not extend"
+    );
+    destroy(store, &key).await;
+    assert!(!touch(key.clone()).await, "touch found a destroyed record");
+    assert_eq!(
+        get(store, &key, LONG, false).await,
+        None,
+        "touch undid a logout"
+    );
+    let expired = SessionKey::generate();
+    set(store, &expired, &d, Duration::seconds(1), true).await;
+    sleep_ms(1150).await;
+    assert!(
+        !touch(expired.clone()).await,
+        "touch found an expired record"
+    );
+    assert_eq!(get(store, &expired, LONG, false).await, None);
+}
+
+/// Data nested exactly [`MAX_NESTING_DEPTH`] levels deep round-trips; one level more is refused
+/// at write time with `Error::TooDeep` and the old record stays, so no store ever holds a record
+/// it cannot read back.
+pub(super) async fn nesting_beyond_the_limit_is_refused_at_write_time(h: &Harness) {
+    fn nested(levels: usize) -> SessionData {
+        let mut v = json!("leaf");
+        for i in 1..levels {
+            v = if i % 2 == 0 {
+                json!({ "k": v })
+            } else {
+                json!([v])
+            };
+        }
+        data(json!({ "v": v }))
+    }
+    let key = SessionKey::generate();
+    let deepest = nested(MAX_NESTING_DEPTH);
+    set(h.store(), &key, &deepest, LONG, true).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, true).await,
+        Some(deepest.clone())
+    );
+    match h
+        .store()
+        .set(&key, &nested(MAX_NESTING_DEPTH + 1), LONG, true)
+        .await
+    {
+        Err(Error::TooDeep { limit }) => assert_eq!(limit, MAX_NESTING_DEPTH),
+        other => panic!("expected TooDeep, got {other:?}"),
+    }
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(deepest),
+        "the old record was lost"
+    );
+}
+
+/// Racing calls of [`racing_rounds`]: each round, these run at the same moment as one write.
+#[derive(Clone, Copy, Debug)]
+enum Extend {
+    Touch,
+    RollingGet,
+}
+
+/// Rounds of a race check, alternating touches and rolling reads. Bounded in time as well: a
+/// slow server runs fewer rounds (but at least [`MIN_RACE_ROUNDS`]).
+const RACE_ROUNDS: usize = 2000;
+const MIN_RACE_ROUNDS: usize = 200;
+const RACE_BUDGET: StdDuration = StdDuration::from_secs(15);
+/// Touches or rolling reads per round, one after another, so that one is in flight whenever
+/// the racing write lands.
+const EXTENDS_PER_ROUND: usize = 4;
+
+/// Writes `v: 1` to a fresh key, then runs `write` against a burst of touches or rolling reads
+/// on two tasks released together; `check` looks at the key afterwards and says what is wrong.
+async fn racing_rounds<W, WF>(
+    h: &Harness,
+    write: W,
+    check: impl Fn(Option<SessionData>) -> Option<String>,
+) where
+    W: Fn(Arc<dyn SessionStore>, SessionKey) -> WF,
+    WF: std::future::Future<Output = ()> + Send + 'static,
+{
+    let started = std::time::Instant::now();
+    for round in 0..RACE_ROUNDS {
+        if round >= MIN_RACE_ROUNDS && started.elapsed() > RACE_BUDGET {
+            break;
+        }
+        let how = if round % 2 == 0 {
+            Extend::Touch
+        } else {
+            Extend::RollingGet
+        };
+        let key = SessionKey::generate();
+        set(h.store(), &key, &data(json!({"v": 1})), LONG, true).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let writer = {
+            let (barrier, write) = (Arc::clone(&barrier), write(h.shared(), key.clone()));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                write.await;
+            })
+        };
+        let extender = {
+            let (store, key) = (h.shared(), key.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                for _ in 0..EXTENDS_PER_ROUND {
+                    match how {
+                        Extend::Touch => {
+                            store.touch(&key, LONG).await.expect("touch failed");
+                        }
+                        Extend::RollingGet => {
+                            store
+                                .get(&key, LONG, true)
+                                .await
+                                .expect("rolling get failed");
+                        }
+                    }
+                }
+            })
+        };
+        for task in [writer, extender] {
+            task.await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        }
+        if let Some(wrong) = check(get(h.store(), &key, LONG, false).await) {
+            panic!("round {round}, racing {how:?}s: {wrong}");
+        }
+    }
+}
+
+/// A `destroy` racing touches and rolling reads of the same session always wins: a late touch
+/// can never undo a logout, and no call fails (MySQL: no deadlock surfaces as an error).
+pub(super) async fn a_destroy_racing_touches_and_rolling_reads_always_wins(h: &Harness) {
+    racing_rounds(
+        h,
+        |store, key| async move { store.destroy(&key).await.expect("destroy failed") },
+        |left| left.map(|d| format!("the destroyed session came back: {d:?}")),
+    )
+    .await;
+}
+
+/// A changed `set` racing touches and rolling reads of the same session is never lost: neither
+/// can write back the data they read over the newer write.
+pub(super) async fn a_changed_set_racing_touches_and_rolling_reads_is_never_lost(h: &Harness) {
+    let newer = data(json!({"v": 2}));
+    let written = newer.clone();
+    racing_rounds(
+        h,
+        move |store, key| {
+            let written = written.clone();
+            async move {
+                store
+                    .set(&key, &written, LONG, true)
+                    .await
+                    .expect("set failed")
+            }
+        },
+        |left| {
+            (left.as_ref() != Some(&newer)).then(|| format!("the newer write was lost: {left:?}"))
+        },
+    )
+    .await;
+}
+
 /// A changed `set` after expiry writes a fresh record (tower-sessions-stores #19).
-pub async fn changed_set_after_expiry_recreates(h: &Harness) {
+pub(super) async fn changed_set_after_expiry_recreates(h: &Harness) {
     let key = SessionKey::generate();
     set(
         h.store(),
@@ -307,7 +470,7 @@ pub async fn changed_set_after_expiry_recreates(h: &Harness) {
 }
 
 /// Integers at the edges of `i64` and `u64` keep their exact value.
-pub async fn json_integers_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_integers_round_trip_exactly(h: &Harness) {
     round_trip_value(
         h,
         "integers",
@@ -321,7 +484,7 @@ pub async fn json_integers_round_trip_exactly(h: &Harness) {
 }
 
 /// Floats keep every bit, including `-0.0`, subnormals and the extremes.
-pub async fn json_floats_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_floats_round_trip_exactly(h: &Harness) {
     round_trip_value(
         h,
         "floats",
@@ -335,7 +498,7 @@ pub async fn json_floats_round_trip_exactly(h: &Harness) {
 }
 
 /// Strings keep every character: empty, NUL, quotes, escapes, emoji, RTL, combining marks.
-pub async fn json_strings_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_strings_round_trip_exactly(h: &Harness) {
     round_trip_value(
         h,
         "strings",
@@ -350,7 +513,7 @@ pub async fn json_strings_round_trip_exactly(h: &Harness) {
 }
 
 /// Nested objects, arrays, nulls and booleans keep their structure and order of arrays.
-pub async fn json_nested_values_round_trip_exactly(h: &Harness) {
+pub(super) async fn json_nested_values_round_trip_exactly(h: &Harness) {
     let mut deep = json!({"leaf": true});
     for i in 0..40 {
         deep = json!({ format!("level{i}"): deep, "arr": [i, null] });
@@ -368,15 +531,15 @@ pub async fn json_nested_values_round_trip_exactly(h: &Harness) {
 
 /// Data padded so that its encoded record is exactly `size` bytes.
 fn data_of_encoded_size(size: usize) -> SessionData {
-    let expiry = session_core::expires_at(LONG).unwrap_or_else(|e| panic!("{e}"));
+    let expiry = session_core::expires_at(LONG).unwrap();
     let base = session_core::encode(&data(json!({"pad": ""})), expiry, usize::MAX)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .len();
     data(json!({"pad": "p".repeat(size - base)}))
 }
 
 /// A record of exactly the configured limit is stored.
-pub async fn record_at_size_limit_is_accepted(h: &Harness) {
+pub(super) async fn record_at_size_limit_is_accepted(h: &Harness) {
     let key = SessionKey::generate();
     let d = data_of_encoded_size(MAX_RECORD_BYTES);
     set(h.store(), &key, &d, LONG, true).await;
@@ -388,7 +551,7 @@ pub async fn record_at_size_limit_is_accepted(h: &Harness) {
 }
 
 /// A record above the limit fails with `TooLarge` and leaves the previous record intact.
-pub async fn record_over_size_limit_is_too_large_and_keeps_old(h: &Harness) {
+pub(super) async fn record_over_size_limit_is_too_large_and_keeps_old(h: &Harness) {
     let key = SessionKey::generate();
     let old = data(json!({"v": "old"}));
     set(h.store(), &key, &old, LONG, true).await;
@@ -407,8 +570,8 @@ pub async fn record_over_size_limit_is_too_large_and_keeps_old(h: &Harness) {
     );
 }
 
-/// Malformed keys never reach a store: parsing fails with `InvalidKey` naming no key.
-pub async fn invalid_keys_are_rejected(h: &Harness) {
+/// Malformed keys never reach a store: parsing fails with `InvalidKey`.
+pub(super) async fn invalid_keys_are_rejected(h: &Harness) {
     let too_long = "k".repeat(MAX_KEY_LEN + 1);
     for bad in [
         "",
@@ -424,24 +587,19 @@ pub async fn invalid_keys_are_rejected(h: &Harness) {
         &too_long,
     ] {
         match SessionKey::parse(bad) {
-            Err(Error::InvalidKey { reason }) => {
-                assert!(
-                    bad.len() < 3 || !reason.contains(bad),
-                    "the error repeats the key"
-                );
-            }
+            Err(Error::InvalidKey { .. }) => {}
             other => panic!("{bad:?} was not rejected: {other:?}"),
         }
     }
     // The store still works for its neighbours.
-    round_trip(h).await;
+    written_session_reads_back_equal(h).await;
 }
 
 /// A key of the maximum length is stored and found under its full value.
-pub async fn longest_valid_key_round_trips(h: &Harness) {
+pub(super) async fn longest_valid_key_round_trips(h: &Harness) {
     let long = "Z".repeat(MAX_KEY_LEN - 1);
-    let key = SessionKey::parse(&format!("{long}a")).unwrap_or_else(|e| panic!("{e}"));
-    let sibling = SessionKey::parse(&format!("{long}b")).unwrap_or_else(|e| panic!("{e}"));
+    let key = SessionKey::parse(&format!("{long}a")).unwrap();
+    let sibling = SessionKey::parse(&format!("{long}b")).unwrap();
     let d = data(json!({"long": true}));
     set(h.store(), &key, &d, LONG, true).await;
     assert_eq!(get(h.store(), &key, LONG, false).await, Some(d));
@@ -453,11 +611,10 @@ pub async fn longest_valid_key_round_trips(h: &Harness) {
 }
 
 /// Keys are case-sensitive (a case-insensitive SQL collation would merge these).
-pub async fn keys_differing_only_in_case_are_distinct(h: &Harness) {
+pub(super) async fn keys_differing_only_in_case_are_distinct(h: &Harness) {
     let base = SessionKey::generate().as_str().to_ascii_lowercase();
-    let lower = SessionKey::parse(&format!("{base}x")).unwrap_or_else(|e| panic!("{e}"));
-    let upper = SessionKey::parse(&format!("{}X", base.to_ascii_uppercase()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let lower = SessionKey::parse(&format!("{base}x")).unwrap();
+    let upper = SessionKey::parse(&format!("{}X", base.to_ascii_uppercase())).unwrap();
     let dl = data(json!({"case": "lower"}));
     let du = data(json!({"case": "upper"}));
     set(h.store(), &lower, &dl, LONG, true).await;
@@ -472,7 +629,7 @@ pub async fn keys_differing_only_in_case_are_distinct(h: &Harness) {
 }
 
 /// Zero and negative `max_age` are `InvalidMaxAge` on every call, and nothing is written.
-pub async fn invalid_max_age_is_rejected_and_writes_nothing(h: &Harness) {
+pub(super) async fn invalid_max_age_is_rejected_and_writes_nothing(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
     for bad in [
@@ -499,7 +656,7 @@ pub async fn invalid_max_age_is_rejected_and_writes_nothing(h: &Harness) {
 }
 
 /// Stores in different namespaces (prefix, table, collection) never see each other's keys.
-pub async fn namespaces_are_isolated(h: &Harness) {
+pub(super) async fn namespaces_are_isolated(h: &Harness) {
     let other = h.store_in(&h.sibling_namespace("ns_other")).await;
     let key = SessionKey::generate();
     let mine = data(json!({"owner": "first"}));
@@ -520,7 +677,7 @@ pub async fn namespaces_are_isolated(h: &Harness) {
 }
 
 /// 64 tasks on 64 keys: write, rolling read, touch, read back, destroy; all succeed, no mix-ups.
-pub async fn concurrent_tasks_on_distinct_keys(h: &Harness) {
+pub(super) async fn concurrent_tasks_on_distinct_keys_never_mix_up_data(h: &Harness) {
     let tasks: Vec<_> = (0..64)
         .map(|i| {
             let store = h.shared();
@@ -547,7 +704,7 @@ pub async fn concurrent_tasks_on_distinct_keys(h: &Harness) {
 
 /// 64 tasks writing one key: every call succeeds and the final record is exactly one of the
 /// written states, never a mix.
-pub async fn concurrent_tasks_on_one_key_leave_a_written_state(h: &Harness) {
+pub(super) async fn concurrent_tasks_on_one_key_leave_a_written_state(h: &Harness) {
     let key = Arc::new(SessionKey::generate());
     let states: Vec<SessionData> = (0..64)
         .map(|i| data(json!({"writer": i, "body": format!("{i}-").repeat(200), "n": i * 1000})))
@@ -570,12 +727,12 @@ pub async fn concurrent_tasks_on_one_key_leave_a_written_state(h: &Harness) {
     }
     let last = get(h.store(), &key, LONG, false)
         .await
-        .unwrap_or_else(|| panic!("key missing at the end"));
+        .expect("key missing at the end");
     assert!(states.contains(&last), "final state is torn: {last:?}");
 }
 
 /// Rolling reads and touches racing on one key never change or lose its data.
-pub async fn concurrent_rolling_reads_and_touches_keep_data(h: &Harness) {
+pub(super) async fn concurrent_rolling_reads_and_touches_keep_data(h: &Harness) {
     let key = Arc::new(SessionKey::generate());
     let d = data(json!({"stable": "yes", "n": 7}));
     set(h.store(), &key, &d, LONG, true).await;

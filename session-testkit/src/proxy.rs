@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use integration_tests::proxy::{FaultProxy, Mode};
+//! use session_testkit::proxy::{FaultProxy, Mode};
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let proxy = FaultProxy::start("127.0.0.1:6379").await?;
@@ -359,10 +359,8 @@ mod tests {
 
     /// An echo server on a free port.
     async fn echo() -> (SocketAddr, JoinHandle<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             while let Ok((mut s, _)) = listener.accept().await {
                 tokio::spawn(async move {
@@ -386,69 +384,52 @@ mod tests {
     #[tokio::test]
     async fn every_mode_does_what_it_says_and_heals() {
         let (upstream, _echo) = echo().await;
-        let proxy = FaultProxy::start(upstream.to_string())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let proxy = FaultProxy::start(upstream.to_string()).await.unwrap();
         let connect = || TcpStream::connect(proxy.addr());
         let short = Duration::from_millis(200);
         let long = Duration::from_secs(2);
 
-        let mut a = connect().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut a = connect().await.unwrap();
         assert_eq!(round_trip(&mut a, long).await.ok(), Some(b"ping".to_vec()));
 
         // Stall: nothing comes back; after healing, the held bytes arrive.
-        proxy
-            .set_mode(Mode::Stall)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        proxy.set_mode(Mode::Stall).await.unwrap();
         let stalled = round_trip(&mut a, short).await;
         assert_eq!(
             stalled.err().map(|e| e.kind()),
             Some(io::ErrorKind::TimedOut)
         );
-        proxy
-            .set_mode(Mode::Pass)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        proxy.set_mode(Mode::Pass).await.unwrap();
         let mut buf = [0u8; 4];
         tokio::time::timeout(long, a.read_exact(&mut buf))
             .await
-            .unwrap_or_else(|_| panic!("held bytes never arrived"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("held bytes never arrived")
+            .unwrap();
         assert_eq!(&buf, b"ping");
 
         // Latency.
         proxy
             .set_mode(Mode::Latency(Duration::from_millis(100)))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let started = std::time::Instant::now();
         assert!(round_trip(&mut a, long).await.is_ok());
         assert!(started.elapsed() >= Duration::from_millis(200));
 
         // Reset: the open connection and a new one are reset.
-        proxy
-            .set_mode(Mode::Reset)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        proxy.set_mode(Mode::Reset).await.unwrap();
         assert!(round_trip(&mut a, long).await.is_err());
-        let mut b = connect().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut b = connect().await.unwrap();
         assert!(round_trip(&mut b, long).await.is_err());
 
         // Refuse: connecting fails.
-        proxy
-            .set_mode(Mode::Refuse)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        proxy.set_mode(Mode::Refuse).await.unwrap();
         let refused = connect().await.err().map(|e| e.kind());
         assert_eq!(refused, Some(io::ErrorKind::ConnectionRefused));
 
         // Healed: the same port serves again.
-        proxy
-            .set_mode(Mode::Pass)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut c = connect().await.unwrap_or_else(|e| panic!("{e}"));
+        proxy.set_mode(Mode::Pass).await.unwrap();
+        let mut c = connect().await.unwrap();
         assert_eq!(round_trip(&mut c, long).await.ok(), Some(b"ping".to_vec()));
         assert!(proxy.resets() >= 2, "{proxy:?}");
     }

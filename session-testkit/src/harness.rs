@@ -5,7 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use session_core::{Result, SessionStore, error_chain};
+use session_core::{Result, SessionStore};
+
+use crate::{reachable, unique_name};
 
 /// The future a store factory returns.
 pub type StoreFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn SessionStore>>> + Send>>;
@@ -31,28 +33,23 @@ impl fmt::Debug for Harness {
 }
 
 impl Harness {
-    /// Builds the check's store in a fresh namespace. Returns `None` (after a loud message) when
-    /// the server is unreachable and skipping is allowed; panics on any other failure.
+    /// Builds the check's store in a fresh namespace ([`unique_name`] of the check). Returns
+    /// `None` (after a loud message) when the server is unreachable and skipping is allowed;
+    /// panics on any other failure.
     pub async fn new<F, Fut>(backend: &'static str, check: &str, make: F) -> Option<Harness>
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Arc<dyn SessionStore>>> + Send + 'static,
     {
         let factory: Factory = Arc::new(move |ns| Box::pin(make(ns)) as StoreFuture);
-        let namespace = unique_namespace(check);
-        match factory(namespace.clone()).await {
-            Ok(store) => Some(Harness {
-                backend,
-                namespace,
-                factory,
-                store,
-            }),
-            Err(e) if e.is_transient() => {
-                crate::unreachable(backend, check, &error_chain(&e));
-                None
-            }
-            Err(e) => panic!("{backend}: building the store failed: {}", error_chain(&e)),
-        }
+        let namespace = unique_name(check);
+        let store = reachable(backend, check, factory(namespace.clone()).await)?;
+        Some(Harness {
+            backend,
+            namespace,
+            factory,
+            store,
+        })
     }
 
     /// The backend's name, as in the test module (`memory`, `redis`, …).
@@ -80,28 +77,13 @@ impl Harness {
     /// # Panics
     /// When the factory fails.
     pub async fn store_in(&self, namespace: &str) -> Arc<dyn SessionStore> {
-        match (self.factory)(namespace.to_owned()).await {
-            Ok(store) => store,
-            Err(e) => panic!(
-                "{}: building a second store failed: {}",
-                self.backend,
-                error_chain(&e)
-            ),
-        }
+        (self.factory)(namespace.to_owned())
+            .await
+            .expect("building a second store failed")
     }
 
     /// A fresh namespace derived from this check's.
     pub fn sibling_namespace(&self, tag: &str) -> String {
-        unique_namespace(tag)
+        unique_name(tag)
     }
-}
-
-/// `t_<check>_<8 hex>`: unique per run, at most 64 characters of `[a-z0-9_]`, so it is a valid
-/// MySQL table name, MongoDB collection name and Redis key prefix alike.
-fn unique_namespace(check: &str) -> String {
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("no OS randomness: {e}"));
-    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let check: String = check.chars().take(48).collect();
-    format!("t_{check}_{suffix}")
 }

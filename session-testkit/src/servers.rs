@@ -1,0 +1,143 @@
+//! Where the servers are, and what to do when one is missing.
+
+use session_core::{Result, error_chain};
+
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+const DEFAULT_REDIS_CLUSTER_URLS: &str =
+    "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103";
+const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
+const DEFAULT_MONGODB_URL: &str = "mongodb://127.0.0.1:27017";
+
+/// The URL in environment variable `var`, or `default` when it is unset or empty. Read at run
+/// time, so one test binary runs against any server.
+pub fn env_url(var: &str, default: &str) -> String {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => default.to_owned(),
+    }
+}
+
+/// `REDIS_URL`, default `redis://127.0.0.1:6379`: a single Redis node.
+pub fn redis_url() -> String {
+    env_url("REDIS_URL", DEFAULT_REDIS_URL)
+}
+
+/// `REDIS_CLUSTER_URLS`, comma-separated, default the nodes on ports 7101–7103: any nodes of a
+/// Redis Cluster.
+pub fn redis_cluster_urls() -> Vec<String> {
+    env_url("REDIS_CLUSTER_URLS", DEFAULT_REDIS_CLUSTER_URLS)
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `MYSQL_URL`, default `mysql://root@127.0.0.1:3306/test`: MySQL 8 or MariaDB, as a user that
+/// may create and drop tables.
+pub fn mysql_url() -> String {
+    env_url("MYSQL_URL", DEFAULT_MYSQL_URL)
+}
+
+/// `MONGODB_URL`, default `mongodb://127.0.0.1:27017`: a MongoDB-compatible server.
+pub fn mongodb_url() -> String {
+    env_url("MONGODB_URL", DEFAULT_MONGODB_URL)
+}
+
+/// `true` when a missing server must fail the run instead of skipping: `CI=true` (or `1`) or
+/// `SESSION_TEST_REQUIRE_ALL=1`.
+pub fn require_all() -> bool {
+    let set = |var: &str| {
+        std::env::var(var)
+            .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+            .unwrap_or(false)
+    };
+    set("CI") || set("SESSION_TEST_REQUIRE_ALL")
+}
+
+/// Reports an unreachable server: panics under [`require_all`], otherwise prints a loud
+/// message to stderr and returns so the caller can skip.
+pub fn unreachable(backend: &str, what: &str, cause: &dyn std::fmt::Display) {
+    let message = format!(
+        "{backend}: server unreachable ({what}): {cause}. Start it (see integration-tests/README.md) \
+         or set its URL variable."
+    );
+    if require_all() {
+        panic!("{message} CI=true / SESSION_TEST_REQUIRE_ALL=1 forbids skipping.");
+    }
+    eprintln!("\n!!!!!!!! SKIPPED: {message}\n");
+}
+
+/// `Some(value)` when `built` succeeded; `None` after [`unreachable()`] when it failed with a
+/// transient error (the server is down), so the caller can skip.
+///
+/// # Panics
+/// On any other error, and on a transient one under [`require_all`].
+pub fn reachable<T>(backend: &str, test: &str, built: Result<T>) -> Option<T> {
+    match built {
+        Ok(value) => Some(value),
+        Err(e) if e.is_transient() => {
+            unreachable(backend, test, &error_chain(&e));
+            None
+        }
+        Err(e) => panic!("{backend}: building the store failed: {}", error_chain(&e)),
+    }
+}
+
+/// The MongoDB collection for `namespace`: `r<unix seconds>_<namespace>`. The stamp lets the
+/// sweep in `integration-tests/tests/mongo.rs` drop the collections of earlier runs.
+pub fn mongo_collection(namespace: &str) -> String {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("r{stamp}_{namespace}")
+}
+
+/// The `session-config` URL of a store in `namespace` on `backend` (`memory`, `redis`,
+/// `redis_cluster`, `mongo` or `mysql`), built from the environment's server URLs, with `options`
+/// added to its query. MongoDB collections are named by [`mongo_collection`] in the database
+/// `session_tests`; MySQL's background cleanup is off (tests are short and tables are dropped as
+/// stale later).
+///
+/// # Panics
+/// For an unknown backend name.
+pub fn store_url(backend: &str, namespace: &str, options: &[(&str, &str)]) -> String {
+    // A server URL without its trailing slash or query, ready for a path and our options.
+    let base = |url: String| {
+        let url = url.split('?').next().unwrap_or_default();
+        url.trim_end_matches('/').to_owned()
+    };
+    let mut url = match backend {
+        "memory" => "memory://?".to_owned(),
+        "redis" => format!("{}/?prefix={namespace}:", base(redis_url())),
+        "redis_cluster" => {
+            let hosts: Vec<String> = redis_cluster_urls()
+                .iter()
+                .map(|n| {
+                    n.trim_start_matches("redis://")
+                        .trim_end_matches('/')
+                        .to_owned()
+                })
+                .collect();
+            format!("redis+cluster://{}/?prefix={namespace}:", hosts.join(","))
+        }
+        "mongo" => format!(
+            "{}/session_tests?collection={}",
+            base(mongodb_url()),
+            mongo_collection(namespace)
+        ),
+        "mysql" => format!(
+            "{}?table={namespace}&cleanup_interval_s=0",
+            base(mysql_url())
+        ),
+        other => panic!("unknown backend {other}"),
+    };
+    for (name, value) in options {
+        if !url.ends_with('?') {
+            url.push('&');
+        }
+        url.push_str(name);
+        url.push('=');
+        url.push_str(value);
+    }
+    url
+}

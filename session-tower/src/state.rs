@@ -1,0 +1,97 @@
+//! What the handler did to the session in one request: the input of the end-of-request
+//! [plan](crate::plan).
+
+use http::StatusCode;
+use session_core::{SessionData, SessionKey};
+
+use crate::cookie::Incoming;
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) incoming: Incoming,
+    /// The key the session will be saved under: the cookie's until the load finds no record,
+    /// or until `regenerate`/`destroy` picks a fresh one.
+    pub(crate) key: Option<SessionKey>,
+    /// `None` until loaded (or replaced).
+    pub(crate) data: Option<SessionData>,
+    /// The data as the store returned it; `None` when no record backs this session (a new one).
+    pub(crate) original: Option<SessionData>,
+    /// Set by `replace`: write even if the data equals what was loaded.
+    pub(crate) force_write: bool,
+    /// The load was a rolling `get`, which already moved the record's expiry.
+    pub(crate) rolled: bool,
+    /// Records to destroy after the handler (the old id after `regenerate` or `destroy`).
+    pub(crate) obsolete: Vec<SessionKey>,
+    /// A store failure while loading; the middleware answers with this status.
+    pub(crate) failed: Option<StatusCode>,
+}
+
+impl State {
+    pub(crate) fn new(incoming: Incoming) -> Self {
+        let key = match &incoming {
+            Incoming::Valid { key, .. } => Some(key.clone()),
+            _ => None,
+        };
+        State {
+            incoming,
+            key,
+            data: None,
+            original: None,
+            force_write: false,
+            rolled: false,
+            obsolete: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// The load found `data` under the cookie's key; `rolled` when it was a rolling `get`.
+    pub(crate) fn found(&mut self, data: SessionData, rolled: bool) {
+        self.original = Some(data.clone());
+        self.data = Some(data);
+        self.rolled = rolled;
+    }
+
+    /// No record backs the session (no cookie, or the load found nothing): a new, empty session
+    /// under a fresh key, never the one the client offered (koa does the same), so a client
+    /// cannot choose the id of a session it is about to get.
+    pub(crate) fn start_new(&mut self) {
+        self.key = Some(SessionKey::generate());
+        self.original = None;
+        self.data = Some(SessionData::new());
+    }
+
+    /// `replace`: the session holds `data` and is written even if nothing differs.
+    pub(crate) fn replace(&mut self, data: SessionData) {
+        self.data = Some(data);
+        self.force_write = true;
+    }
+
+    /// Forgets the current record (destroyed after the handler) and starts a new, unsaved
+    /// session with a fresh key holding `data`.
+    pub(crate) fn restart(&mut self, data: SessionData) {
+        let backed = match self.data {
+            Some(_) => self.original.is_some(),
+            // Not loaded: the cookie's record may exist; destroying a missing one is harmless.
+            None => self.key.is_some(),
+        };
+        if let (true, Some(old)) = (backed, self.key.take()) {
+            self.obsolete.push(old);
+        }
+        self.key = Some(SessionKey::generate());
+        self.data = Some(data);
+        self.original = None;
+        self.rolled = false;
+    }
+
+    /// The data, empty until loaded.
+    pub(crate) fn data(&self) -> &SessionData {
+        static EMPTY: std::sync::OnceLock<SessionData> = std::sync::OnceLock::new();
+        self.data
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(SessionData::new))
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut SessionData {
+        self.data.get_or_insert_with(SessionData::new)
+    }
+}
