@@ -100,10 +100,10 @@ impl Backend {
     /// The cargo feature of session-config that compiles this backend in.
     pub(crate) fn feature(&self) -> &'static str {
         match self {
-            Backend::Memory { .. } => memory::FEATURE,
-            Backend::Redis { .. } | Backend::RedisCluster { .. } => redis::FEATURE,
-            Backend::Mongo { .. } => mongo::FEATURE,
-            Backend::MySql { .. } => mysql::FEATURE,
+            Backend::Memory { .. } => memory::BACKEND,
+            Backend::Redis { .. } | Backend::RedisCluster { .. } => redis::BACKEND,
+            Backend::Mongo { .. } => mongo::BACKEND,
+            Backend::MySql { .. } => mysql::BACKEND,
         }
     }
 }

@@ -113,8 +113,6 @@ fn keys(value: Option<OsString>) -> Result<KeyRing, BoxError> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::Mutex;
 
     use clap::CommandFactory;
 
@@ -219,29 +217,9 @@ mod tests {
         assert!(keys(Some(" ".into())).is_ok());
     }
 
-    /// Everything written through the `tracing` subscriber under test.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn the_start_up_log_and_error_never_show_store_secrets() {
-        let log = Captured::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _default = tracing::subscriber::set_default(subscriber);
+        let log = session_testkit::capture_logs();
         // Port 1 refuses at once; the malformed authMechanismProperties is quoted by the
         // MongoDB driver's own error.
         let config = StoreConfig::from_url(
@@ -250,7 +228,7 @@ mod tests {
         )
         .unwrap();
         let e = open_store(&config).await.err().unwrap();
-        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let log = log.text();
         assert!(log.contains("connecting to the session store"), "{log}");
         assert!(log.contains("app:***@127.0.0.1:1"), "{log}");
         let error = session_core::error_chain(e.as_ref());

@@ -202,36 +202,14 @@ impl CleanupTask {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-
     use sqlx::mysql::MySqlPoolOptions;
 
     use super::*;
 
-    /// Collects everything a `tracing` subscriber writes.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_failing_background_cleanup_is_logged_with_its_cause() {
-        let logs = Captured::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        // The test runtime has one thread, so the spawned cleanup task logs to this subscriber.
-        let _default = tracing::subscriber::set_default(subscriber);
+        // The test runtime has one thread, so the spawned cleanup task's logs are captured.
+        let logs = session_testkit::capture_logs();
         // Nothing listens on port 1: every batch fails.
         let pool = MySqlPoolOptions::new()
             .acquire_timeout(Duration::from_millis(100))
@@ -243,7 +221,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         task.stop().await;
-        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let text = logs.text();
         assert!(text.contains("WARN"), "{text}");
         assert!(text.contains("mysql session cleanup failed"), "{text}");
         assert!(text.contains("mysql server unavailable"), "{text}");

@@ -196,8 +196,6 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use super::*;
 
     #[test]
@@ -217,20 +215,6 @@ mod tests {
         assert!(gate.try_start(t0 + REBUILD_EVERY).is_some());
     }
 
-    /// A log line sink for one test.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test(flavor = "current_thread")]
     async fn a_failed_rebuild_is_logged_without_the_password() {
         let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -242,17 +226,11 @@ mod tests {
             "redis://user:hunter2@127.0.0.1:{closed_port}"
         )])
         .unwrap();
-        let log = Captured::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _default = tracing::subscriber::set_default(subscriber);
+        let logs = session_testkit::capture_logs();
 
         assert!(connect_again(&client).await.is_none());
 
-        let printed = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let printed = logs.text();
         assert!(
             printed.contains("WARN") && printed.contains("rebuilding the Redis Cluster"),
             "{printed}"

@@ -5,10 +5,8 @@ use crate::{Backend, CommonOptions, ConfigError, StoreConfig};
 
 /// The scheme.
 pub(crate) const SCHEME: &str = "memory";
-/// The backend's name, as [`Backend::name`] gives it.
+/// The backend's name, as [`Backend::name`] gives it, and the cargo feature that compiles it in.
 pub(crate) const BACKEND: &str = "memory";
-/// The cargo feature that compiles it in.
-pub(crate) const FEATURE: &str = "memory";
 /// Capacity in bytes (`max_bytes=`).
 pub(crate) const MAX_BYTES: &str = "max_bytes";
 

@@ -41,6 +41,48 @@ pub(crate) fn parse(s: &str) -> Result<StoreConfig, ConfigError> {
     }
 }
 
+/// Assertions the scheme modules' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::{ConfigError, StoreConfig};
+
+    /// Asserts that every URL in `urls` is refused with an error `expected` accepts.
+    pub(crate) fn assert_each_refused(urls: &[&str], expected: fn(&ConfigError) -> bool) {
+        for url in urls {
+            match StoreConfig::from_url(url) {
+                Err(e) if expected(&e) => {}
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+    }
+
+    /// `true` for [`ConfigError::MalformedUrl`].
+    pub(crate) fn malformed(e: &ConfigError) -> bool {
+        matches!(e, ConfigError::MalformedUrl { .. })
+    }
+
+    /// `true` for [`ConfigError::InvalidOption`].
+    pub(crate) fn invalid_option(e: &ConfigError) -> bool {
+        matches!(e, ConfigError::InvalidOption { .. })
+    }
+
+    /// Asserts that connecting to each of `urls` fails with
+    /// [`ConfigError::FeatureDisabled`] naming `feature`.
+    #[allow(
+        dead_code,
+        reason = "used only by builds without some backend's feature"
+    )]
+    pub(crate) async fn assert_needs_feature(urls: &[&str], feature: &str) {
+        for url in urls {
+            let config = StoreConfig::from_url(url).unwrap();
+            match crate::connect(&config).await {
+                Err(ConfigError::FeatureDisabled { feature: named, .. }) if named == feature => {}
+                other => panic!("{url}: expected FeatureDisabled({feature}), got {other:?}"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

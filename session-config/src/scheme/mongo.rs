@@ -10,10 +10,8 @@ use crate::{Backend, ConfigError, StoreConfig};
 pub(crate) const SCHEME: &str = "mongodb";
 /// A DNS seed list.
 pub(crate) const SRV_SCHEME: &str = "mongodb+srv";
-/// The backend's name, as [`Backend::name`] gives it.
+/// The backend's name, as [`Backend::name`] gives it, and the cargo feature that compiles it in.
 pub(crate) const BACKEND: &str = "mongo";
-/// The cargo feature that compiles it in.
-pub(crate) const FEATURE: &str = "mongo";
 /// Collection (`collection=`).
 pub(crate) const COLLECTION: &str = "collection";
 /// Database (`database=`), when the URL's path does not name it.
@@ -88,6 +86,8 @@ pub(crate) async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::scheme::test_support::*;
 
     fn mongo(url: &str) -> (String, String, Option<String>) {
         let c = StoreConfig::from_url(url).unwrap();
@@ -125,33 +125,21 @@ mod tests {
 
     #[test]
     fn empty_hosts_and_unencoded_credentials_are_rejected() {
-        for bad in [
-            "mongodb://",
-            "mongodb://h1,,h2/db",
-            "mongodb://u:p@/db",
-            "mongodb://u:pa/ss@h/db",
-            "mongodb://u:pa?ss@h/db",
-        ] {
-            assert!(
-                matches!(
-                    StoreConfig::from_url(bad),
-                    Err(ConfigError::MalformedUrl { .. })
-                ),
-                "{bad}"
-            );
-        }
+        assert_each_refused(
+            &[
+                "mongodb://",
+                "mongodb://h1,,h2/db",
+                "mongodb://u:p@/db",
+                "mongodb://u:pa/ss@h/db",
+                "mongodb://u:pa?ss@h/db",
+            ],
+            malformed,
+        );
     }
 
     #[cfg(not(feature = "mongo"))]
     #[tokio::test]
     async fn connect_without_the_mongo_feature_names_it() {
-        let config = StoreConfig::from_url("mongodb://127.0.0.1:27017/x").unwrap();
-        assert!(matches!(
-            crate::connect(&config).await,
-            Err(ConfigError::FeatureDisabled {
-                feature: "mongo",
-                ..
-            })
-        ));
+        assert_needs_feature(&["mongodb://127.0.0.1:27017/x"], "mongo").await;
     }
 }

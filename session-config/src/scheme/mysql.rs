@@ -10,10 +10,8 @@ use crate::{Backend, ConfigError, StoreConfig};
 pub(crate) const SCHEME: &str = "mysql";
 /// Accepted as a friendlier alias, and rewritten to [`SCHEME`] for sqlx.
 pub(crate) const MARIADB_SCHEME: &str = "mariadb";
-/// The backend's name, as [`Backend::name`] gives it.
+/// The backend's name, as [`Backend::name`] gives it, and the cargo feature that compiles it in.
 pub(crate) const BACKEND: &str = "mysql";
-/// The cargo feature that compiles it in.
-pub(crate) const FEATURE: &str = "mysql";
 /// Table (`table=`).
 pub(crate) const TABLE: &str = "table";
 /// Create the table at start-up (`migrate=`).
@@ -149,6 +147,8 @@ mod connect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::scheme::test_support::*;
 
     #[test]
     fn our_options_are_taken_out_and_mariadb_becomes_mysql_for_sqlx() {
@@ -196,18 +196,13 @@ mod tests {
             StoreConfig::from_url("mysql://h/db?tabel=x"),
             Err(ConfigError::UnknownOption { backend: "mysql", option }) if option == "tabel"
         ));
-        for bad in [
-            "mysql://h/db?migrate=maybe",
-            "mysql://h/db?cleanup_interval_s=-5",
-        ] {
-            assert!(
-                matches!(
-                    StoreConfig::from_url(bad),
-                    Err(ConfigError::InvalidOption { .. })
-                ),
-                "{bad}"
-            );
-        }
+        assert_each_refused(
+            &[
+                "mysql://h/db?migrate=maybe",
+                "mysql://h/db?cleanup_interval_s=-5",
+            ],
+            invalid_option,
+        );
         assert!(matches!(
             StoreConfig::from_url("mysql:///db"),
             Err(ConfigError::MalformedUrl { .. })
@@ -217,13 +212,6 @@ mod tests {
     #[cfg(not(feature = "mysql"))]
     #[tokio::test]
     async fn connect_without_the_mysql_feature_names_it() {
-        let config = StoreConfig::from_url("mysql://127.0.0.1:3306/x").unwrap();
-        assert!(matches!(
-            crate::connect(&config).await,
-            Err(ConfigError::FeatureDisabled {
-                feature: "mysql",
-                ..
-            })
-        ));
+        assert_needs_feature(&["mysql://127.0.0.1:3306/x"], "mysql").await;
     }
 }

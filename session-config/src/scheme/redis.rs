@@ -12,12 +12,11 @@ pub(crate) const TLS_SCHEME: &str = "rediss";
 pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster";
 /// A cluster over TLS.
 pub(crate) const TLS_CLUSTER_SCHEME: &str = "rediss+cluster";
-/// The backend's name for one server, as [`Backend::name`] gives it.
+/// The backend's name for one server, as [`Backend::name`] gives it, and the cargo feature
+/// that compiles both Redis backends in.
 pub(crate) const BACKEND: &str = "redis";
 /// The backend's name for a cluster.
 pub(crate) const CLUSTER_BACKEND: &str = "redis-cluster";
-/// The cargo feature that compiles it in.
-pub(crate) const FEATURE: &str = "redis";
 /// Key prefix (`prefix=`).
 pub(crate) const PREFIX: &str = "prefix";
 /// Query options the `redis` crate itself reads from a URL.
@@ -162,6 +161,8 @@ mod connect {
 
 #[cfg(test)]
 mod tests {
+    #[allow(unused_imports)]
+    use crate::scheme::test_support::*;
     use std::time::Duration;
 
     use super::*;
@@ -230,50 +231,27 @@ mod tests {
             StoreConfig::from_url("redis://h?prefix=a&prefix=b"),
             Err(ConfigError::InvalidOption { .. })
         ));
-        for bad in [
-            "redis://",
-            "redis+cluster://a:1,,b:2",
-            "redis+cluster://a:1/3",
-            "redis+cluster://u:pw@a:x",
-        ] {
-            assert!(
-                matches!(
-                    StoreConfig::from_url(bad),
-                    Err(ConfigError::MalformedUrl { .. })
-                ),
-                "{bad}"
-            );
-        }
+        assert_each_refused(
+            &[
+                "redis://",
+                "redis+cluster://a:1,,b:2",
+                "redis+cluster://a:1/3",
+                "redis+cluster://u:pw@a:x",
+            ],
+            malformed,
+        );
     }
 
     #[cfg(not(feature = "redis"))]
     #[tokio::test]
     async fn connect_without_the_redis_feature_names_it() {
-        let config = StoreConfig::from_url("redis://127.0.0.1:6379").unwrap();
-        assert!(matches!(
-            crate::connect(&config).await,
-            Err(ConfigError::FeatureDisabled {
-                feature: "redis",
-                ..
-            })
-        ));
+        assert_needs_feature(&["redis://127.0.0.1:6379"], "redis").await;
     }
 
     #[cfg(all(feature = "redis", not(feature = "redis-tls")))]
     #[tokio::test]
     async fn rediss_without_the_tls_feature_names_it() {
-        for url in ["rediss://127.0.0.1:6380", "rediss+cluster://127.0.0.1:7101"] {
-            let config = StoreConfig::from_url(url).unwrap();
-            assert!(
-                matches!(
-                    crate::connect(&config).await,
-                    Err(ConfigError::FeatureDisabled {
-                        feature: "redis-tls",
-                        ..
-                    })
-                ),
-                "{url}"
-            );
-        }
+        let urls = ["rediss://127.0.0.1:6380", "rediss+cluster://127.0.0.1:7101"];
+        assert_needs_feature(&urls, "redis-tls").await;
     }
 }
