@@ -170,19 +170,24 @@ start_mariadb() {
   svc_fail_or_warn "mariadb did not start"
 }
 
+# Installs Debian packages, logging to $(svc_state_dir)/apt-<log>.log. Usage: svc_apt_install log pkg...
+svc_apt_install() {
+  local log
+  log="$(svc_state_dir)/apt-$1.log"
+  shift
+  mkdir -p "$(svc_state_dir)" || return 1
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >"$log" 2>&1 ||
+    { svc_say "apt-get install $* failed (see $log)"; return 1; }
+}
+
 # Installs SecantusDB's Rust server with cargo (and cmake, which it builds with, from Debian).
 install_secantus() {
-  local state
-  state=$(svc_state_dir)
-  mkdir -p "$state" || return 1
+  local log
+  log="$(svc_state_dir)/secantus-install.log"
   svc_say "installing SecantusDB (MongoDB-compatible server); this takes a few minutes once"
-  if ! command -v cmake >/dev/null; then
-    { apt-get update -qq && apt-get install -y -qq cmake; } >"$state/apt.log" 2>&1 ||
-      svc_say "apt-get install cmake failed (see $state/apt.log)"
-  fi
-  cargo install secantus-mdb --version 0.5.3-beta.196 --locked --ignore-rust-version \
-    >"$state/secantus-install.log" 2>&1 ||
-    { svc_say "cargo install secantus-mdb failed (see $state/secantus-install.log)"; return 1; }
+  command -v cmake >/dev/null || svc_apt_install cmake cmake
+  cargo install secantus-mdb --version 0.5.3-beta.196 --locked --ignore-rust-version >"$log" 2>&1 ||
+    { svc_say "cargo install secantus-mdb failed (see $log)"; return 1; }
   export PATH="${HOME:-}/.cargo/bin:$PATH"
 }
 
@@ -216,16 +221,9 @@ start_mongo() {
 
 # Installs Debian's Chromium and ChromeDriver, for the end-to-end browser test of the demo.
 install_chromium() {
-  local state
-  state=$(svc_state_dir)
-  mkdir -p "$state" || return 1
   svc_say "installing chromium and chromium-driver from Debian"
-  if ! { apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
-    >"$state/apt-chromium.log" 2>&1; then
-    svc_fail_or_warn "could not install chromium (see $state/apt-chromium.log)"
-    return
-  fi
+  svc_apt_install chromium chromium chromium-driver ||
+    svc_fail_or_warn "could not install chromium"
 }
 
 # Chromium and ChromeDriver when present; installed only when installing is allowed.

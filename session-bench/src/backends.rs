@@ -142,6 +142,15 @@ fn id_base(tag: &str) -> i128 {
     i128::from(h) << 40
 }
 
+/// One backend's subjects before they are listed: our store with its cleanup, the raw driver,
+/// and tower-sessions.
+type Peers = (
+    Arc<dyn SessionStore>,
+    Option<Cleanup>,
+    Arc<dyn Subject>,
+    Arc<dyn Subject>,
+);
+
 /// Builds the subjects of `backend` for sessions of `bytes` bytes, with `n` session keys each.
 pub(crate) async fn build(
     backend: Backend,
@@ -151,7 +160,7 @@ pub(crate) async fn build(
     bytes: usize,
 ) -> Result<Subjects, BoxError> {
     let record = Arc::new(encoded(bytes)?);
-    let list: Vec<(&'static str, Arc<dyn Subject>)> = match backend {
+    let (store, ours_cleanup, raw, tower): Peers = match backend {
         Backend::Memory => {
             let store = MemoryStore::builder()
                 .max_bytes(16 * 1024 * 1024 * 1024)
@@ -167,11 +176,7 @@ pub(crate) async fn build(
                 data: tower_payload(bytes),
                 cleanup: None,
             };
-            vec![
-                (OURS, ours(Arc::new(store), tag, n, bytes, None)),
-                (RAW, Arc::new(raw)),
-                (TOWER, Arc::new(tower)),
-            ]
+            (Arc::new(store), None, Arc::new(raw), Arc::new(tower))
         }
         Backend::Redis | Backend::RedisCluster => {
             let cluster = backend == Backend::RedisCluster;
@@ -225,14 +230,12 @@ pub(crate) async fn build(
                 data: tower_payload(bytes),
                 cleanup: Some(redis_cleanup(conn, tower_keys)),
             };
-            vec![
-                (
-                    OURS,
-                    ours(Arc::new(store), tag, n, bytes, Some(ours_cleanup)),
-                ),
-                (RAW, Arc::new(raw)),
-                (TOWER, Arc::new(tower)),
-            ]
+            (
+                Arc::new(store),
+                Some(ours_cleanup),
+                Arc::new(raw),
+                Arc::new(tower),
+            )
         }
         Backend::Mongo => {
             let db = "session_bench";
@@ -276,14 +279,12 @@ pub(crate) async fn build(
                     Box::pin(async move { d.drop(None).await.map_err(BoxError::from) })
                 })),
             };
-            vec![
-                (
-                    OURS,
-                    ours(Arc::new(store), tag, n, bytes, Some(ours_cleanup)),
-                ),
-                (RAW, Arc::new(raw)),
-                (TOWER, Arc::new(tower)),
-            ]
+            (
+                Arc::new(store),
+                Some(ours_cleanup),
+                Arc::new(raw),
+                Arc::new(tower),
+            )
         }
         Backend::MySql => {
             let ours_table = format!("bench_ours_{tag}");
@@ -322,17 +323,20 @@ pub(crate) async fn build(
                 data: tower_payload(bytes),
                 cleanup: Some(mysql_drop(pool, ts_table)),
             };
-            vec![
-                (
-                    OURS,
-                    ours(Arc::new(store), tag, n, bytes, Some(ours_cleanup)),
-                ),
-                (RAW, Arc::new(raw)),
-                (TOWER, Arc::new(tower)),
-            ]
+            (
+                Arc::new(store),
+                Some(ours_cleanup),
+                Arc::new(raw),
+                Arc::new(tower),
+            )
         }
     };
     let _ = MAX_AGE;
+    let list = vec![
+        (OURS, ours(store, tag, n, bytes, ours_cleanup)),
+        (RAW, raw),
+        (TOWER, tower),
+    ];
     Ok(Subjects { list })
 }
 
