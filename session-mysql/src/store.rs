@@ -78,7 +78,7 @@ impl MySqlStore {
     /// Uses table `name` instead of [`DEFAULT_TABLE`].
     ///
     /// # Errors
-    /// [`Error::Config`] unless `name` is 1 to 64 characters from `A-Z a-z 0-9 _` and does not
+    /// [`Error::Config`](session_core::Error::Config) unless `name` is 1 to 64 characters from `A-Z a-z 0-9 _` and does not
     /// start with a digit. (Identifiers cannot be bound as SQL parameters, so the name is checked
     /// strictly enough to be spliced into statements safely.)
     pub fn with_table_name(mut self, name: &str) -> Result<Self> {
@@ -88,19 +88,19 @@ impl MySqlStore {
     }
 
     /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`], 1 MiB); a
-    /// larger `set` fails with [`Error::TooLarge`] before anything is sent. Values above
+    /// larger `set` fails with [`Error::TooLarge`](session_core::Error::TooLarge) before anything is sent. Values above
     /// [`MEDIUMBLOB_MAX_BYTES`] are capped there.
     ///
     /// The server's `max_allowed_packet` (16 MiB on MariaDB 10.11, 64 MiB on MySQL 8) must hold a
     /// record plus a few hundred bytes of statement; a record it refuses fails with
-    /// [`Error::Backend`] and is never truncated.
+    /// [`Error::Backend`](session_core::Error::Backend) and is never truncated.
     pub fn with_max_record_bytes(mut self, max: usize) -> Self {
         self.max_record_bytes = max.min(MEDIUMBLOB_MAX_BYTES);
         self
     }
 
     /// Sets the per-operation timeout (default [`DEFAULT_TIMEOUT`]). An operation that runs
-    /// longer, waiting for a pooled connection included, fails with [`Error::Timeout`].
+    /// longer, waiting for a pooled connection included, fails with [`Error::Timeout`](session_core::Error::Timeout).
     pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
         self.timeout = timeout;
         self
@@ -111,7 +111,7 @@ impl MySqlStore {
     /// from several processes at once; an existing table is left as it is.
     ///
     /// # Errors
-    /// [`Error::Backend`] when the user may not create tables (apply `schema.sql` by hand
+    /// [`Error::Backend`](session_core::Error::Backend) when the user may not create tables (apply `schema.sql` by hand
     /// instead), transient errors when the server is unreachable.
     pub async fn migrate(&self) -> Result<()> {
         let create = sqlx::raw_sql(sql(&self.queries.create_table));
