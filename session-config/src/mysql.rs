@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use session_core::{Result, SessionData, SessionKey, SessionStore, async_trait};
+use session_core::{
+    Loaded, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait,
+};
 use session_mysql::{CleanupTask, MySqlStore};
 
 use crate::{CommonOptions, ConfigError};
@@ -49,6 +51,14 @@ pub(crate) async fn open(
 
 #[async_trait]
 impl SessionStore for MySqlWithCleanup {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        max_age: session_core::Duration,
+        rolling: bool,
+    ) -> Result<Option<Loaded>> {
+        self.store.load(key, max_age, rolling).await
+    }
     async fn get(
         &self,
         key: &SessionKey,
@@ -64,6 +74,15 @@ impl SessionStore for MySqlWithCleanup {
         max_age: session_core::Duration,
     ) -> Result<()> {
         self.store.write(key, data, max_age).await
+    }
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: session_core::Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome> {
+        self.store.write_if(key, data, max_age, expected).await
     }
     async fn touch(&self, key: &SessionKey, max_age: session_core::Duration) -> Result<bool> {
         self.store.touch(key, max_age).await

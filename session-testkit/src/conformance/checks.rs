@@ -532,9 +532,14 @@ pub(super) async fn json_nested_values_round_trip_exactly(h: &Harness) {
 /// Data padded so that its encoded record is exactly `size` bytes.
 fn data_of_encoded_size(size: usize) -> SessionData {
     let expiry = session_core::expires_at(LONG).unwrap();
-    let base = session_core::encode(&data(json!({"pad": ""})), expiry, usize::MAX)
-        .unwrap()
-        .len();
+    let base = session_core::encode(
+        &data(json!({"pad": ""})),
+        session_core::Version::generate(),
+        expiry,
+        usize::MAX,
+    )
+    .unwrap()
+    .len();
     data(json!({"pad": "p".repeat(size - base)}))
 }
 
