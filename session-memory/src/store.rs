@@ -66,11 +66,13 @@ impl Expiry<String, Arc<Entry>> for ExpireAt {
 /// mean a new, empty cache.
 ///
 /// # One serialising path per key
-/// Every write to a key (a changed `set`, a touch, a rolling `get`, a `destroy`) runs as one
-/// moka `and_compute_with` call, and moka runs compute calls on one key one at a time, in the
-/// order they were made. A touch or a rolling read therefore decides on the entry as it is at
-/// that moment and cannot write back a copy older than a concurrent `set` or `destroy`: a late
-/// touch never undoes a logout, and never replaces newer data with the data it read. (moka's
+/// Every write to a key (a changed `set`, a `write_if`, a touch, a rolling `get`, a `destroy`)
+/// runs as one moka `and_compute_with` call, and moka runs compute calls on one key one at a
+/// time, in the order they were made. A touch or a rolling read therefore decides on the entry
+/// as it is at that moment and cannot write back a copy older than a concurrent `set` or
+/// `destroy`: a late touch never undoes a logout, and never replaces newer data with the data it
+/// read. For the same reason a `write_if` compares the version and puts its entry with no other
+/// write to the key in between. (moka's
 /// plain `insert` and `invalidate` do not take that per-key lock, which is why they are not used.)
 ///
 /// # Eviction

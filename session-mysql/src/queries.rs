@@ -95,7 +95,8 @@ impl Queries {
             // keeps its data). `version` is assigned last because MySQL and MariaDB evaluate
             // single-table assignments left to right, so the earlier ones still see the old
             // version. A plain `… AND version = ?` could not tell a conflict from a missing row
-            // without a second round trip.
+            // without a second round trip. (LAST_INSERT_ID also stays set on the pooled
+            // connection; nothing here uses AUTO_INCREMENT, so nothing reads it.)
             write_if: format!(
                 "UPDATE `{t}` SET data = IF(version = ?, ?, data), \
                  expires_at = IF(version = ?, ?, expires_at), \

@@ -210,7 +210,8 @@ impl Connection {
     /// second attempt waits for the new connection. More retries would only hide a real outage
     /// behind the timeout. Retrying is safe because every command this store sends is
     /// idempotent (`GET`, `GETEX … PX`, `SET … PX`, `PEXPIRE`, `DEL` give the same result when
-    /// applied twice).
+    /// applied twice; the conditional-write script, run by [`invoke`](Self::invoke), recognises
+    /// its own earlier write).
     ///
     /// The deadline covers both attempts, so a stalled server costs the caller `timeout`, never
     /// more.
