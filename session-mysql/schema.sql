@@ -10,10 +10,13 @@
 --             where BLOB would cap at 64 KiB.
 -- expires_at  absolute expiry, epoch milliseconds on the application's clock; indexed for the
 --             batched cleanup.
+-- version     the record version (session_core::Version), new on every write; compared by the
+--             conditional write. 0 marks rows written before versions existed.
 CREATE TABLE IF NOT EXISTS `sessions` (
     id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     data MEDIUMBLOB NOT NULL,
     expires_at BIGINT NOT NULL,
+    version BIGINT UNSIGNED NOT NULL DEFAULT 0,
     PRIMARY KEY (id),
     KEY expires_at_idx (expires_at)
 ) ENGINE = InnoDB;

@@ -21,7 +21,10 @@ use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, IndexModel};
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore, now_ms};
+use session_core::{
+    Duration, Error, Loaded, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome,
+    now_ms,
+};
 use session_mongo::MongoStore;
 use session_testkit::conformance::MAX_RECORD_BYTES;
 use session_testkit::{data, error_chain, mongo_collection, mongodb_url, unique_name};
@@ -220,6 +223,83 @@ async fn ttl_index_physically_removes_expired_sessions() {
     drop_collection(&client, &name).await;
 }
 
+/// A document from before versions (an `ss1` record, no `version` field), inserted raw, loads
+/// with the legacy version; `write_if` at another version is a conflict and leaves it as it was;
+/// at the legacy version it becomes an `ss2` record with the new version in the `version` field,
+/// after which the legacy version is a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ss1_documents_are_read_and_upgraded_on_write() {
+    let Some((client, name)) = setup("ss1_upgrade").await else {
+        return;
+    };
+    let store = store(&client, &name).await;
+    let c = coll(&client, &name);
+    let key = SessionKey::generate();
+    let expiry = now_ms() + 3_600_000;
+    let old = format!("ss1:{expiry}:{{\"user\":\"alice\",\"big\":18446744073709551615}}");
+    let planted = doc! {
+        "_id": key.as_str(),
+        "data": old.as_str(),
+        "expiresAt": DateTime::from_millis(expiry),
+    };
+    c.insert_one(planted.clone()).await.unwrap();
+    let hour = Duration::hours(1);
+    let old_data = data(json!({"user": "alice", "big": u64::MAX}));
+    assert_eq!(
+        store.load(&key, hour, false).await.unwrap(),
+        Some(Loaded::new(old_data.clone(), Version::LEGACY))
+    );
+    let newer = data(json!({"user": "alice", "n": 1}));
+    assert_eq!(
+        store
+            .write_if(&key, &newer, hour, Version::generate())
+            .await
+            .unwrap(),
+        WriteOutcome::Conflict
+    );
+    let unchanged = c.find_one(doc! { "_id": key.as_str() }).await.unwrap();
+    assert_eq!(
+        unchanged,
+        Some(planted),
+        "a conflicting write_if changed it"
+    );
+    let outcome = store
+        .write_if(&key, &newer, hour, Version::LEGACY)
+        .await
+        .unwrap();
+    let WriteOutcome::Written(version) = outcome else {
+        panic!("write_if at the legacy version answered {outcome:?}");
+    };
+    let raw = c
+        .find_one(doc! { "_id": key.as_str() })
+        .await
+        .unwrap()
+        .expect("no document");
+    let record = raw.get_str("data").expect("data");
+    assert!(
+        record
+            .as_bytes()
+            .starts_with(&session_core::version_prefix(version)),
+        "{record}"
+    );
+    assert_eq!(
+        raw.get_i64("version").ok(),
+        Some(i64::from_ne_bytes(version.as_u64().to_ne_bytes()))
+    );
+    assert_eq!(
+        store.load(&key, hour, true).await.unwrap(),
+        Some(Loaded::new(newer, version))
+    );
+    assert_eq!(
+        store
+            .write_if(&key, &old_data, hour, Version::LEGACY)
+            .await
+            .unwrap(),
+        WriteOutcome::Conflict
+    );
+    drop_collection(&client, &name).await;
+}
+
 /// The stored document: `_id` the key, `data` the record string, `expiresAt` a BSON Date from the
 /// application clock, which a rolling read moves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,7 +320,13 @@ async fn documents_hold_the_record_string_and_a_date_expiry() {
         .unwrap()
         .expect("no document");
     let record = raw.get_str("data").expect("data");
-    assert!(record.starts_with("ss1:"), "{record}");
+    assert!(record.starts_with("ss2:"), "{record}");
+    // The version field holds the header's version, as the same 64 bits.
+    let version = session_core::decode(record.as_bytes()).unwrap().version;
+    assert_eq!(
+        raw.get_i64("version").ok(),
+        Some(i64::from_ne_bytes(version.as_u64().to_ne_bytes()))
+    );
     let expiry = raw
         .get_datetime("expiresAt")
         .expect("expiresAt")

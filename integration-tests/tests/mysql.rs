@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionKey, SessionStore};
+use session_core::{
+    Duration, Error, Loaded, Result, SessionKey, SessionStore, Version, WriteOutcome,
+};
 use session_mysql::MySqlStore;
 use session_mysql::sqlx::{self, AssertSqlSafe, MySqlPool, QueryBuilder};
 use session_testkit::conformance::MAX_RECORD_BYTES;
@@ -162,7 +164,7 @@ async fn five_megabyte_session_round_trips_byte_for_byte() {
         .unwrap();
     assert!(raw.len() > 5_000_000, "stored {} bytes", raw.len());
     let record = session_core::decode(&raw).unwrap();
-    let expected = session_core::encode(&d, record.expires_at, usize::MAX).unwrap();
+    let expected = session_core::encode(&d, record.version, record.expires_at, usize::MAX).unwrap();
     assert!(
         raw == expected,
         "the stored bytes differ from the encoded record"
@@ -302,7 +304,7 @@ async fn migrate_twice_keeps_the_table_and_its_rows() {
         .iter()
         .map(|(n, t, c)| (n.as_str(), t.as_str(), c.as_str()))
         .collect();
-    assert_eq!(columns.len(), 3, "{columns:?}");
+    assert_eq!(columns.len(), 4, "{columns:?}");
     assert_eq!(columns[0], ("id", "varchar(128)", "ascii_bin"));
     assert_eq!(columns[1], ("data", "mediumblob", ""));
     // MariaDB prints a display width, MySQL 8 does not.
@@ -310,6 +312,103 @@ async fn migrate_twice_keeps_the_table_and_its_rows() {
         matches!(columns[2], ("expires_at", "bigint" | "bigint(20)", "")),
         "{columns:?}"
     );
+    assert!(
+        matches!(
+            columns[3],
+            ("version", "bigint unsigned" | "bigint(20) unsigned", "")
+        ),
+        "{columns:?}"
+    );
+}
+
+/// A table created by the schema before versions (no `version` column) holding an `ss1` row:
+/// `migrate`, run by two stores at once, adds the column; the row loads with the legacy version,
+/// `write_if` at that version accepts it and rewrites it as `ss2` with the new version in the
+/// column, and a second `write_if` at the legacy version is then a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_table_and_its_ss1_rows_are_upgraded() {
+    let Some(base) = reachable("mysql", "old_table", connect().await) else {
+        return;
+    };
+    let table = unique_name("old_table");
+    let old_schema = format!(
+        "CREATE TABLE `{table}` (\
+         id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, \
+         data MEDIUMBLOB NOT NULL, expires_at BIGINT NOT NULL, \
+         PRIMARY KEY (id), KEY expires_at_idx (expires_at)) ENGINE = InnoDB"
+    );
+    sqlx::raw_sql(AssertSqlSafe(old_schema))
+        .execute(base.pool())
+        .await
+        .unwrap();
+    let key = SessionKey::generate();
+    let expiry = session_core::now_ms() + 3_600_000;
+    let old_record = format!("ss1:{expiry}:{{\"user\":\"alice\",\"big\":18446744073709551615}}");
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO `{table}` (id, data, expires_at) VALUES (?, ?, ?)"
+    )))
+    .bind(key.as_str())
+    .bind(old_record.as_bytes())
+    .bind(expiry)
+    .execute(base.pool())
+    .await
+    .unwrap();
+
+    let store = base.clone().with_table_name(&table).unwrap();
+    let other = base.with_table_name(&table).unwrap();
+    let (a, b) = tokio::join!(store.migrate(), other.migrate());
+    a.unwrap();
+    b.unwrap();
+    store.migrate().await.unwrap();
+
+    let loaded = store.load(&key, Duration::hours(1), false).await.unwrap();
+    let old_data = data(json!({"user": "alice", "big": u64::MAX}));
+    assert_eq!(loaded, Some(Loaded::new(old_data.clone(), Version::LEGACY)));
+    let newer = data(json!({"user": "alice", "n": 1}));
+    let hour = Duration::hours(1);
+    assert_eq!(
+        store
+            .write_if(&key, &newer, hour, Version::generate())
+            .await
+            .unwrap(),
+        WriteOutcome::Conflict
+    );
+    let outcome = store
+        .write_if(&key, &newer, hour, Version::LEGACY)
+        .await
+        .unwrap();
+    let WriteOutcome::Written(version) = outcome else {
+        panic!("write_if at the legacy version answered {outcome:?}");
+    };
+    let (raw, column): (Vec<u8>, u64) = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT data, version FROM `{table}` WHERE id = ?"
+    )))
+    .bind(key.as_str())
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(
+        raw.starts_with(b"ss2:"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert_eq!(session_core::decode(&raw).unwrap().version, version);
+    assert_eq!(column, version.as_u64());
+    assert_eq!(
+        store.load(&key, hour, false).await.unwrap(),
+        Some(Loaded::new(newer.clone(), version))
+    );
+    assert_eq!(
+        store
+            .write_if(&key, &old_data, hour, Version::LEGACY)
+            .await
+            .unwrap(),
+        WriteOutcome::Conflict
+    );
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE `{table}`")))
+        .execute(store.pool())
+        .await
+        .unwrap();
 }
 
 /// The background task removes expired rows, and stops once dropped (and with `stop`).

@@ -21,7 +21,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 // `::redis` is the driver; plain `redis` would also name the test module the suite macro makes.
 use ::redis::AsyncCommands;
-use session_core::{Duration, Error, Result, SessionKey, SessionStore};
+use session_core::{
+    Duration, Error, Loaded, Result, SessionKey, SessionStore, Version, WriteOutcome,
+};
 use session_redis::RedisStore;
 use session_testkit::conformance::MAX_RECORD_BYTES;
 use session_testkit::{
@@ -165,6 +167,78 @@ async fn redis_unreadable_records_are_decode_errors() {
 #[tokio::test]
 async fn redis_cluster_unreadable_records_are_decode_errors() {
     unreadable_records_are_decode_errors(true).await;
+}
+
+/// A record in the format before versions (`ss1`), planted raw, loads with the legacy version;
+/// `write_if` at another version is a conflict and leaves it byte for byte, `write_if` at the
+/// legacy version rewrites it as `ss2` (with a TTL) under the new version, after which the
+/// legacy version is a conflict.
+async fn ss1_records_are_read_and_upgraded_on_write(cluster: bool) {
+    let Some((store, mut raw, prefix)) = store_and_raw(cluster, "ss1_upgrade").await else {
+        return;
+    };
+    let key = SessionKey::generate();
+    let redis_key = format!("{prefix}{}", key.as_str());
+    let old = format!(
+        "ss1:{}:{{\"user\":\"alice\",\"big\":18446744073709551615}}",
+        session_core::now_ms() + 3_600_000
+    );
+    raw.set(&redis_key, old.as_bytes()).await;
+    let hour = Duration::hours(1);
+    let old_data = data(serde_json::json!({"user": "alice", "big": u64::MAX}));
+    assert_eq!(
+        store.load(&key, hour, false).await.unwrap(),
+        Some(Loaded::new(old_data.clone(), Version::LEGACY))
+    );
+    let newer = data(serde_json::json!({"user": "alice", "n": 1}));
+    assert_eq!(
+        store
+            .write_if(&key, &newer, hour, Version::generate())
+            .await
+            .unwrap(),
+        WriteOutcome::Conflict
+    );
+    assert_eq!(raw.get(&redis_key).await.as_deref(), Some(old.as_bytes()));
+    let outcome = store
+        .write_if(&key, &newer, hour, Version::LEGACY)
+        .await
+        .unwrap();
+    let WriteOutcome::Written(version) = outcome else {
+        panic!("write_if at the legacy version answered {outcome:?}");
+    };
+    let stored = raw.get(&redis_key).await.unwrap();
+    assert!(
+        stored.starts_with(&session_core::version_prefix(version)),
+        "{}",
+        String::from_utf8_lossy(&stored)
+    );
+    assert!(stored.starts_with(b"ss2:"));
+    assert!(
+        raw.pttl(&redis_key).await > 3_000_000,
+        "no TTL after write_if"
+    );
+    assert_eq!(
+        store.load(&key, hour, true).await.unwrap(),
+        Some(Loaded::new(newer, version))
+    );
+    assert_eq!(
+        store
+            .write_if(&key, &old_data, hour, Version::LEGACY)
+            .await
+            .unwrap(),
+        WriteOutcome::Conflict
+    );
+    store.destroy(&key).await.unwrap();
+}
+
+#[tokio::test]
+async fn redis_ss1_records_are_read_and_upgraded_on_write() {
+    ss1_records_are_read_and_upgraded_on_write(false).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_ss1_records_are_read_and_upgraded_on_write() {
+    ss1_records_are_read_and_upgraded_on_write(true).await;
 }
 
 /// The Redis TTL is what the store moves: SET … PX on write, PEXPIRE on a touch, GETEX … PX on a

@@ -114,6 +114,7 @@ pub(crate) const TOWER: &str = "tower-sessions";
 fn encoded(bytes: usize) -> Result<Vec<u8>, BoxError> {
     Ok(encode(
         &payload(bytes),
+        session_core::Version::generate(),
         now_ms() + 86_400_000,
         DEFAULT_MAX_RECORD_BYTES,
     )?)

@@ -218,6 +218,7 @@ async fn mysql_inner(
     // 1 M expired rows: multi-row INSERTs of `batch_rows` rows, four statements in flight.
     let record = Arc::new(encode(
         &payload(SESSION_BYTES),
+        session_core::Version::generate(),
         now_ms(),
         DEFAULT_MAX_RECORD_BYTES,
     )?);

@@ -81,7 +81,7 @@ pub(crate) fn op(subject: Arc<dyn Subject>, w: Workload, keyspace: usize) -> Op 
     })
 }
 
-/// A session of about `bytes` bytes once encoded (`ss1:<expiry>:` + JSON).
+/// A session of about `bytes` bytes once encoded (`ss2:<version>:<expiry>:` + JSON).
 pub(crate) fn payload(bytes: usize) -> SessionData {
     let mut data = SessionData::new();
     let _ = data.insert("user_id", 42_u64);

@@ -210,6 +210,10 @@ pub enum DecodeError {
     /// The header's expiry field is missing or not a number.
     #[error("malformed expiry in record header")]
     BadExpiry,
+    /// The header's record version (format `ss2` and later) is not 16 lowercase hex digits, or
+    /// is the all-zero value reserved for [`Version::LEGACY`](crate::Version::LEGACY).
+    #[error("malformed record version in record header")]
+    BadVersion,
     /// The payload is not valid JSON.
     #[error("payload is not valid JSON")]
     Json(#[source] serde_json::Error),

@@ -6,9 +6,10 @@
 //!
 //! # Implementing a store
 //!
-//! A store implements four methods of [`SessionStore`] (`get`, `write`, `touch`, `destroy`;
-//! koa-session's `set` is provided on top of `write` and `touch`) with the guarantees written on the
-//! trait. Reuse [`encode`] / [`decode`] for the bytes, [`expires_at`] and [`now_ms`] for the
+//! A store implements six methods of [`SessionStore`] (`load`, `write`, `write_if`, `touch`,
+//! `destroy`; koa-session's `get` and `set` are provided on top of `load`, `write` and `touch`) with
+//! the guarantees written on the trait. Reuse [`encode`] / [`decode`] for the bytes,
+//! [`Version::generate`] for a record's new version, [`expires_at`] and [`now_ms`] for the
 //! clock, and map driver errors into [`Error`] keeping them as the source. A complete store
 //! (a mutex-protected map, correct but without eviction of expired records):
 //!
@@ -17,8 +18,8 @@
 //! use std::sync::Mutex;
 //!
 //! use session_core::{
-//!     async_trait, decode, encode, expires_at, max_age_ms, now_ms, Result, SessionData,
-//!     SessionKey, SessionStore, DEFAULT_MAX_RECORD_BYTES,
+//!     async_trait, decode, encode, expires_at, max_age_ms, now_ms, Loaded, Result, SessionData,
+//!     SessionKey, SessionStore, Version, WriteOutcome, DEFAULT_MAX_RECORD_BYTES,
 //! };
 //! use time::Duration;
 //!
@@ -29,7 +30,7 @@
 //!
 //! #[async_trait]
 //! impl SessionStore for MapStore {
-//!     async fn get(&self, key: &SessionKey, max_age: Duration, rolling: bool) -> Result<Option<SessionData>> {
+//!     async fn load(&self, key: &SessionKey, max_age: Duration, rolling: bool) -> Result<Option<Loaded>> {
 //!         let max_age = max_age_ms(max_age)?;
 //!         let mut records = self.records.lock().unwrap();
 //!         let Some(bytes) = records.get_mut(key.as_str()) else { return Ok(None) };
@@ -38,28 +39,55 @@
 //!         if record.is_expired_at(now) {
 //!             return Ok(None);
 //!         }
-//!         if rolling {
-//!             *bytes = encode(&record.data, now + max_age, usize::MAX)?;
+//!         if rolling && !record.version.is_legacy() {
+//!             // A new expiry, the same version. (A legacy record keeps its bytes: this store
+//!             // keeps the expiry only in the record, and rewriting would change its version.)
+//!             *bytes = encode(&record.data, record.version, now + max_age, usize::MAX)?;
 //!         }
-//!         Ok(Some(record.data))
+//!         Ok(Some(Loaded::new(record.data, record.version)))
 //!     }
 //!
 //!     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-//!         let bytes = encode(data, expires_at(max_age)?, DEFAULT_MAX_RECORD_BYTES)?;
+//!         let bytes = encode(data, Version::generate(), expires_at(max_age)?, DEFAULT_MAX_RECORD_BYTES)?;
 //!         self.records.lock().unwrap().insert(key.as_str().to_owned(), bytes);
 //!         Ok(())
+//!     }
+//!
+//!     async fn write_if(
+//!         &self,
+//!         key: &SessionKey,
+//!         data: &SessionData,
+//!         max_age: Duration,
+//!         expected: Version,
+//!     ) -> Result<WriteOutcome> {
+//!         let version = Version::generate();
+//!         let bytes = encode(data, version, expires_at(max_age)?, DEFAULT_MAX_RECORD_BYTES)?;
+//!         // Compare and write under one lock.
+//!         let mut records = self.records.lock().unwrap();
+//!         let Some(current) = records.get_mut(key.as_str()) else { return Ok(WriteOutcome::Missing) };
+//!         let record = decode(current)?;
+//!         if record.is_expired_at(now_ms()) {
+//!             return Ok(WriteOutcome::Missing);
+//!         }
+//!         if record.version != expected {
+//!             return Ok(WriteOutcome::Conflict);
+//!         }
+//!         *current = bytes;
+//!         Ok(WriteOutcome::Written(version))
 //!     }
 //!
 //!     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
 //!         let expiry = expires_at(max_age)?;
 //!         let mut records = self.records.lock().unwrap();
 //!         let Some(bytes) = records.get_mut(key.as_str()) else { return Ok(false) };
-//!         // Only an existing, unexpired record gets a new expiry; its data stays.
+//!         // Only an existing, unexpired record gets a new expiry; its data and version stay.
 //!         let record = decode(bytes)?;
 //!         if record.is_expired_at(now_ms()) {
 //!             return Ok(false);
 //!         }
-//!         *bytes = encode(&record.data, expiry, usize::MAX)?;
+//!         if !record.version.is_legacy() {
+//!             *bytes = encode(&record.data, record.version, expiry, usize::MAX)?;
+//!         }
 //!         Ok(true)
 //!     }
 //!
@@ -76,7 +104,14 @@
 //! let mut data = SessionData::new();
 //! data.insert("user", "alice")?;
 //! store.set(&key, &data, Duration::minutes(30), true).await?;
-//! assert_eq!(store.get(&key, Duration::minutes(30), true).await?, Some(data));
+//! assert_eq!(store.get(&key, Duration::minutes(30), true).await?, Some(data.clone()));
+//! let loaded = store.load(&key, Duration::minutes(30), false).await?.expect("live");
+//! data.insert("n", 1)?;
+//! let outcome = store.write_if(&key, &data, Duration::minutes(30), loaded.version).await?;
+//! assert!(matches!(outcome, WriteOutcome::Written(_)));
+//! // The version moved on: a second write from the same read is a conflict.
+//! let again = store.write_if(&key, &data, Duration::minutes(30), loaded.version).await?;
+//! assert_eq!(again, WriteOutcome::Conflict);
 //! store.destroy(&key).await?;
 //! assert_eq!(store.get(&key, Duration::minutes(30), false).await?, None);
 //! # Ok(())
@@ -93,6 +128,7 @@ mod error;
 mod key;
 mod record;
 mod store;
+mod version;
 
 pub use async_trait::async_trait;
 pub use data::SessionData;
@@ -100,7 +136,8 @@ pub use error::{BoxError, DecodeError, Error, Result, error_chain};
 pub use key::{GENERATED_KEY_BYTES, MAX_KEY_LEN, SessionKey};
 pub use record::{
     DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, MAX_NESTING_DEPTH, Record, SizeEstimate,
-    check_nesting, decode, encode, estimate_size, expires_at, max_age_ms, now_ms,
+    check_nesting, decode, encode, estimate_size, expires_at, max_age_ms, now_ms, version_prefix,
 };
-pub use store::SessionStore;
+pub use store::{Loaded, SessionStore, WriteOutcome};
 pub use time::Duration;
+pub use version::Version;

@@ -1,19 +1,31 @@
 //! The stored record format and the expiry clock every backend shares.
 //!
-//! A record is ASCII header + JSON payload:
+//! A record is ASCII header + JSON payload. This release writes format 2:
 //!
 //! ```text
-//! ss1:1732320000000:{"user":"alice","n":3}
-//! ^^ ^ ^^^^^^^^^^^^^ ^^^^^^^^^^^^^^^^^^^^^^
-//! |  | |             the session data, a JSON object
-//! |  | expiry when the record was written, epoch milliseconds (application clock)
+//! ss2:9f86d081884c7d65:1732320000000:{"user":"alice","n":3}
+//! ^^ ^ ^^^^^^^^^^^^^^^^ ^^^^^^^^^^^^^ ^^^^^^^^^^^^^^^^^^^^^^
+//! |  | |                |             the session data, a JSON object
+//! |  | |                expiry when the record was written, epoch milliseconds (application clock)
+//! |  | record version: 16 lowercase hex digits, new on every write (see Version)
 //! |  format version (decimal)
 //! magic "ss"
 //! ```
 //!
-//! The version lets a future release read today's sessions; a record from a newer release, or
-//! bytes that are not a record at all, decode to [`DecodeError`] instead of wrong data. The text
-//! form keeps records readable in `redis-cli` and SQL consoles.
+//! and still reads format 1, written by earlier releases, which has no record version:
+//!
+//! ```text
+//! ss1:1732320000000:{"user":"alice","n":3}
+//! ```
+//!
+//! A format-1 record decodes with [`Version::LEGACY`]; its next write stores format 2. A record
+//! from a newer release, or bytes that are not a record at all, decode to [`DecodeError`] instead
+//! of wrong data. The text form keeps records readable in `redis-cli` and SQL consoles.
+//!
+//! The record version sits right after the format marker, at a fixed width, so that a server can
+//! check it by comparing the record's first bytes with [`version_prefix`] as a plain string: the
+//! Redis store's conditional write does exactly that in a script, and never parses the JSON (Lua
+//! would turn large integers into doubles).
 //!
 //! The header's expiry is the expiry *at write time*. Backends that can move an expiry without
 //! rewriting the value (Redis `PEXPIRE`, the MySQL `expires_at` column, the MongoDB `expiresAt`
@@ -23,10 +35,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use time::Duration;
 
-use crate::{DecodeError, Error, Result, SessionData};
+use crate::{DecodeError, Error, Result, SessionData, Version};
 
-/// The format version this build writes (and the only one it reads).
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. It reads this one and every older one (format 1).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The format written before records had versions; still read, as [`Version::LEGACY`].
+const LEGACY_FORMAT: u32 = 1;
+
+/// Hex digits of the record version in the header.
+const VERSION_DIGITS: usize = 16;
 
 /// Default maximum size of an encoded record: 1 MiB. Every store takes a `with_max_record_bytes`
 /// override.
@@ -94,6 +112,8 @@ pub fn expires_at(max_age: Duration) -> Result<i64> {
 pub struct Record {
     /// The session data.
     pub data: SessionData,
+    /// The record version: [`Version::LEGACY`] for a format-1 record.
+    pub version: Version,
     /// Expiry at write time, epoch milliseconds.
     pub expires_at: i64,
 }
@@ -105,17 +125,31 @@ impl Record {
     }
 }
 
-/// Encodes `data` with its absolute expiry, refusing records above `max_bytes`.
+/// Encodes `data` in the current format ([`FORMAT_VERSION`]) with its record version and
+/// absolute expiry, refusing records above `max_bytes`.
+///
+/// `version` is normally a fresh [`Version::generate`]. [`Version::LEGACY`] is refused: it
+/// stands for "written by an older release", and a current record claiming it could never be
+/// told apart from one.
 ///
 /// # Errors
 /// [`Error::TooLarge`] above `max_bytes`; [`Error::TooDeep`] when the data nests deeper than
-/// [`MAX_NESTING_DEPTH`]; [`Error::Encode`] if serialization fails.
-pub fn encode(data: &SessionData, expires_at: i64, max_bytes: usize) -> Result<Vec<u8>> {
+/// [`MAX_NESTING_DEPTH`]; [`Error::Encode`] if serialization fails or `version` is
+/// [`Version::LEGACY`].
+pub fn encode(
+    data: &SessionData,
+    version: Version,
+    expires_at: i64,
+    max_bytes: usize,
+) -> Result<Vec<u8>> {
+    if version.is_legacy() {
+        return Err(Error::Encode(serde::ser::Error::custom(
+            "a record is never written with the legacy version",
+        )));
+    }
     check_nesting(data)?;
     let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
-    out.push(b':');
+    out.extend_from_slice(&version_prefix(version));
     out.extend_from_slice(expires_at.to_string().as_bytes());
     out.push(b':');
     serde_json::to_writer(&mut out, data).map_err(Error::Encode)?;
@@ -126,6 +160,24 @@ pub fn encode(data: &SessionData, expires_at: i64, max_bytes: usize) -> Result<V
         });
     }
     Ok(out)
+}
+
+/// The first bytes of every record at `version`, the part of the header a server compares for
+/// a conditional write: `ss2:<16 hex digits>:` for a current version, `ss1:` for
+/// [`Version::LEGACY`] (every format-1 record starts so, and only those).
+pub fn version_prefix(version: Version) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MAGIC.len() + 2 + VERSION_DIGITS + 1);
+    out.extend_from_slice(MAGIC);
+    if version.is_legacy() {
+        out.extend_from_slice(LEGACY_FORMAT.to_string().as_bytes());
+        out.push(b':');
+    } else {
+        out.extend_from_slice(FORMAT_VERSION.to_string().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(version.to_string().as_bytes());
+        out.push(b':');
+    }
+    out
 }
 
 /// Checks that `data` nests at most [`MAX_NESTING_DEPTH`] levels deep (the rule [`encode`]
@@ -171,8 +223,9 @@ pub struct SizeEstimate {
 
 /// Estimates the size of `encode(data, …)` without encoding; see [`SizeEstimate`].
 pub fn estimate_size(data: &SessionData) -> SizeEstimate {
-    // "ss" + up to 10 version digits + ':' + up to 20 expiry characters + ':'.
-    const HEADER_MAX: usize = 2 + 10 + 1 + 20 + 1;
+    // "ss" + up to 10 format digits + ':' + 16 version digits + ':' + up to 20 expiry
+    // characters + ':'.
+    const HEADER_MAX: usize = 2 + 10 + 1 + VERSION_DIGITS + 1 + 20 + 1;
     let mut size = SizeEstimate {
         approx: HEADER_MAX,
         upper_bound: HEADER_MAX,
@@ -223,29 +276,52 @@ fn add_value(value: &serde_json::Value, size: &mut SizeEstimate) {
     size.upper_bound = size.upper_bound.saturating_add(bound);
 }
 
-/// Decodes bytes written by [`encode`].
+/// Decodes bytes written by [`encode`] (format 2) or by an earlier release (format 1, decoded
+/// with [`Version::LEGACY`]).
 ///
 /// # Errors
-/// [`DecodeError::NotARecord`] without the header, [`DecodeError::UnsupportedVersion`] for another
-/// version, [`DecodeError::BadExpiry`], [`DecodeError::Json`] or [`DecodeError::NotAnObject`] for a
-/// bad payload.
+/// [`DecodeError::NotARecord`] without the header, [`DecodeError::UnsupportedVersion`] for a
+/// format this build does not know, [`DecodeError::BadVersion`], [`DecodeError::BadExpiry`],
+/// [`DecodeError::Json`] or [`DecodeError::NotAnObject`] for a bad header or payload.
 pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     let rest = bytes.strip_prefix(MAGIC).ok_or(DecodeError::NotARecord)?;
-    let (version, rest) = split_field(rest).ok_or(DecodeError::NotARecord)?;
-    let version: u32 = parse_ascii(version).ok_or(DecodeError::NotARecord)?;
-    if version != FORMAT_VERSION {
-        return Err(DecodeError::UnsupportedVersion(version));
-    }
+    let (format, rest) = split_field(rest).ok_or(DecodeError::NotARecord)?;
+    let format: u32 = parse_ascii(format).ok_or(DecodeError::NotARecord)?;
+    let (version, rest) = match format {
+        LEGACY_FORMAT => (Version::LEGACY, rest),
+        FORMAT_VERSION => {
+            let (version, rest) = split_field(rest).ok_or(DecodeError::BadVersion)?;
+            (parse_version(version)?, rest)
+        }
+        other => return Err(DecodeError::UnsupportedVersion(other)),
+    };
     let (expiry, payload) = split_field(rest).ok_or(DecodeError::BadExpiry)?;
     let expires_at: i64 = parse_ascii(expiry).ok_or(DecodeError::BadExpiry)?;
     let value: serde_json::Value = serde_json::from_slice(payload).map_err(DecodeError::Json)?;
     match value {
         serde_json::Value::Object(map) => Ok(Record {
             data: SessionData::from(map),
+            version,
             expires_at,
         }),
         _ => Err(DecodeError::NotAnObject),
     }
+}
+
+/// Exactly 16 lowercase hex digits, not all zero: the one spelling [`version_prefix`] writes, so
+/// that comparing prefixes as strings and comparing versions agree.
+fn parse_version(field: &[u8]) -> Result<Version, DecodeError> {
+    let well_formed = field.len() == VERSION_DIGITS
+        && field
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    let value = std::str::from_utf8(field)
+        .ok()
+        .filter(|_| well_formed)
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .filter(|&v| v != 0)
+        .ok_or(DecodeError::BadVersion)?;
+    Ok(Version::from_u64(value))
 }
 
 fn split_field(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -273,9 +349,11 @@ mod tests {
             "max": u64::MAX, "min": i64::MIN, "pi": std::f64::consts::PI, "tiny": 5e-324,
             "neg_zero": -0.0, "s": "ünïcødé ✓ 🚀", "empty": "", "nested": {"a": [1, {"b": null}]}
         }));
-        let bytes = encode(&d, 1_732_320_000_000, DEFAULT_MAX_RECORD_BYTES).unwrap();
+        let v = Version::generate();
+        let bytes = encode(&d, v, 1_732_320_000_000, DEFAULT_MAX_RECORD_BYTES).unwrap();
         let rec = decode(&bytes).unwrap();
         assert_eq!(rec.data, d);
+        assert_eq!(rec.version, v);
         assert_eq!(rec.expires_at, 1_732_320_000_000);
         let nz = rec
             .data
@@ -297,7 +375,9 @@ mod tests {
         ];
         for sample in samples {
             let d = data(sample);
-            let exact = encode(&d, i64::MIN, usize::MAX).unwrap().len();
+            let exact = encode(&d, Version::from_u64(u64::MAX), i64::MIN, usize::MAX)
+                .unwrap()
+                .len();
             let size = estimate_size(&d);
             assert!(
                 size.upper_bound >= exact,
@@ -329,11 +409,11 @@ mod tests {
     fn data_at_the_nesting_limit_round_trips_and_one_level_more_is_refused() {
         for object in [false, true] {
             let deepest = nested(MAX_NESTING_DEPTH, object);
-            let bytes = encode(&deepest, 1, usize::MAX).unwrap();
+            let bytes = encode(&deepest, Version::generate(), 1, usize::MAX).unwrap();
             assert_eq!(decode(&bytes).unwrap().data, deepest);
             let too_deep = nested(MAX_NESTING_DEPTH + 1, object);
             assert!(matches!(
-                encode(&too_deep, 1, usize::MAX),
+                encode(&too_deep, Version::generate(), 1, usize::MAX),
                 Err(Error::TooDeep {
                     limit: MAX_NESTING_DEPTH
                 })
@@ -350,22 +430,22 @@ mod tests {
     #[test]
     fn too_large_reports_sizes() {
         let d = data(json!({"x": "a".repeat(100)}));
-        match encode(&d, 0, 50) {
+        match encode(&d, Version::generate(), 0, 50) {
             Err(Error::TooLarge { size, limit }) => assert!(size > 100 && limit == 50),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
-    fn garbage_and_future_versions_are_typed_decode_errors() {
+    fn garbage_and_future_formats_are_typed_decode_errors() {
         assert!(matches!(decode(b""), Err(DecodeError::NotARecord)));
         assert!(matches!(
             decode(b"\xff\x00garbage"),
             Err(DecodeError::NotARecord)
         ));
         assert!(matches!(
-            decode(b"ss2:1:{}"),
-            Err(DecodeError::UnsupportedVersion(2))
+            decode(b"ss3:00000000000000ab:1:{}"),
+            Err(DecodeError::UnsupportedVersion(3))
         ));
         assert!(matches!(decode(b"ss1:x:{}"), Err(DecodeError::BadExpiry)));
         assert!(matches!(decode(b"ss1:1:{"), Err(DecodeError::Json(_))));
@@ -374,6 +454,77 @@ mod tests {
             Err(DecodeError::NotAnObject)
         ));
         assert!(decode(b"ss1:-5:{}").is_ok());
+        assert!(matches!(
+            decode(b"ss2:00000000000000ab:x:{}"),
+            Err(DecodeError::BadExpiry)
+        ));
+        assert!(matches!(
+            decode(b"ss2:00000000000000ab:1:[1]"),
+            Err(DecodeError::NotAnObject)
+        ));
+    }
+
+    #[test]
+    fn a_format_1_record_decodes_with_the_legacy_version() {
+        let rec =
+            decode(b"ss1:1732320000000:{\"user\":\"alice\",\"n\":18446744073709551615}").unwrap();
+        assert_eq!(rec.version, Version::LEGACY);
+        assert_eq!(rec.expires_at, 1_732_320_000_000);
+        assert_eq!(rec.data, data(json!({"user": "alice", "n": u64::MAX})));
+    }
+
+    #[test]
+    fn a_format_2_record_decodes_with_its_version() {
+        let rec = decode(b"ss2:9f86d081884c7d65:-7:{\"a\":1}").unwrap();
+        assert_eq!(rec.version, Version::from_u64(0x9f86_d081_884c_7d65));
+        assert_eq!(rec.expires_at, -7);
+        assert_eq!(rec.data, data(json!({"a": 1})));
+    }
+
+    #[test]
+    fn malformed_record_versions_are_refused() {
+        for bytes in [
+            &b"ss2:1:{}"[..],
+            b"ss2:9F86D081884C7D65:1:{}",
+            b"ss2:9f86d081884c7d6:1:{}",
+            b"ss2:9f86d081884c7d650:1:{}",
+            b"ss2:+f86d081884c7d65:1:{}",
+            b"ss2:0000000000000000:1:{}",
+            b"ss2:",
+        ] {
+            assert!(
+                matches!(
+                    decode(bytes),
+                    Err(DecodeError::BadVersion | DecodeError::BadExpiry)
+                ),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        assert!(matches!(
+            decode(b"ss2:0000000000000000:1:{}"),
+            Err(DecodeError::BadVersion)
+        ));
+    }
+
+    #[test]
+    fn every_record_starts_with_its_version_prefix() {
+        let v = Version::from_u64(0xab);
+        let bytes = encode(&data(json!({"k": "v"})), v, 5, usize::MAX).unwrap();
+        assert_eq!(bytes, b"ss2:00000000000000ab:5:{\"k\":\"v\"}");
+        assert!(bytes.starts_with(&version_prefix(v)));
+        assert!(!bytes.starts_with(&version_prefix(Version::from_u64(0xac))));
+        assert!(!bytes.starts_with(&version_prefix(Version::LEGACY)));
+        assert_eq!(version_prefix(Version::LEGACY), b"ss1:");
+        assert!(b"ss1:5:{}".starts_with(&version_prefix(Version::LEGACY)));
+    }
+
+    #[test]
+    fn the_legacy_version_is_never_written() {
+        assert!(matches!(
+            encode(&SessionData::new(), Version::LEGACY, 1, usize::MAX),
+            Err(Error::Encode(_))
+        ));
     }
 
     #[test]

@@ -6,7 +6,49 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::Duration;
 
-use crate::{Result, SessionData, SessionKey};
+use crate::{Result, SessionData, SessionKey, Version};
+
+/// A session as [`SessionStore::load`] read it: the data and the version of the record it came
+/// from, to hand to [`SessionStore::write_if`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Loaded {
+    /// The session data.
+    pub data: SessionData,
+    /// The version of the record the data was read from.
+    pub version: Version,
+}
+
+impl Loaded {
+    /// A loaded session (for store implementations).
+    pub fn new(data: SessionData, version: Version) -> Self {
+        Loaded { data, version }
+    }
+}
+
+/// What a conditional write ([`SessionStore::write_if`]) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum WriteOutcome {
+    /// The record was at the expected version and now holds the new data, at this new version.
+    Written(Version),
+    /// The record exists, unexpired, at another version: someone else wrote it since it was
+    /// read. Nothing was written.
+    Conflict,
+    /// There is no live record: it was never written, has expired, or was destroyed. Nothing was
+    /// written; a conditional write never re-creates a session.
+    Missing,
+}
+
+impl WriteOutcome {
+    /// The new version when the data was written.
+    pub fn written(self) -> Option<Version> {
+        match self {
+            WriteOutcome::Written(version) => Some(version),
+            WriteOutcome::Conflict | WriteOutcome::Missing => None,
+        }
+    }
+}
 
 /// Where sessions live: the koa-session store contract with typed keys and errors.
 ///
@@ -19,6 +61,8 @@ use crate::{Result, SessionData, SessionKey};
 /// |---|---|---|
 /// | `get(k, _, false)` | returns the data of an existing, unexpired record | returns an expired record, even before the backend's TTL sweeper ran |
 /// | `get(k, max_age, true)` | as above, and moves the expiry to now + `max_age` in the same operation | takes two round trips where the backend can do one |
+/// | `load(k, max_age, rolling)` | as `get`, and also returns the record's [`Version`] | — |
+/// | `write_if(k, data, max_age, v)` | writes `data` with a new version and expiry now + `max_age` only if the live record is at version `v` | writes on a version mismatch; re-creates a missing, expired or destroyed record |
 /// | `set(k, data, max_age, true)` | the same as `write(k, data, max_age)` | — |
 /// | `write(k, data, max_age)` | upserts `data` with expiry now + `max_age` | — |
 /// | `set(k, data, max_age, false)` | the same as `touch(k, max_age)` | writes `data`; re-creates a missing, expired or destroyed record |
@@ -27,24 +71,48 @@ use crate::{Result, SessionData, SessionKey};
 ///
 /// Expiry is absolute epoch milliseconds from the application's clock
 /// ([`now_ms`](crate::now_ms)), never the database's.
+///
+/// Every write of data (`write`, `set(…, true)`, a successful `write_if`) gives the record a
+/// fresh [`Version`]; touches and rolling reads move only the expiry and keep it. Records written
+/// by releases before versions existed load with [`Version::LEGACY`] and are stored in the
+/// current format on their next write.
 #[async_trait]
 pub trait SessionStore: Debug + Send + Sync {
-    /// Loads the session under `key`.
+    /// Loads the session under `key` with the version of its record.
     ///
     /// Returns `Ok(None)` if the record is missing or expired. When `rolling` is true, an existing
-    /// record's expiry moves to now + `max_age` in the same operation as the read; a missing
-    /// record is not created. When `rolling` is false, `max_age` is only validated.
+    /// record's expiry moves to now + `max_age` in the same operation as the read (its version
+    /// stays); a missing record is not created. When `rolling` is false, `max_age` is only
+    /// validated.
     ///
     /// # Errors
     /// [`Error::InvalidMaxAge`](crate::Error::InvalidMaxAge) for a non-positive `max_age`;
     /// [`Error::Decode`](crate::Error::Decode) when the stored bytes are unreadable (the record is
     /// left as it is); transient errors when the server is unreachable or slow.
+    async fn load(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        rolling: bool,
+    ) -> Result<Option<Loaded>>;
+
+    /// Loads the session under `key`: [`load`](Self::load) without the version.
+    ///
+    /// Provided on top of `load`; the same guarantees and errors.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
     async fn get(
         &self,
         key: &SessionKey,
         max_age: Duration,
         rolling: bool,
-    ) -> Result<Option<SessionData>>;
+    ) -> Result<Option<SessionData>> {
+        Ok(self
+            .load(key, max_age, rolling)
+            .await?
+            .map(|loaded| loaded.data))
+    }
 
     /// Saves or touches the session under `key`: koa-session's `set`.
     ///
@@ -81,6 +149,27 @@ pub trait SessionStore: Debug + Send + Sync {
     /// [`Error::InvalidMaxAge`](crate::Error::InvalidMaxAge); backend errors.
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()>;
 
+    /// Writes `data` under `key` with expiry now + `max_age` and a fresh version, only if the
+    /// record is live and still at version `expected` (the one [`load`](Self::load) returned),
+    /// checked and written in one operation.
+    ///
+    /// Answers [`WriteOutcome::Written`] with the new version,
+    /// [`WriteOutcome::Conflict`] when the live record is at another version (nothing written),
+    /// or [`WriteOutcome::Missing`] when there is no live record (missing, expired or
+    /// destroyed; nothing written, never re-created). A record loaded with
+    /// [`Version::LEGACY`] is accepted with that version and rewritten in the current format.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write); on an error nothing is known about whether the write happened
+    /// unless the error says so (a timeout may have come after the server applied it).
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome>;
+
     /// Moves the expiry of the existing, unexpired record under `key` to now + `max_age`, in one
     /// operation, and never changes its data. Returns `true` when such a record was found,
     /// `false` when it is missing, expired or destroyed; then nothing is written, so a touch
@@ -103,8 +192,14 @@ macro_rules! forward_store {
     ($($ptr:ty),*) => {$(
         #[async_trait]
         impl<S: SessionStore + ?Sized> SessionStore for $ptr {
+            async fn load(&self, key: &SessionKey, max_age: Duration, rolling: bool) -> Result<Option<Loaded>> {
+                (**self).load(key, max_age, rolling).await
+            }
             async fn get(&self, key: &SessionKey, max_age: Duration, rolling: bool) -> Result<Option<SessionData>> {
                 (**self).get(key, max_age, rolling).await
+            }
+            async fn write_if(&self, key: &SessionKey, data: &SessionData, max_age: Duration, expected: Version) -> Result<WriteOutcome> {
+                (**self).write_if(key, data, max_age, expected).await
             }
             async fn set(&self, key: &SessionKey, data: &SessionData, max_age: Duration, changed: bool) -> Result<()> {
                 (**self).set(key, data, max_age, changed).await

@@ -6,9 +6,10 @@
 //! - Capacity is bounded by **bytes** (key + encoded record + bookkeeping), not by entry count;
 //!   when full, the **least recently used** session is evicted (moka's LRU policy), so a new
 //!   login is always kept.
-//! - Every write to a key (changed `set`, touch, rolling read, `destroy`) goes through one
-//!   per-key serialising path, so a touch racing a `destroy` can never resurrect the session and
-//!   a touch racing a changed `set` can never overwrite the new data.
+//! - Every write to a key (changed `set`, `write_if`, touch, rolling read, `destroy`) goes through
+//!   one per-key serialising path, so a touch racing a `destroy` can never resurrect the session,
+//!   a touch racing a changed `set` can never overwrite the new data, and a `write_if` compares
+//!   the version and writes with nothing in between.
 //!
 //! Sessions live only as long as the process and are not shared between processes: use
 //! `session-redis`, `session-mongo` or `session-mysql` when several instances serve one site.

@@ -7,8 +7,8 @@ use moka::future::Cache;
 use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Result, SessionData, SessionKey, SessionStore, async_trait,
-    check_nesting, encode, estimate_size, expires_at, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Loaded, Result, SessionData, SessionKey, SessionStore,
+    Version, WriteOutcome, async_trait, check_nesting, encode, estimate_size, expires_at, now_ms,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -20,6 +20,8 @@ pub const ENTRY_OVERHEAD_BYTES: u32 = 96;
 /// One cached session. The data is kept decoded: reads clone an `Arc` instead of parsing JSON.
 struct Entry {
     data: Arc<SessionData>,
+    /// The record version, new on every write of the data.
+    version: Version,
     /// Absolute expiry, epoch ms on the application clock.
     expires_at: i64,
     /// Encoded size, charged against the byte capacity.
@@ -64,11 +66,13 @@ impl Expiry<String, Arc<Entry>> for ExpireAt {
 /// mean a new, empty cache.
 ///
 /// # One serialising path per key
-/// Every write to a key (a changed `set`, a touch, a rolling `get`, a `destroy`) runs as one
-/// moka `and_compute_with` call, and moka runs compute calls on one key one at a time, in the
-/// order they were made. A touch or a rolling read therefore decides on the entry as it is at
-/// that moment and cannot write back a copy older than a concurrent `set` or `destroy`: a late
-/// touch never undoes a logout, and never replaces newer data with the data it read. (moka's
+/// Every write to a key (a changed `set`, a `write_if`, a touch, a rolling `get`, a `destroy`)
+/// runs as one moka `and_compute_with` call, and moka runs compute calls on one key one at a
+/// time, in the order they were made. A touch or a rolling read therefore decides on the entry
+/// as it is at that moment and cannot write back a copy older than a concurrent `set` or
+/// `destroy`: a late touch never undoes a logout, and never replaces newer data with the data it
+/// read. For the same reason a `write_if` compares the version and puts its entry with no other
+/// write to the key in between. (moka's
 /// plain `insert` and `invalidate` do not take that per-key lock, which is why they are not used.)
 ///
 /// # Eviction
@@ -184,10 +188,35 @@ impl MemoryStore {
         self.cache.run_pending_tasks().await;
     }
 
+    /// A new entry holding `data` with a fresh version, after the checks every write makes.
+    fn new_entry(&self, data: &SessionData, max_age: Duration) -> Result<Arc<Entry>> {
+        let expires_at = expires_at(max_age)?;
+        let version = Version::generate();
+        // The data is kept decoded, so the encoded size matters only for the limit and the
+        // capacity charge. Serializing costs most of a `set` (JSON escaping), so walk the data
+        // instead and encode only when the size could be over the limit. The nesting rule is the
+        // one `encode` applies for every other store.
+        check_nesting(data)?;
+        let size = estimate_size(data);
+        if size.upper_bound > self.max_record_bytes {
+            encode(data, version, expires_at, self.max_record_bytes)?;
+        }
+        Ok(Arc::new(Entry {
+            data: Arc::new(data.clone()),
+            version,
+            expires_at,
+            weight: u32::try_from(size.approx).unwrap_or(u32::MAX),
+        }))
+    }
+
     /// Under the key's lock: when the entry is live, replaces it with one expiring at
     /// `expires_at` (same data) and returns its data; otherwise removes an expired entry and
     /// returns `None`. The one path touches and rolling reads share.
-    async fn extend(&self, key: &SessionKey, expires_at: i64) -> Option<Arc<SessionData>> {
+    async fn extend(
+        &self,
+        key: &SessionKey,
+        expires_at: i64,
+    ) -> Option<(Arc<SessionData>, Version)> {
         let mut found = None;
         self.cache
             .entry_by_ref(key.as_str())
@@ -200,9 +229,10 @@ impl MemoryStore {
                         if entry.expires_at <= now_ms() {
                             Op::Remove
                         } else {
-                            found = Some(Arc::clone(&entry.data));
+                            found = Some((Arc::clone(&entry.data), entry.version));
                             Op::Put(Arc::new(Entry {
                                 data: Arc::clone(&entry.data),
+                                version: entry.version,
                                 expires_at,
                                 weight: entry.weight,
                             }))
@@ -218,16 +248,16 @@ impl MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn get(
+    async fn load(
         &self,
         key: &SessionKey,
         max_age: Duration,
         rolling: bool,
-    ) -> Result<Option<SessionData>> {
+    ) -> Result<Option<Loaded>> {
         let expires_at = expires_at(max_age)?;
         if rolling {
             let found = self.extend(key, expires_at).await;
-            return Ok(found.map(|data| SessionData::clone(&data)));
+            return Ok(found.map(|(data, version)| Loaded::new(SessionData::clone(&data), version)));
         }
         // A plain read writes nothing, so it needs no lock: it sees the entry before or after
         // any concurrent write, never a mix.
@@ -237,30 +267,55 @@ impl SessionStore for MemoryStore {
         if entry.expires_at <= now_ms() {
             return Ok(None);
         }
-        Ok(Some(SessionData::clone(&entry.data)))
+        Ok(Some(Loaded::new(
+            SessionData::clone(&entry.data),
+            entry.version,
+        )))
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-        let expires_at = expires_at(max_age)?;
-        // The data is kept decoded, so the encoded size matters only for the limit and the
-        // capacity charge. Serializing costs most of a `set` (JSON escaping), so walk the data
-        // instead and encode only when the size could be over the limit. The nesting rule is the
-        // one `encode` applies for every other store.
-        check_nesting(data)?;
-        let size = estimate_size(data);
-        if size.upper_bound > self.max_record_bytes {
-            encode(data, expires_at, self.max_record_bytes)?;
-        }
-        let entry = Arc::new(Entry {
-            data: Arc::new(data.clone()),
-            expires_at,
-            weight: u32::try_from(size.approx).unwrap_or(u32::MAX),
-        });
+        let entry = self.new_entry(data, max_age)?;
         self.cache
             .entry_by_ref(key.as_str())
             .and_compute_with(|_| std::future::ready(Op::Put(entry)))
             .await;
         Ok(())
+    }
+
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome> {
+        let entry = self.new_entry(data, max_age)?;
+        let written = entry.version;
+        // Compared and written under the key's compute lock, like every other write here, so no
+        // write to the key can land between the comparison and the put.
+        let mut outcome = WriteOutcome::Missing;
+        self.cache
+            .entry_by_ref(key.as_str())
+            .and_compute_with(|current| {
+                let op = match current {
+                    None => Op::Nop,
+                    Some(current) => {
+                        let current = current.into_value();
+                        if current.expires_at <= now_ms() {
+                            Op::Remove
+                        } else if current.version != expected {
+                            outcome = WriteOutcome::Conflict;
+                            Op::Nop
+                        } else {
+                            outcome = WriteOutcome::Written(written);
+                            Op::Put(entry)
+                        }
+                    }
+                };
+                std::future::ready(op)
+            })
+            .await;
+        Ok(outcome)
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {

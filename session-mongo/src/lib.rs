@@ -4,11 +4,13 @@
 //! session:
 //!
 //! ```text
-//! { _id: "<session key>", data: "ss1:…:{…}", expiresAt: ISODate("…") }
+//! { _id: "<session key>", data: "ss2:…:…:{…}", expiresAt: ISODate("…"), version: NumberLong(…) }
 //! ```
 //!
 //! - `data` is the versioned record of [`session_core::encode`] as a string, so that every JSON
 //!   value round-trips exactly (BSON has no `u64`; see the `document` module for the reasoning).
+//! - `version` is the record version a conditional write compares, in the update's filter
+//!   (absent on documents from before versions, which are [`Version::LEGACY`](session_core::Version::LEGACY)).
 //! - `expiresAt` is a BSON Date computed from the application's clock ([`session_core::now_ms`]).
 //!   A TTL index on it with `expireAfterSeconds: 0`, ensured when the store is built, lets the server
 //!   delete expired sessions. The TTL monitor runs only about once a minute, so every read and
@@ -19,6 +21,7 @@
 //! | `get(k, _, false)` | `find` on `{_id: k, expiresAt: {$gt: now}}` |
 //! | `get(k, max_age, true)` | one `findAndModify` on the same filter with `$set: {expiresAt}` |
 //! | `set(k, data, max_age, true)` | `replaceOne({_id: k}, …, upsert)`, retried once on a duplicate-key race |
+//! | `write_if(k, data, max_age, v)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}, version: v}` with `$set` of data, expiry and the new version, no upsert; only when nothing matched, a `find` on `{_id: k, expiresAt: {$gt: now}}` tells a conflict from a missing session |
 //! | `set(k, _, max_age, false)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}}` with `$set: {expiresAt}`, no upsert |
 //! | `destroy(k)` | `deleteOne({_id: k})` |
 //!

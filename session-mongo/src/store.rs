@@ -8,11 +8,13 @@ use mongodb::Collection;
 use mongodb::bson::Document;
 use mongodb::options::ReturnDocument;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
-    async_trait, encode, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, Result, SessionData, SessionKey,
+    SessionStore, Version, WriteOutcome, async_trait, encode, max_age_ms, now_ms,
 };
 
-use crate::document::{self, by_key, data_projection, live, set_expiry};
+use crate::document::{
+    self, by_key, data_projection, id_projection, live, live_at, set_expiry, set_record,
+};
 use crate::error::{BACKEND, is_duplicate_key, timed};
 
 /// The collection a store uses unless [`MongoStoreBuilder::collection`](crate::MongoStoreBuilder::collection)
@@ -55,6 +57,16 @@ impl fmt::Debug for MongoStore {
 }
 
 impl MongoStore {
+    /// The record string of `data`, enforcing the size limit before any I/O, so an oversized
+    /// write leaves the old record untouched.
+    fn encode(&self, data: &SessionData, version: Version, expires_at: i64) -> Result<String> {
+        let record = encode(data, version, expires_at, self.max_record_bytes)?;
+        String::from_utf8(record).map_err(|e| {
+            // Unreachable: the record is an ASCII header and serde_json's UTF-8 output.
+            Error::backend(BACKEND, e)
+        })
+    }
+
     /// A store on `collection`, whose TTL index the caller has ensured, with the default settings.
     pub(crate) fn from_collection(collection: Collection<Document>) -> Self {
         MongoStore {
@@ -83,12 +95,12 @@ impl MongoStore {
 
 #[async_trait]
 impl SessionStore for MongoStore {
-    async fn get(
+    async fn load(
         &self,
         key: &SessionKey,
         max_age: Duration,
         rolling: bool,
-    ) -> Result<Option<SessionData>> {
+    ) -> Result<Option<Loaded>> {
         let max_age = max_age_ms(max_age)?;
         let now = now_ms();
         let found = if rolling {
@@ -125,14 +137,9 @@ impl SessionStore for MongoStore {
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
-        // The size limit is enforced here, before any I/O, so an oversized write leaves the old
-        // record untouched.
-        let record = encode(data, expires_at, self.max_record_bytes)?;
-        let record = String::from_utf8(record).map_err(|e| {
-            // Unreachable: the record is an ASCII header and serde_json's UTF-8 output.
-            Error::backend(BACKEND, e)
-        })?;
-        let replacement = document::session_document(key, record, expires_at);
+        let version = Version::generate();
+        let record = self.encode(data, version, expires_at)?;
+        let replacement = document::session_document(key, record, version, expires_at);
         // The filter is the `_id` alone, so an expired document the TTL monitor has not removed
         // yet is overwritten rather than duplicated.
         let upsert = || {
@@ -152,6 +159,46 @@ impl SessionStore for MongoStore {
             Err(e) if is_duplicate_key(&e) => timed(self.timeout, upsert()).await.map(drop),
             result => result.map(drop),
         }
+    }
+
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        let version = Version::generate();
+        let record = self.encode(data, version, expires_at)?;
+        // The expected version is part of the filter, so the server compares and writes in one
+        // update. No upsert: a missing, expired or destroyed session is never re-created.
+        let collection = self.collection.clone();
+        let (filter, update) = (
+            live_at(key, now, expected),
+            set_record(record, version, expires_at),
+        );
+        let op = async move { collection.update_one(filter, update).await };
+        if timed(self.timeout, op).await?.matched_count == 1 {
+            return Ok(WriteOutcome::Written(version));
+        }
+        // Nothing matched: a conflict or a missing session. Telling them apart costs a read,
+        // but only on this failure path (an update pipeline with `$cond` could answer in the
+        // same round trip, at the price of rewriting the document on a conflict and of needing
+        // pipeline updates from every wire-compatible server).
+        let collection = self.collection.clone();
+        let filter = live(key, now);
+        let op = async move {
+            collection
+                .find_one(filter)
+                .projection(id_projection())
+                .await
+        };
+        Ok(match timed(self.timeout, op).await? {
+            Some(_) => WriteOutcome::Conflict,
+            None => WriteOutcome::Missing,
+        })
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {

@@ -40,6 +40,12 @@ pub(crate) fn is_lock_conflict(err: &sqlx::Error) -> bool {
     server_error_number(err).is_some_and(|n| LOCK_CONFLICT.contains(&n))
 }
 
+/// `true` for ER_DUP_FIELDNAME (1060): an `ALTER TABLE … ADD COLUMN` lost the race with another
+/// process adding the same column.
+pub(crate) fn is_duplicate_column(err: &sqlx::Error) -> bool {
+    server_error_number(err) == Some(1060)
+}
+
 /// Maps a sqlx error, keeping it as the source.
 ///
 /// Anything that means "no usable connection" (pool timed out or closed, I/O errors such as a

@@ -9,6 +9,7 @@
 //! | `id` | `VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin`, primary key | keys are ASCII; binary collation keeps `abc` and `ABC` distinct |
 //! | `data` | `MEDIUMBLOB` | the encoded record; `BLOB` would silently cap at 64 KiB |
 //! | `expires_at` | `BIGINT`, indexed | epoch milliseconds, for the filter on every read and for cleanup |
+//! | `version` | `BIGINT UNSIGNED`, default 0 | the record version the conditional write compares; 0 for rows from before versions |
 //!
 //! Every expiry comparison binds the application's clock ([`session_core::now_ms`]) as a
 //! parameter; the database's `NOW()` is never used, so time zones and clock skew between
@@ -16,9 +17,10 @@
 //!
 //! | operation | statements |
 //! |---|---|
-//! | `get` | `SELECT data … WHERE id = ? AND expires_at > ?` |
+//! | `get`, `load` | `SELECT data, version … WHERE id = ? AND expires_at > ?` |
 //! | rolling `get` | `UPDATE … SET expires_at = ? WHERE id = ? AND expires_at > ?`, then the `SELECT` only if a row matched |
-//! | `set`, changed | `INSERT … ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)` |
+//! | `set`, changed | `INSERT … ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), version = VALUES(version)` |
+//! | `write_if` | one `UPDATE … SET data = IF(version = ?, ?, data), …, version = LAST_INSERT_ID(IF(version = ?, ?, version)) WHERE id = ? AND expires_at > ?`: no matched row is missing, the new version in the reply is written, another is a conflict |
 //! | `set`, unchanged (touch) | the `UPDATE` above only: never re-creates a destroyed or expired session |
 //! | `destroy` | `DELETE … WHERE id = ?` |
 //! | [`cleanup_expired`](MySqlStore::cleanup_expired) | `SELECT id … WHERE expires_at <= ? LIMIT n`, then `DELETE … WHERE expires_at <= ? AND id IN (…)`, repeated |

@@ -41,12 +41,19 @@ pub(crate) fn validate_table_name(name: &str) -> Result<()> {
 pub(crate) struct Queries {
     pub(crate) table: Box<str>,
     pub(crate) create_table: Arc<str>,
-    /// Parameters: id, now.
+    /// Adds the `version` column to a table from before versions.
+    pub(crate) add_version_column: Arc<str>,
+    /// Parameter: the table name. Counts the table's `version` column (0 or 1).
+    pub(crate) has_version_column: Arc<str>,
+    /// Parameters: id, now. Reads data and version.
     pub(crate) select: Arc<str>,
     /// Parameters: new expiry, id, now. Used by the touch and by the rolling read.
     pub(crate) touch: Arc<str>,
-    /// Parameters: id, data, expiry.
+    /// Parameters: id, data, expiry, version.
     pub(crate) upsert: Arc<str>,
+    /// Parameters: expected version, data, expected version, expiry, expected version, new
+    /// version, id, now. See [`Queries::new`] for how one statement tells the outcomes apart.
+    pub(crate) write_if: Arc<str>,
     /// Parameters: id.
     pub(crate) delete: Arc<str>,
     /// Parameters: now, batch size. A consistent (non-locking) read.
@@ -62,15 +69,39 @@ impl Queries {
         Queries {
             table: table.into(),
             create_table: schema::create_table_sql(t).into(),
-            select: format!("SELECT data FROM `{t}` WHERE id = ? AND expires_at > ?").into(),
+            add_version_column: schema::add_version_column_sql(t).into(),
+            has_version_column: "SELECT COUNT(*) FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'version'"
+                .into(),
+            select: format!("SELECT data, version FROM `{t}` WHERE id = ? AND expires_at > ?")
+                .into(),
             touch: format!("UPDATE `{t}` SET expires_at = ? WHERE id = ? AND expires_at > ?")
                 .into(),
             // `VALUES(col)` in the update clause is the one upsert spelling both servers accept:
             // MySQL 8.0.20+ deprecates it in favour of a row alias (`AS new … new.col`) but still
             // runs it (with warning 1287), while MariaDB has no row alias and rejects `AS new`.
             upsert: format!(
-                "INSERT INTO `{t}` (id, data, expires_at) VALUES (?, ?, ?) \
-                 ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)"
+                "INSERT INTO `{t}` (id, data, expires_at, version) VALUES (?, ?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), \
+                 version = VALUES(version)"
+            )
+            .into(),
+            // One statement, three outcomes. The WHERE clause matches only a live row, so no
+            // matched row (sqlx sets CLIENT_FOUND_ROWS: matched, not changed, rows are counted)
+            // means missing, expired or destroyed; there is no upsert, so nothing is re-created.
+            // On a live row every assignment is conditional on the version, and the row's
+            // resulting version goes through LAST_INSERT_ID(expr), which the server returns in
+            // the OK packet: the new version means written, anything else a conflict (the row
+            // keeps its data). `version` is assigned last because MySQL and MariaDB evaluate
+            // single-table assignments left to right, so the earlier ones still see the old
+            // version. A plain `… AND version = ?` could not tell a conflict from a missing row
+            // without a second round trip. (LAST_INSERT_ID also stays set on the pooled
+            // connection; nothing here uses AUTO_INCREMENT, so nothing reads it.)
+            write_if: format!(
+                "UPDATE `{t}` SET data = IF(version = ?, ?, data), \
+                 expires_at = IF(version = ?, ?, expires_at), \
+                 version = LAST_INSERT_ID(IF(version = ?, ?, version)) \
+                 WHERE id = ? AND expires_at > ?"
             )
             .into(),
             delete: format!("DELETE FROM `{t}` WHERE id = ?").into(),
@@ -131,6 +162,8 @@ mod tests {
             &q.select,
             &q.touch,
             &q.upsert,
+            &q.write_if,
+            &q.add_version_column,
             &q.delete,
             &q.expired_ids,
             &q.delete_expired,

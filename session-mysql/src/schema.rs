@@ -19,6 +19,17 @@ pub(crate) fn create_table_sql(table: &str) -> String {
     statement().replace(DEFAULT_TABLE_QUOTED, &format!("`{table}`"))
 }
 
+/// The column [`MySqlStore::migrate`](crate::MySqlStore::migrate) adds to a table created before
+/// records had versions: the same definition as in `schema.sql`, which a test checks.
+pub(crate) const VERSION_COLUMN: &str = "version BIGINT UNSIGNED NOT NULL DEFAULT 0";
+
+/// `ALTER TABLE` adding [`VERSION_COLUMN`] to `table` (already validated). Existing rows get 0,
+/// [`Version::LEGACY`](session_core::Version::LEGACY), which is what their `ss1` records decode
+/// to.
+pub(crate) fn add_version_column_sql(table: &str) -> String {
+    format!("ALTER TABLE `{table}` ADD COLUMN {VERSION_COLUMN}")
+}
+
 /// `schema.sql` without comments, blank lines and the final `;`.
 fn statement() -> String {
     let body: Vec<&str> = SCHEMA_SQL
@@ -51,12 +62,22 @@ mod tests {
             "id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL",
             "data MEDIUMBLOB NOT NULL",
             "expires_at BIGINT NOT NULL",
+            "version BIGINT UNSIGNED NOT NULL DEFAULT 0",
             "PRIMARY KEY (id)",
             "KEY expires_at_idx (expires_at)",
         ] {
             assert!(stmt.contains(part), "schema.sql lacks {part:?}");
         }
         assert_eq!(session_core::MAX_KEY_LEN, 128, "resize the id column");
+    }
+
+    #[test]
+    fn the_added_version_column_is_the_one_in_the_file() {
+        assert!(statement().contains(VERSION_COLUMN));
+        assert_eq!(
+            add_version_column_sql("app_sessions"),
+            format!("ALTER TABLE `app_sessions` ADD COLUMN {VERSION_COLUMN}")
+        );
     }
 
     #[test]

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Result, SessionData, SessionKey, SessionStore, async_trait,
-    decode, encode, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, Result, SessionData, SessionKey,
+    SessionStore, Version, WriteOutcome, async_trait, decode, encode, max_age_ms, now_ms,
 };
 use sqlx::MySqlPool;
 
-use crate::error::{timed, timed_retry};
+use crate::error::{BACKEND, is_duplicate_column, map, timed, timed_retry};
 use crate::queries::{Queries, sql, validate_table_name};
 
 /// The table a store uses unless [`MySqlStore::with_table_name`] says otherwise.
@@ -107,15 +107,40 @@ impl MySqlStore {
     }
 
     /// Creates the table and its `expires_at` index if they do not exist: the statement in
-    /// [`SCHEMA_SQL`](crate::SCHEMA_SQL) for this store's table. Safe to run at every start and
-    /// from several processes at once; an existing table is left as it is.
+    /// [`SCHEMA_SQL`](crate::SCHEMA_SQL) for this store's table. A table created by an earlier
+    /// release, without the `version` column, gets it (`ALTER TABLE … ADD COLUMN`, existing rows
+    /// at version 0, [`Version::LEGACY`]). Safe to run at every start and from several processes
+    /// at once; an up-to-date table is left as it is.
     ///
     /// # Errors
-    /// [`Error::Backend`](session_core::Error::Backend) when the user may not create tables (apply `schema.sql` by hand
-    /// instead), transient errors when the server is unreachable.
+    /// [`Error::Backend`](session_core::Error::Backend) when the user may not create or alter tables (apply `schema.sql` by
+    /// hand instead, or for an old table `ALTER TABLE sessions ADD COLUMN version BIGINT
+    /// UNSIGNED NOT NULL DEFAULT 0`), transient errors when the server is unreachable.
     pub async fn migrate(&self) -> Result<()> {
-        let create = sqlx::raw_sql(sql(&self.queries.create_table));
+        let q = &self.queries;
+        let create = sqlx::raw_sql(sql(&q.create_table));
         timed(self.timeout, create.execute(&self.pool)).await?;
+        // MySQL 8 has no `ADD COLUMN IF NOT EXISTS` (MariaDB has), so ask information_schema
+        // first, which keeps an up-to-date table free of DDL at every start.
+        let has_version: i64 = timed(
+            self.timeout,
+            sqlx::query_scalar(sql(&q.has_version_column))
+                .bind(&*q.table)
+                .fetch_one(&self.pool),
+        )
+        .await?;
+        if has_version == 0 {
+            let add = sqlx::raw_sql(sql(&q.add_version_column)).execute(&self.pool);
+            match tokio::time::timeout(self.timeout, add).await {
+                Ok(Ok(_)) => {}
+                // Another process added it between our check and our ALTER.
+                Ok(Err(e)) if is_duplicate_column(&e) => {}
+                Ok(Err(e)) => return Err(map(e)),
+                Err(_) => {
+                    return Err(Error::timeout(BACKEND, self.timeout));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -142,18 +167,18 @@ impl MySqlStore {
 
 #[async_trait]
 impl SessionStore for MySqlStore {
-    async fn get(
+    async fn load(
         &self,
         key: &SessionKey,
         max_age: Duration,
         rolling: bool,
-    ) -> Result<Option<SessionData>> {
+    ) -> Result<Option<Loaded>> {
         let max_age = max_age_ms(max_age)?;
         let now = now_ms();
         let q = &self.queries;
         // Both statements are safe to repeat: a touch that ran twice moved the expiry to the same
         // place twice.
-        let bytes: Option<Vec<u8>> = timed_retry(self.timeout, || async {
+        let row: Option<(Vec<u8>, u64)> = timed_retry(self.timeout, || async {
             if rolling {
                 // MySQL has no UPDATE … RETURNING (MariaDB only has DELETE … RETURNING), so a
                 // rolling read is two statements. UPDATE first: the conditional UPDATE alone
@@ -174,7 +199,7 @@ impl SessionStore for MySqlStore {
                     return Ok(None);
                 }
             }
-            sqlx::query_scalar(sql(&q.select))
+            sqlx::query_as(sql(&q.select))
                 .bind(key.as_str())
                 .bind(now)
                 .fetch_optional(&self.pool)
@@ -182,26 +207,69 @@ impl SessionStore for MySqlStore {
         })
         .await?;
         // The expiry in the record header is the one at write time; the `expires_at` column,
-        // moved by touches and rolling reads, is authoritative and was already checked.
-        match bytes {
+        // moved by touches and rolling reads, is authoritative and was already checked. The
+        // `version` column is what `write_if` compares, so it is the version returned (it equals
+        // the header's: both are written by the same statement; a row from before versions has
+        // 0 and an `ss1` record, both legacy).
+        match row {
             None => Ok(None),
-            Some(bytes) => Ok(Some(decode(&bytes)?.data)),
+            Some((bytes, version)) => Ok(Some(Loaded::new(
+                decode(&bytes)?.data,
+                Version::from_u64(version),
+            ))),
         }
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
+        let version = Version::generate();
         // Encoding enforces the size limit before any I/O.
-        let bytes = encode(data, expires_at, self.max_record_bytes)?;
+        let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
         timed_retry(self.timeout, || {
             sqlx::query(sql(&self.queries.upsert))
                 .bind(key.as_str())
                 .bind(bytes.as_slice())
                 .bind(expires_at)
+                .bind(version.as_u64())
                 .execute(&self.pool)
         })
         .await?;
         Ok(())
+    }
+
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        let version = Version::generate();
+        let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
+        let expected = expected.as_u64();
+        // Safe to repeat after a lock conflict: a rolled-back attempt changed nothing.
+        let done = timed_retry(self.timeout, || {
+            sqlx::query(sql(&self.queries.write_if))
+                .bind(expected)
+                .bind(bytes.as_slice())
+                .bind(expected)
+                .bind(expires_at)
+                .bind(expected)
+                .bind(version.as_u64())
+                .bind(key.as_str())
+                .bind(now)
+                .execute(&self.pool)
+        })
+        .await?;
+        Ok(if done.rows_affected() == 0 {
+            WriteOutcome::Missing
+        } else if done.last_insert_id() == version.as_u64() {
+            WriteOutcome::Written(version)
+        } else {
+            WriteOutcome::Conflict
+        })
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
@@ -235,7 +303,6 @@ impl SessionStore for MySqlStore {
 
 #[cfg(test)]
 mod tests {
-    use session_core::Error;
     use sqlx::mysql::MySqlPoolOptions;
 
     use super::*;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, FromRedisValue};
+use redis::{Cmd, FromRedisValue, ScriptInvocation};
 use session_core::{Result, error_chain};
 use tokio::time::Instant;
 
@@ -166,6 +166,43 @@ impl Connection {
         }
     }
 
+    async fn invoke_once<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> redis::RedisResult<T> {
+        match self.clone() {
+            Connection::Single(mut conn) => script.invoke_async(&mut conn).await,
+            Connection::Cluster(cluster) => script.invoke_async(&mut cluster.current()).await,
+        }
+    }
+
+    /// Runs a script (`EVALSHA`, and `SCRIPT LOAD` + `EVALSHA` when the server answers
+    /// `NOSCRIPT`) with the same retry and deadline as [`query`](Self::query). Only for scripts
+    /// that give the same answer when run twice: see `write_if` in `store.rs`.
+    pub(crate) async fn invoke<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+        timeout: Duration,
+    ) -> Result<T> {
+        let attempts = async {
+            match self.invoke_once(script).await {
+                Err(e) if is_dropped(&e) => self.invoke_once(script).await,
+                other => other,
+            }
+        };
+        self.finish(timed(timeout, attempts).await)
+    }
+
+    /// Starts a rebuild of a cluster connection after a transient error.
+    fn finish<T>(&self, result: Result<T>) -> Result<T> {
+        if let (Err(e), Connection::Cluster(cluster)) = (&result, self) {
+            if e.is_transient() {
+                cluster.rebuild_soon();
+            }
+        }
+        result
+    }
+
     /// Runs `cmd`, retrying once when the connection was dropped, all within `timeout`.
     ///
     /// One retry because a dropped connection is usually a server restart or a load balancer
@@ -173,7 +210,8 @@ impl Connection {
     /// second attempt waits for the new connection. More retries would only hide a real outage
     /// behind the timeout. Retrying is safe because every command this store sends is
     /// idempotent (`GET`, `GETEX … PX`, `SET … PX`, `PEXPIRE`, `DEL` give the same result when
-    /// applied twice).
+    /// applied twice; the conditional-write script, run by [`invoke`](Self::invoke), recognises
+    /// its own earlier write).
     ///
     /// The deadline covers both attempts, so a stalled server costs the caller `timeout`, never
     /// more.
@@ -184,13 +222,7 @@ impl Connection {
                 other => other,
             }
         };
-        let result = timed(timeout, attempts).await;
-        if let (Err(e), Connection::Cluster(cluster)) = (&result, self) {
-            if e.is_transient() {
-                cluster.rebuild_soon();
-            }
-        }
-        result
+        self.finish(timed(timeout, attempts).await)
     }
 }
 

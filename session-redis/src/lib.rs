@@ -12,7 +12,9 @@
 //! |---|---|
 //! | `get(k, _, false)` | `GET prefix+k` |
 //! | `get(k, max_age, true)` | `GETEX prefix+k PX ms` (read and extend in one round trip) |
+//! | `load(k, …)` | as `get`; the version is read from the record header |
 //! | `set(k, data, max_age, true)` | `SET prefix+k record PX ms` |
+//! | `write_if(k, data, max_age, v)` | `EVALSHA` of a short Lua script (`EVAL` after a `NOSCRIPT`): `GET`, compare the record's first bytes with the expected version's header as a string, `SET … PX` on a match |
 //! | `set(k, _, max_age, false)` | `PEXPIRE prefix+k ms` (a no-op on a missing key: never re-creates) |
 //! | `destroy(k)` | `DEL prefix+k` |
 //!

@@ -1,11 +1,14 @@
 //! [`RedisStore`]: the struct, its settings, and the [`SessionStore`] implementation.
 
 use std::fmt;
+use std::sync::LazyLock;
 use std::time::Duration as StdDuration;
 
+use redis::Script;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Result, SessionData, SessionKey, SessionStore,
-    async_trait, decode, encode, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, Result, SessionData, SessionKey,
+    SessionStore, Version, WriteOutcome, async_trait, decode, encode, max_age_ms, now_ms,
+    version_prefix,
 };
 
 use crate::connection::Connection;
@@ -24,6 +27,33 @@ pub const DEFAULT_PREFIX: &str = "sess:";
 /// for a pooled connection or open and authenticate one within an operation, and MongoDB must
 /// outlast its 3 s server selection.
 pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(2);
+
+/// The conditional write: one key, so it runs on a cluster too.
+///
+/// `KEYS[1]` the Redis key; `ARGV[1]` the header prefix of the expected version
+/// ([`version_prefix`]); `ARGV[2]` the prefix of the new version; `ARGV[3]` the new record;
+/// `ARGV[4]` the TTL in ms. Answers 0 missing, 1 written, 2 conflict.
+///
+/// The version is compared as the record's first bytes, a plain string comparison: the JSON is
+/// never parsed on the server, where Lua's numbers are doubles. A missing or expired key reads
+/// as `false` (Redis checks the TTL on access, inside scripts too), so nothing is re-created.
+/// Finding the *new* version already in place means this very write was applied and its answer
+/// lost with a dropped connection; answering "written" again makes the retry in
+/// `Connection::invoke` safe.
+static WRITE_IF: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if string.sub(current, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+    return 1
+end
+if string.sub(current, 1, #ARGV[2]) == ARGV[2] then return 1 end
+return 2
+",
+    )
+});
 
 /// A session store on Redis or Redis Cluster.
 ///
@@ -93,12 +123,12 @@ impl RedisStore {
 
 #[async_trait]
 impl SessionStore for RedisStore {
-    async fn get(
+    async fn load(
         &self,
         key: &SessionKey,
         max_age: Duration,
         rolling: bool,
-    ) -> Result<Option<SessionData>> {
+    ) -> Result<Option<Loaded>> {
         let ms = max_age_ms(max_age)?;
         let redis_key = self.redis_key(key);
         let cmd = if rolling {
@@ -122,17 +152,54 @@ impl SessionStore for RedisStore {
         // routinely in the past. Redis' TTL is authoritative, and Redis never returns a key
         // whose TTL has passed: it checks expiry on every access, not only in its sweeper.
         let record = decode(&bytes).map_err(Error::Decode)?;
-        Ok(Some(record.data))
+        Ok(Some(Loaded::new(record.data, record.version)))
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let ms = max_age_ms(max_age)?;
-        // Encode first: a record over the limit fails before any I/O, leaving the old one.
-        let record = encode(data, now_ms().saturating_add(ms), self.max_record_bytes)?;
+        // Encode first: a record over the limit fails before any I/O, leaving the old one. The
+        // version is drawn here, not read from the server: SET cannot read the old value in
+        // the same round trip, which is why versions are random rather than counters.
+        let record = encode(
+            data,
+            Version::generate(),
+            now_ms().saturating_add(ms),
+            self.max_record_bytes,
+        )?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.redis_key(key)).arg(record).arg("PX").arg(ms);
         let () = self.conn.query(&cmd, self.timeout).await?;
         Ok(())
+    }
+
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome> {
+        let ms = max_age_ms(max_age)?;
+        let version = Version::generate();
+        let record = encode(
+            data,
+            version,
+            now_ms().saturating_add(ms),
+            self.max_record_bytes,
+        )?;
+        let mut invocation = WRITE_IF.prepare_invoke();
+        invocation
+            .key(self.redis_key(key))
+            .arg(version_prefix(expected))
+            .arg(version_prefix(version))
+            .arg(record)
+            .arg(ms);
+        let answer: i64 = self.conn.invoke(&invocation, self.timeout).await?;
+        Ok(match answer {
+            1 => WriteOutcome::Written(version),
+            2 => WriteOutcome::Conflict,
+            _ => WriteOutcome::Missing,
+        })
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {

@@ -4,18 +4,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DecodeError, Duration, Error, Result, SessionData, SessionKey, SessionStore, async_trait,
+    DecodeError, Duration, Error, Loaded, Result, SessionData, SessionKey, SessionStore, Version,
+    WriteOutcome, async_trait,
 };
 
 /// Which store method a call was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
-    /// `get(rolling = false)`.
+    /// `get(rolling = false)` or `load(rolling = false)`.
     Get,
-    /// `get(rolling = true)`.
+    /// `get(rolling = true)` or `load(rolling = true)`.
     RollingGet,
-    /// `set(changed = true)`.
+    /// `set(changed = true)` or `write`.
     Set,
+    /// `write_if`.
+    WriteIf,
     /// `set(changed = false)` or `touch`: both only move the expiry.
     Touch,
     /// `destroy`.
@@ -29,7 +32,7 @@ pub enum Failure {
     Timeout,
     /// Every call: [`Error::Backend`].
     Backend,
-    /// Every `get`: [`Error::Decode`]; other calls reach the inner store.
+    /// Every `get` and `load`: [`Error::Decode`]; other calls reach the inner store.
     Decode,
 }
 
@@ -116,6 +119,16 @@ impl CountingStore {
 
 #[async_trait]
 impl SessionStore for CountingStore {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        rolling: bool,
+    ) -> Result<Option<Loaded>> {
+        self.record(if rolling { Op::RollingGet } else { Op::Get }, key)?;
+        self.inner.load(key, max_age, rolling).await
+    }
+
     async fn get(
         &self,
         key: &SessionKey,
@@ -129,6 +142,17 @@ impl SessionStore for CountingStore {
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         self.record(Op::Set, key)?;
         self.inner.write(key, data, max_age).await
+    }
+
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome> {
+        self.record(Op::WriteIf, key)?;
+        self.inner.write_if(key, data, max_age, expected).await
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
@@ -147,7 +171,7 @@ mod tests {
     use std::sync::Arc;
 
     use serde_json::json;
-    use session_core::{Duration, Error, SessionKey, SessionStore};
+    use session_core::{Duration, Error, SessionKey, SessionStore, WriteOutcome};
     use session_memory::MemoryStore;
 
     use super::{CountingStore, Failure, Op};
@@ -166,13 +190,19 @@ mod tests {
             "touch found the record"
         );
         assert_eq!(store.get(&key, hour, true).await.unwrap(), Some(d.clone()));
-        assert_eq!(store.get(&key, hour, false).await.unwrap(), Some(d));
+        assert_eq!(store.get(&key, hour, false).await.unwrap(), Some(d.clone()));
+        let loaded = store.load(&key, hour, false).await.unwrap().unwrap();
+        let outcome = store.write_if(&key, &d, hour, loaded.version).await;
+        assert!(
+            matches!(outcome, Ok(WriteOutcome::Written(_))),
+            "{outcome:?}"
+        );
         store.destroy(&key).await.unwrap();
         assert!(
             !store.touch(&key, hour).await.unwrap(),
             "touch found a destroyed record"
         );
-        assert_eq!((store.count(Op::Touch), store.total()), (3, 7));
+        assert_eq!((store.count(Op::Touch), store.total()), (3, 9));
         let k = key.as_str().to_owned();
         assert_eq!(
             store.take(),
@@ -182,6 +212,8 @@ mod tests {
                 (Op::Touch, k.clone()),
                 (Op::RollingGet, k.clone()),
                 (Op::Get, k.clone()),
+                (Op::Get, k.clone()),
+                (Op::WriteIf, k.clone()),
                 (Op::Destroy, k.clone()),
                 (Op::Touch, k),
             ]

@@ -116,6 +116,14 @@ macro_rules! conformance_suite {
             concurrent_rolling_reads_and_touches_keep_data,
             a_destroy_racing_touches_and_rolling_reads_always_wins,
             a_changed_set_racing_touches_and_rolling_reads_is_never_lost,
+            write_if_at_the_loaded_version_writes,
+            write_if_at_another_version_is_a_conflict,
+            write_if_on_a_missing_key_does_not_create,
+            write_if_on_an_expired_key_does_not_recreate,
+            write_if_on_a_destroyed_key_does_not_recreate,
+            write_if_over_size_limit_keeps_the_record,
+            every_write_changes_the_version,
+            concurrent_write_ifs_on_one_version_let_exactly_one_win,
         ] }
     };
     // Inside the kit: the table of checks.

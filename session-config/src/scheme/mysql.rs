@@ -72,7 +72,9 @@ mod connect {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use session_core::{Result, SessionData, SessionKey, SessionStore, async_trait};
+    use session_core::{
+        Loaded, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait,
+    };
     use session_mysql::{CleanupTask, MySqlStore};
 
     use crate::redact::Secret;
@@ -119,13 +121,13 @@ mod connect {
 
     #[async_trait]
     impl SessionStore for MySqlWithCleanup {
-        async fn get(
+        async fn load(
             &self,
             key: &SessionKey,
             max_age: session_core::Duration,
             rolling: bool,
-        ) -> Result<Option<SessionData>> {
-            self.store.get(key, max_age, rolling).await
+        ) -> Result<Option<Loaded>> {
+            self.store.load(key, max_age, rolling).await
         }
         async fn write(
             &self,
@@ -134,6 +136,15 @@ mod connect {
             max_age: session_core::Duration,
         ) -> Result<()> {
             self.store.write(key, data, max_age).await
+        }
+        async fn write_if(
+            &self,
+            key: &SessionKey,
+            data: &SessionData,
+            max_age: session_core::Duration,
+            expected: Version,
+        ) -> Result<WriteOutcome> {
+            self.store.write_if(key, data, max_age, expected).await
         }
         async fn touch(&self, key: &SessionKey, max_age: session_core::Duration) -> Result<bool> {
             self.store.touch(key, max_age).await

@@ -6,7 +6,8 @@ use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
 use session_core::{
-    Duration, Error, MAX_KEY_LEN, MAX_NESTING_DEPTH, SessionData, SessionKey, SessionStore,
+    Duration, Error, Loaded, MAX_KEY_LEN, MAX_NESTING_DEPTH, SessionData, SessionKey, SessionStore,
+    Version, WriteOutcome,
 };
 
 use super::MAX_RECORD_BYTES;
@@ -532,9 +533,14 @@ pub(super) async fn json_nested_values_round_trip_exactly(h: &Harness) {
 /// Data padded so that its encoded record is exactly `size` bytes.
 fn data_of_encoded_size(size: usize) -> SessionData {
     let expiry = session_core::expires_at(LONG).unwrap();
-    let base = session_core::encode(&data(json!({"pad": ""})), expiry, usize::MAX)
-        .unwrap()
-        .len();
+    let base = session_core::encode(
+        &data(json!({"pad": ""})),
+        session_core::Version::generate(),
+        expiry,
+        usize::MAX,
+    )
+    .unwrap()
+    .len();
     data(json!({"pad": "p".repeat(size - base)}))
 }
 
@@ -754,4 +760,222 @@ pub(super) async fn concurrent_rolling_reads_and_touches_keep_data(h: &Harness) 
         t.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     }
     assert_eq!(get(h.store(), &key, LONG, false).await, Some(d));
+}
+
+async fn load(store: &dyn SessionStore, key: &SessionKey, rolling: bool) -> Option<Loaded> {
+    store.load(key, LONG, rolling).await.expect("load failed")
+}
+
+async fn write_if(
+    store: &dyn SessionStore,
+    key: &SessionKey,
+    d: &SessionData,
+    max_age: Duration,
+    expected: Version,
+) -> WriteOutcome {
+    store
+        .write_if(key, d, max_age, expected)
+        .await
+        .expect("write_if failed")
+}
+
+/// The version of the live record under `key`.
+async fn version_of(store: &dyn SessionStore, key: &SessionKey) -> Version {
+    load(store, key, false)
+        .await
+        .expect("the record is missing")
+        .version
+}
+
+/// `write_if` at the version `load` returned writes the data with expiry now + `max_age` and
+/// answers with a new version, which the next `load` returns with the new data.
+pub(super) async fn write_if_at_the_loaded_version_writes(h: &Harness) {
+    let key = SessionKey::generate();
+    set(h.store(), &key, &data(json!({"a": 1})), SHORT, true).await;
+    let loaded = load(h.store(), &key, false).await.expect("written");
+    assert_eq!(loaded.data, data(json!({"a": 1})));
+    assert!(
+        !loaded.version.is_legacy(),
+        "a new record has the legacy version"
+    );
+    let second = data(json!({"a": 2, "b": [u64::MAX]}));
+    let outcome = write_if(h.store(), &key, &second, LONG, loaded.version).await;
+    let WriteOutcome::Written(version) = outcome else {
+        panic!("write_if at the current version answered {outcome:?}");
+    };
+    assert_ne!(version, loaded.version, "the version did not change");
+    assert_eq!(
+        load(h.store(), &key, false).await,
+        Some(Loaded::new(second.clone(), version))
+    );
+    // Past the first write's expiry: write_if set a new one.
+    sleep_ms(1700).await;
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        Some(second),
+        "write_if did not move the expiry to now + max_age"
+    );
+}
+
+/// `write_if` at any other version answers `Conflict` and writes nothing.
+pub(super) async fn write_if_at_another_version_is_a_conflict(h: &Harness) {
+    let key = SessionKey::generate();
+    set(h.store(), &key, &data(json!({"v": 1})), LONG, true).await;
+    let first = version_of(h.store(), &key).await;
+    let newer = data(json!({"v": 2}));
+    set(h.store(), &key, &newer, LONG, true).await;
+    let current = version_of(h.store(), &key).await;
+    for stale in [first, Version::generate(), Version::LEGACY] {
+        let outcome = write_if(h.store(), &key, &data(json!({"v": 3})), LONG, stale).await;
+        assert_eq!(
+            outcome,
+            WriteOutcome::Conflict,
+            "write_if at {stale:?}, record at {current:?}"
+        );
+    }
+    assert_eq!(
+        load(h.store(), &key, false).await,
+        Some(Loaded::new(newer, current)),
+        "a conflicting write_if changed the record"
+    );
+}
+
+/// `write_if` on a key never written answers `Missing` and creates nothing.
+pub(super) async fn write_if_on_a_missing_key_does_not_create(h: &Harness) {
+    let key = SessionKey::generate();
+    for expected in [Version::generate(), Version::LEGACY] {
+        let outcome = write_if(h.store(), &key, &data(json!({"a": 1})), LONG, expected).await;
+        assert_eq!(outcome, WriteOutcome::Missing, "expected {expected:?}");
+    }
+    assert_eq!(get(h.store(), &key, LONG, false).await, None);
+}
+
+/// `write_if` on an expired record (even one no sweeper removed yet), at the version it had,
+/// answers `Missing` and does not bring it back.
+pub(super) async fn write_if_on_an_expired_key_does_not_recreate(h: &Harness) {
+    let key = SessionKey::generate();
+    set(
+        h.store(),
+        &key,
+        &data(json!({"a": 1})),
+        Duration::seconds(1),
+        true,
+    )
+    .await;
+    let version = version_of(h.store(), &key).await;
+    sleep_ms(1150).await;
+    let outcome = write_if(h.store(), &key, &data(json!({"a": 2})), LONG, version).await;
+    assert_eq!(outcome, WriteOutcome::Missing);
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        None,
+        "write_if resurrected an expired session"
+    );
+}
+
+/// `write_if` after a `destroy`, at the version the record had, answers `Missing` and does not
+/// bring the session back: a request finishing after a logout cannot undo it.
+pub(super) async fn write_if_on_a_destroyed_key_does_not_recreate(h: &Harness) {
+    let key = SessionKey::generate();
+    set(h.store(), &key, &data(json!({"user": "alice"})), LONG, true).await;
+    let version = version_of(h.store(), &key).await;
+    destroy(h.store(), &key).await;
+    let outcome = write_if(
+        h.store(),
+        &key,
+        &data(json!({"user": "alice", "n": 1})),
+        LONG,
+        version,
+    )
+    .await;
+    assert_eq!(outcome, WriteOutcome::Missing);
+    assert_eq!(
+        get(h.store(), &key, LONG, false).await,
+        None,
+        "write_if resurrected a destroyed session"
+    );
+}
+
+/// Every write of data (`write`, changed `set`, `write_if`) gives the record a new version,
+/// even when the data is the same; touches and rolling reads keep it.
+pub(super) async fn every_write_changes_the_version(h: &Harness) {
+    let key = SessionKey::generate();
+    let d = data(json!({"same": true}));
+    let mut seen = Vec::new();
+    h.store().write(&key, &d, LONG).await.expect("write failed");
+    seen.push(version_of(h.store(), &key).await);
+    h.store().write(&key, &d, LONG).await.expect("write failed");
+    seen.push(version_of(h.store(), &key).await);
+    set(h.store(), &key, &d, LONG, true).await;
+    seen.push(version_of(h.store(), &key).await);
+    let outcome = write_if(h.store(), &key, &d, LONG, seen[2]).await;
+    assert_eq!(outcome.written(), Some(version_of(h.store(), &key).await));
+    seen.extend(outcome.written());
+    for (i, v) in seen.iter().enumerate() {
+        assert!(!v.is_legacy(), "write {i} stored the legacy version");
+        assert!(
+            !seen[..i].contains(v),
+            "write {i} kept an earlier version: {seen:?}"
+        );
+    }
+    let last = seen[seen.len() - 1];
+    assert!(h.store().touch(&key, LONG).await.expect("touch failed"));
+    set(h.store(), &key, &d, LONG, false).await;
+    assert_eq!(
+        load(h.store(), &key, true).await.map(|l| l.version),
+        Some(last),
+        "a touch or a rolling read changed the version"
+    );
+    assert_eq!(version_of(h.store(), &key).await, last);
+}
+
+/// A `write_if` refused for its size (`TooLarge`) writes nothing and keeps the version.
+pub(super) async fn write_if_over_size_limit_keeps_the_record(h: &Harness) {
+    let key = SessionKey::generate();
+    let old = data(json!({"v": "old"}));
+    set(h.store(), &key, &old, LONG, true).await;
+    let version = version_of(h.store(), &key).await;
+    let big = data_of_encoded_size(MAX_RECORD_BYTES + 1);
+    let result = h.store().write_if(&key, &big, LONG, version).await;
+    assert!(
+        matches!(result, Err(Error::TooLarge { .. })),
+        "expected TooLarge, got {result:?}"
+    );
+    assert_eq!(
+        load(h.store(), &key, false).await,
+        Some(Loaded::new(old, version))
+    );
+}
+
+/// Concurrent `write_if`s from one loaded version: exactly one is written, every other one is a
+/// conflict, and the record holds the winner's data at the winner's version. This is what makes
+/// lost updates impossible.
+pub(super) async fn concurrent_write_ifs_on_one_version_let_exactly_one_win(h: &Harness) {
+    const WRITERS: usize = 16;
+    for _round in 0..5 {
+        let key = SessionKey::generate();
+        set(h.store(), &key, &data(json!({"n": 0})), LONG, true).await;
+        let version = version_of(h.store(), &key).await;
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|i| {
+                let (store, key) = (h.shared(), key.clone());
+                tokio::spawn(async move {
+                    let d = data(json!({ "n": i + 1 }));
+                    let outcome = store.write_if(&key, &d, LONG, version).await;
+                    (d, outcome.expect("write_if failed"))
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            let (d, outcome) = task.await.expect("a writer panicked");
+            match outcome {
+                WriteOutcome::Written(v) => winners.push(Loaded::new(d, v)),
+                WriteOutcome::Conflict => {}
+                WriteOutcome::Missing => panic!("a live session read as missing"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "{} writers won", winners.len());
+        assert_eq!(load(h.store(), &key, false).await, winners.pop());
+    }
 }
