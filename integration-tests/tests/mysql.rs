@@ -15,13 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::json;
-use session_core::{
-    Duration, Error, Loaded, Result, SessionKey, SessionStore, Version, WriteOutcome,
-};
+use session_core::{Duration, Error, Result, SessionKey, SessionStore};
 use session_mysql::MySqlStore;
 use session_mysql::sqlx::{self, AssertSqlSafe, MySqlPool, QueryBuilder};
 use session_testkit::conformance::MAX_RECORD_BYTES;
-use session_testkit::{data, mysql_url, reachable, unique_name};
+use session_testkit::{LegacyRecord, data, mysql_url, reachable, unique_name};
 use tokio::sync::OnceCell;
 
 /// Connects, after dropping stale test tables once per test binary.
@@ -342,14 +340,13 @@ async fn an_old_table_and_its_ss1_rows_are_upgraded() {
         .await
         .unwrap();
     let key = SessionKey::generate();
-    let expiry = session_core::now_ms() + 3_600_000;
-    let old_record = format!("ss1:{expiry}:{{\"user\":\"alice\",\"big\":18446744073709551615}}");
+    let old = LegacyRecord::new();
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO `{table}` (id, data, expires_at) VALUES (?, ?, ?)"
     )))
     .bind(key.as_str())
-    .bind(old_record.as_bytes())
-    .bind(expiry)
+    .bind(old.bytes.as_bytes())
+    .bind(old.expires_at)
     .execute(base.pool())
     .await
     .unwrap();
@@ -361,32 +358,21 @@ async fn an_old_table_and_its_ss1_rows_are_upgraded() {
     b.unwrap();
     store.migrate().await.unwrap();
 
-    let loaded = store.load(&key, Duration::hours(1), false).await.unwrap();
-    let old_data = data(json!({"user": "alice", "big": u64::MAX}));
-    assert_eq!(loaded, Some(Loaded::new(old_data.clone(), Version::LEGACY)));
-    let newer = data(json!({"user": "alice", "n": 1}));
-    let hour = Duration::hours(1);
-    assert_eq!(
-        store
-            .write_if(&key, &newer, hour, Version::generate())
+    let row = || async {
+        let select = format!("SELECT data, version FROM `{table}` WHERE id = ?");
+        let row: (Vec<u8>, u64) = sqlx::query_as(AssertSqlSafe(select))
+            .bind(key.as_str())
+            .fetch_one(store.pool())
             .await
-            .unwrap(),
-        WriteOutcome::Conflict
-    );
-    let outcome = store
-        .write_if(&key, &newer, hour, Version::LEGACY)
-        .await
-        .unwrap();
-    let WriteOutcome::Written(version) = outcome else {
-        panic!("write_if at the legacy version answered {outcome:?}");
+            .unwrap();
+        row
     };
-    let (raw, column): (Vec<u8>, u64) = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT data, version FROM `{table}` WHERE id = ?"
-    )))
-    .bind(key.as_str())
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
+    let version = old
+        .upgrade(&store, &key, || async {
+            row().await == (old.bytes.clone().into_bytes(), 0)
+        })
+        .await;
+    let (raw, column) = row().await;
     assert!(
         raw.starts_with(b"ss2:"),
         "{}",
@@ -394,17 +380,6 @@ async fn an_old_table_and_its_ss1_rows_are_upgraded() {
     );
     assert_eq!(session_core::decode(&raw).unwrap().version, version);
     assert_eq!(column, version.as_u64());
-    assert_eq!(
-        store.load(&key, hour, false).await.unwrap(),
-        Some(Loaded::new(newer.clone(), version))
-    );
-    assert_eq!(
-        store
-            .write_if(&key, &old_data, hour, Version::LEGACY)
-            .await
-            .unwrap(),
-        WriteOutcome::Conflict
-    );
     sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE `{table}`")))
         .execute(store.pool())
         .await

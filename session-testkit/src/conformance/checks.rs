@@ -45,6 +45,17 @@ async fn set(
     store.set(key, d, max_age, changed).await.expect(what);
 }
 
+/// Writes `d` under `key` to live one second: the expiry checks' short-lived record.
+async fn set_briefly(store: &dyn SessionStore, key: &SessionKey, d: &SessionData) {
+    set(store, key, d, Duration::seconds(1), true).await;
+}
+
+/// Waits until a record [`set_briefly`] wrote just before has expired, with a margin for the
+/// servers' clocks and TTL machinery.
+async fn outlive_brief() {
+    sleep_ms(1150).await;
+}
+
 async fn destroy(store: &dyn SessionStore, key: &SessionKey) {
     store.destroy(key).await.expect("destroy failed");
 }
@@ -129,13 +140,13 @@ pub(super) async fn destroy_removes_only_its_key(h: &Harness) {
 pub(super) async fn record_expires_after_max_age(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
-    set(h.store(), &key, &d, Duration::seconds(1), true).await;
+    set_briefly(h.store(), &key, &d).await;
     assert_eq!(
         get(h.store(), &key, LONG, false).await,
         Some(d),
         "expired too early"
     );
-    sleep_ms(1150).await;
+    outlive_brief().await;
     assert_eq!(
         get(h.store(), &key, LONG, false).await,
         None,
@@ -184,15 +195,8 @@ pub(super) async fn rolling_get_on_missing_key_does_not_create(h: &Harness) {
 /// A rolling `get` on an expired record returns `None` and does not revive it.
 pub(super) async fn rolling_get_on_expired_key_returns_none(h: &Harness) {
     let key = SessionKey::generate();
-    set(
-        h.store(),
-        &key,
-        &data(json!({"a": 1})),
-        Duration::seconds(1),
-        true,
-    )
-    .await;
-    sleep_ms(1150).await;
+    set_briefly(h.store(), &key, &data(json!({"a": 1}))).await;
+    outlive_brief().await;
     assert_eq!(
         get(h.store(), &key, LONG, true).await,
         None,
@@ -240,8 +244,8 @@ pub(super) async fn touch_on_missing_key_does_not_create(h: &Harness) {
 pub(super) async fn touch_on_expired_key_does_not_recreate(h: &Harness) {
     let key = SessionKey::generate();
     let d = data(json!({"a": 1}));
-    set(h.store(), &key, &d, Duration::seconds(1), true).await;
-    sleep_ms(1150).await;
+    set_briefly(h.store(), &key, &d).await;
+    outlive_brief().await;
     set(h.store(), &key, &d, LONG, false).await;
     assert_eq!(
         get(h.store(), &key, LONG, false).await,
@@ -294,8 +298,8 @@ pub(super) async fn touch_reports_whether_a_live_record_was_found(h: &Harness) {
         "touch undid a logout"
     );
     let expired = SessionKey::generate();
-    set(store, &expired, &d, Duration::seconds(1), true).await;
-    sleep_ms(1150).await;
+    set_briefly(store, &expired, &d).await;
+    outlive_brief().await;
     assert!(
         !touch(expired.clone()).await,
         "touch found an expired record"
@@ -452,15 +456,8 @@ pub(super) async fn a_changed_set_racing_touches_and_rolling_reads_is_never_lost
 /// A changed `set` after expiry writes a fresh record (tower-sessions-stores #19).
 pub(super) async fn changed_set_after_expiry_recreates(h: &Harness) {
     let key = SessionKey::generate();
-    set(
-        h.store(),
-        &key,
-        &data(json!({"v": 1})),
-        Duration::seconds(1),
-        true,
-    )
-    .await;
-    sleep_ms(1150).await;
+    set_briefly(h.store(), &key, &data(json!({"v": 1}))).await;
+    outlive_brief().await;
     let fresh = data(json!({"v": 2}));
     set(h.store(), &key, &fresh, LONG, true).await;
     assert_eq!(
@@ -854,16 +851,9 @@ pub(super) async fn write_if_on_a_missing_key_does_not_create(h: &Harness) {
 /// answers `Missing` and does not bring it back.
 pub(super) async fn write_if_on_an_expired_key_does_not_recreate(h: &Harness) {
     let key = SessionKey::generate();
-    set(
-        h.store(),
-        &key,
-        &data(json!({"a": 1})),
-        Duration::seconds(1),
-        true,
-    )
-    .await;
+    set_briefly(h.store(), &key, &data(json!({"a": 1}))).await;
     let version = version_of(h.store(), &key).await;
-    sleep_ms(1150).await;
+    outlive_brief().await;
     let outcome = write_if(h.store(), &key, &data(json!({"a": 2})), LONG, version).await;
     assert_eq!(outcome, WriteOutcome::Missing);
     assert_eq!(
