@@ -209,39 +209,44 @@ impl MemoryStore {
         }))
     }
 
-    /// Under the key's lock: when the entry is live, replaces it with one expiring at
-    /// `expires_at` (same data) and returns its data; otherwise removes an expired entry and
-    /// returns `None`. The one path touches and rolling reads share.
+    /// The one serialising path of every write to `key`: under the key's compute lock, `Nop`
+    /// when there is no entry, `Remove` when it has expired (moka's timer wheel is coarse; the
+    /// entry's own expiry is the truth), otherwise what `live` decides for the live entry.
+    async fn update_live(
+        &self,
+        key: &SessionKey,
+        live: impl FnOnce(&Arc<Entry>) -> Op<Arc<Entry>>,
+    ) {
+        self.cache
+            .entry_by_ref(key.as_str())
+            .and_compute_with(|current| {
+                std::future::ready(match current {
+                    None => Op::Nop,
+                    Some(current) if current.value().expires_at <= now_ms() => Op::Remove,
+                    Some(current) => live(current.value()),
+                })
+            })
+            .await;
+    }
+
+    /// Moves a live entry's expiry to `expires_at`, keeping its data and version, and returns
+    /// them; `None` when there is no live entry. The path touches and rolling reads share.
     async fn extend(
         &self,
         key: &SessionKey,
         expires_at: i64,
     ) -> Option<(Arc<SessionData>, Version)> {
         let mut found = None;
-        self.cache
-            .entry_by_ref(key.as_str())
-            .and_compute_with(|current| {
-                let op = match current {
-                    None => Op::Nop,
-                    Some(current) => {
-                        let entry = current.into_value();
-                        // moka's timer wheel is coarse; the entry's own expiry is the truth.
-                        if entry.expires_at <= now_ms() {
-                            Op::Remove
-                        } else {
-                            found = Some((Arc::clone(&entry.data), entry.version));
-                            Op::Put(Arc::new(Entry {
-                                data: Arc::clone(&entry.data),
-                                version: entry.version,
-                                expires_at,
-                                weight: entry.weight,
-                            }))
-                        }
-                    }
-                };
-                std::future::ready(op)
-            })
-            .await;
+        self.update_live(key, |entry| {
+            found = Some((Arc::clone(&entry.data), entry.version));
+            Op::Put(Arc::new(Entry {
+                data: Arc::clone(&entry.data),
+                version: entry.version,
+                expires_at,
+                weight: entry.weight,
+            }))
+        })
+        .await;
         found
     }
 }
@@ -294,27 +299,16 @@ impl SessionStore for MemoryStore {
         // Compared and written under the key's compute lock, like every other write here, so no
         // write to the key can land between the comparison and the put.
         let mut outcome = WriteOutcome::Missing;
-        self.cache
-            .entry_by_ref(key.as_str())
-            .and_compute_with(|current| {
-                let op = match current {
-                    None => Op::Nop,
-                    Some(current) => {
-                        let current = current.into_value();
-                        if current.expires_at <= now_ms() {
-                            Op::Remove
-                        } else if current.version != expected {
-                            outcome = WriteOutcome::Conflict;
-                            Op::Nop
-                        } else {
-                            outcome = WriteOutcome::Written(written);
-                            Op::Put(entry)
-                        }
-                    }
-                };
-                std::future::ready(op)
-            })
-            .await;
+        self.update_live(key, |current| {
+            if current.version == expected {
+                outcome = WriteOutcome::Written(written);
+                Op::Put(entry)
+            } else {
+                outcome = WriteOutcome::Conflict;
+                Op::Nop
+            }
+        })
+        .await;
         Ok(outcome)
     }
 
@@ -324,15 +318,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        self.cache
-            .entry_by_ref(key.as_str())
-            .and_compute_with(|current| {
-                std::future::ready(match current {
-                    Some(_) => Op::Remove,
-                    None => Op::Nop,
-                })
-            })
-            .await;
+        self.update_live(key, |_| Op::Remove).await;
         Ok(())
     }
 }
