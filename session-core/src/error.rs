@@ -66,6 +66,15 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A conditional save kept losing to concurrent writes of the same session: `attempts` times
+    /// in a row another request wrote the record between this one's read and its write. Nothing
+    /// of this save was written. Transient: the same save later will most likely succeed.
+    #[error("session write lost to concurrent writes {attempts} times in a row")]
+    WriteConflict {
+        /// How many conditional writes were tried.
+        attempts: u32,
+    },
+
     /// Stored bytes could not be decoded into a session: corrupted, truncated, written by another
     /// program, or written by a newer format version. Middleware treats this as "no session".
     #[error("stored session record could not be decoded")]
@@ -122,10 +131,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// `true` when retrying the same operation later may succeed: a timeout or an unreachable
-    /// server. `false` for bad input, bad stored bytes and bad configuration.
+    /// `true` when retrying the same operation later may succeed: a timeout, an unreachable
+    /// server, a save that lost to concurrent writes. `false` for bad input, bad stored bytes and
+    /// bad configuration.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Timeout { .. } | Error::Unavailable { .. })
+        matches!(
+            self,
+            Error::Timeout { .. } | Error::Unavailable { .. } | Error::WriteConflict { .. }
+        )
     }
 
     /// `true` for [`Error::Timeout`].

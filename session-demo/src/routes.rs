@@ -83,13 +83,12 @@ pub(crate) async fn me(session: Session) -> Result<Response, SessionError> {
     })
 }
 
+/// A strict read-modify-write: concurrent requests (a page opened in several tabs at once)
+/// never lose an increment.
 pub(crate) async fn count(session: Session) -> Result<Json<serde_json::Value>, SessionError> {
     let n = session
-        .get::<u64>(COUNT)
-        .await?
-        .unwrap_or(0)
-        .saturating_add(1);
-    session.insert(COUNT, n).await?;
+        .update(COUNT, |n: Option<u64>| n.unwrap_or(0).saturating_add(1))
+        .await?;
     Ok(Json(json!({ "count": n })))
 }
 

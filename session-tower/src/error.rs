@@ -56,6 +56,11 @@ pub enum SessionError {
     /// failure, and the session is not dropped.
     #[error("session value could not be converted")]
     Value(#[source] session_core::Error),
+    /// The session ended while this request used it: another request destroyed or regenerated
+    /// it (a logout, a login), so [`Session::update`](crate::Session::update) had nothing to
+    /// update. Nothing was written; the other request's logout stands. Status `409`.
+    #[error("the session was ended by another request")]
+    Ended,
     /// An earlier session operation of this request already failed to load the session; the
     /// middleware answers with that failure's status.
     #[error("the session could not be loaded earlier in this request")]
@@ -69,6 +74,7 @@ impl SessionError {
         match self {
             SessionError::Store(e) => status_for(e),
             SessionError::Value(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            SessionError::Ended => StatusCode::CONFLICT,
             // The first failure's status is what the middleware sends; 503 is the common case,
             // but the response is replaced by the middleware anyway.
             SessionError::Failed => StatusCode::SERVICE_UNAVAILABLE,
@@ -76,9 +82,12 @@ impl SessionError {
     }
 }
 
-/// `503` for transient store errors, `500` for the rest.
+/// `409` for a save that kept losing to concurrent requests on the same session, `503` for other
+/// transient store errors, `500` for the rest.
 pub(crate) fn status_for(e: &session_core::Error) -> StatusCode {
-    if e.is_transient() {
+    if matches!(e, session_core::Error::WriteConflict { .. }) {
+        StatusCode::CONFLICT
+    } else if e.is_transient() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::INTERNAL_SERVER_ERROR

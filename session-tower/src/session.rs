@@ -7,12 +7,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use session_core::SessionData;
+use session_core::{SessionData, WriteOutcome};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::SessionError;
 use crate::cookie::Incoming;
 use crate::error::status_for;
+use crate::plan::{SAVE_ATTEMPTS, back_off};
 use crate::shared::Shared;
 use crate::state::State;
 
@@ -64,9 +65,13 @@ impl Session {
         let shared = &self.inner.shared;
         let config = &shared.config;
         if let Some(key) = state.key.clone() {
-            match shared.store.get(&key, config.max_age, config.rolling).await {
-                Ok(Some(data)) => {
-                    state.found(data, config.rolling);
+            match shared
+                .store
+                .load(&key, config.max_age, config.rolling)
+                .await
+            {
+                Ok(Some(loaded)) => {
+                    state.found(loaded.data, loaded.version, config.rolling);
                     return Ok(state);
                 }
                 Ok(None) => {}
@@ -77,20 +82,98 @@ impl Session {
                         "unreadable session record treated as no session"
                     );
                 }
-                Err(e) => {
-                    shared.metrics.store_error();
-                    tracing::error!(
-                        error = %session_core::error_chain(&e),
-                        status = status_for(&e).as_u16(),
-                        "session store failed while loading a session"
-                    );
-                    state.failed = Some(status_for(&e));
-                    return Err(SessionError::Store(e));
-                }
+                Err(e) => return Err(self.failed(&mut state, e, "loading")),
             }
         }
         state.start_new();
         Ok(state)
+    }
+
+    /// Records a store failure: counted, logged (without the key), and answered by the middleware
+    /// with its status whatever the handler returns.
+    fn failed(&self, state: &mut State, e: session_core::Error, doing: &str) -> SessionError {
+        self.inner.shared.metrics.store_error();
+        let status = status_for(&e);
+        tracing::error!(
+            error = %session_core::error_chain(&e),
+            status = status.as_u16(),
+            "session store failed while {doing} a session"
+        );
+        state.failed = Some(status);
+        SessionError::Store(e)
+    }
+
+    /// Read-modify-write of the value under `name`, safe against concurrent requests on the same
+    /// session: for values one request must never overwrite with a stale copy (a counter, a
+    /// cart). `f` gets the current value (`None` when absent) and returns the new one.
+    ///
+    /// For a stored session the new value is written at once, conditionally on the record being
+    /// unchanged since it was read; when another request wrote it meanwhile, the session is
+    /// reloaded and `f` runs again on the newer value, up to [`SAVE_ATTEMPTS`] times. So 64
+    /// concurrent increments through `update` add exactly 64. The handler's other changes are
+    /// kept and saved after the handler as usual. For a new session (no record yet, a fresh id
+    /// no other request knows) `f` simply runs once.
+    ///
+    /// Returns the value written.
+    ///
+    /// # Errors
+    /// [`SessionError::Ended`] when another request destroyed or regenerated the session first
+    /// (nothing is written); [`SessionError::Value`] when the current value is not a `T` or the
+    /// new one is not representable; [`SessionError::Store`] holding
+    /// [`Error::WriteConflict`](session_core::Error::WriteConflict) when every attempt lost, or
+    /// another store error.
+    pub async fn update<T, F>(&self, name: &str, mut f: F) -> Result<T, SessionError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnMut(Option<T>) -> T,
+    {
+        let mut state = self.loaded().await?;
+        let (Some(key), Some(_)) = (state.key.clone(), state.original.as_ref()) else {
+            let new = f(state.data().get(name).map_err(SessionError::Value)?);
+            state
+                .data_mut()
+                .insert(name, &new)
+                .map_err(SessionError::Value)?;
+            return Ok(new);
+        };
+        let store = &*self.inner.shared.store;
+        let max_age = self.inner.shared.config.max_age;
+        for attempt in 1..=SAVE_ATTEMPTS {
+            let stored = state.original.clone().unwrap_or_default();
+            let new = f(stored.get(name).map_err(SessionError::Value)?);
+            let mut next = stored;
+            next.insert(name, &new).map_err(SessionError::Value)?;
+            let outcome = match store.write_if(&key, &next, max_age, state.version).await {
+                Ok(outcome) => outcome,
+                Err(e) => return Err(self.failed(&mut state, e, "updating")),
+            };
+            match outcome {
+                WriteOutcome::Written(version) => {
+                    state.rebase(next, version);
+                    // The write moved the record's expiry, as a rolling load does: the cookie is
+                    // refreshed after the handler.
+                    state.rolled = true;
+                    // The handler's own earlier change to `name`, if any, is superseded.
+                    state
+                        .data_mut()
+                        .insert(name, &new)
+                        .map_err(SessionError::Value)?;
+                    return Ok(new);
+                }
+                WriteOutcome::Missing => return Err(SessionError::Ended),
+                WriteOutcome::Conflict if attempt == SAVE_ATTEMPTS => break,
+                WriteOutcome::Conflict => back_off(attempt).await,
+            }
+            match store.load(&key, max_age, false).await {
+                Ok(Some(newer)) => state.rebase(newer.data, newer.version),
+                Ok(None) => return Err(SessionError::Ended),
+                Err(e) => return Err(self.failed(&mut state, e, "updating")),
+            }
+        }
+        let e = session_core::Error::WriteConflict {
+            attempts: SAVE_ATTEMPTS,
+        };
+        Err(self.failed(&mut state, e, "updating"))
     }
 
     /// The value under `name` as a `T`; `Ok(None)` when absent.

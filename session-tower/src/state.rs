@@ -2,9 +2,10 @@
 //! [plan](crate::plan).
 
 use http::StatusCode;
-use session_core::{SessionData, SessionKey};
+use session_core::{SessionData, SessionKey, Version};
 
 use crate::cookie::Incoming;
+use crate::merge::Changes;
 
 #[derive(Debug)]
 pub(crate) struct State {
@@ -16,6 +17,8 @@ pub(crate) struct State {
     pub(crate) data: Option<SessionData>,
     /// The data as the store returned it; `None` when no record backs this session (a new one).
     pub(crate) original: Option<SessionData>,
+    /// The version of the record `original` came from: the save is conditional on it.
+    pub(crate) version: Version,
     /// Set by `replace`: write even if the data equals what was loaded.
     pub(crate) force_write: bool,
     /// The load was a rolling `get`, which already moved the record's expiry.
@@ -37,6 +40,7 @@ impl State {
             key,
             data: None,
             original: None,
+            version: Version::LEGACY,
             force_write: false,
             rolled: false,
             obsolete: Vec::new(),
@@ -44,11 +48,25 @@ impl State {
         }
     }
 
-    /// The load found `data` under the cookie's key; `rolled` when it was a rolling `get`.
-    pub(crate) fn found(&mut self, data: SessionData, rolled: bool) {
+    /// The load found `data` at `version` under the cookie's key; `rolled` when it was a
+    /// rolling load.
+    pub(crate) fn found(&mut self, data: SessionData, version: Version, rolled: bool) {
         self.original = Some(data.clone());
         self.data = Some(data);
+        self.version = version;
         self.rolled = rolled;
+    }
+
+    /// The stored record is now `stored` at `version` (a newer one another request wrote, or
+    /// one this request wrote through `update`): the handler's own pending changes move on top.
+    pub(crate) fn rebase(&mut self, stored: SessionData, version: Version) {
+        let pending = match &self.original {
+            Some(original) => Changes::between(original, self.data()),
+            None => Changes::default(),
+        };
+        self.data = Some(pending.applied_to(stored.clone()));
+        self.original = Some(stored);
+        self.version = version;
     }
 
     /// No record backs the session (no cookie, or the load found nothing): a new, empty session
