@@ -109,9 +109,9 @@ impl Session {
     ///
     /// For a stored session the new value is written at once, conditionally on the record being
     /// unchanged since it was read; when another request wrote it meanwhile, the session is
-    /// reloaded and `f` runs again on the newer value, up to [`SAVE_ATTEMPTS`] times. So 64
-    /// concurrent increments through `update` add exactly 64. The handler's other changes are
-    /// kept and saved after the handler as usual. For a new session (no record yet, a fresh id
+    /// reloaded and `f` runs again on the newer value, up to 20 times (with a growing random
+    /// pause between tries). So 64 concurrent increments through `update` add exactly 64. The
+    /// handler's other changes are kept and saved after the handler as usual. For a new session (no record yet, a fresh id
     /// no other request knows) `f` simply runs once.
     ///
     /// Returns the value written.
