@@ -110,6 +110,10 @@ pub(crate) struct Subjects {
 pub(crate) const OURS: &str = "ours";
 pub(crate) const RAW: &str = "raw driver";
 pub(crate) const TOWER: &str = "tower-sessions";
+/// Our store saving the request mix's writes conditionally (`write_if` at the loaded version),
+/// as the middleware does since versioned records: measured on the request mix only, beside
+/// [`OURS`], for the cost of versioning.
+pub(crate) const OURS_VERSIONED: &str = "ours, versioned saves";
 
 fn encoded(bytes: usize) -> Result<Vec<u8>, BoxError> {
     Ok(encode(
@@ -132,6 +136,24 @@ fn ours(
         keys: Ours::keys(&format!("bench-{tag}"), n),
         data: payload(bytes),
         cleanup,
+        versioned: false,
+    })
+}
+
+/// [`ours`] with versioned saves, on its own sessions of the same store (cleaned up with
+/// [`ours`]'s, which remove the whole namespace).
+fn ours_versioned(
+    store: Arc<dyn SessionStore>,
+    tag: &str,
+    n: usize,
+    bytes: usize,
+) -> Arc<dyn Subject> {
+    Arc::new(Ours {
+        store,
+        keys: Ours::keys(&format!("benchv-{tag}"), n),
+        data: payload(bytes),
+        cleanup: None,
+        versioned: true,
     })
 }
 
@@ -197,8 +219,10 @@ pub(crate) async fn build(
             };
             let prefix = format!("bench:{tag}:ours:");
             let store = store.with_prefix(prefix.clone());
-            let our_keys: Vec<String> = Ours::keys(&format!("bench-{tag}"), n)
+            // Both of our subjects' sessions: `ours` and `ours_versioned`.
+            let our_keys: Vec<String> = [format!("bench-{tag}"), format!("benchv-{tag}")]
                 .iter()
+                .flat_map(|t| Ours::keys(t, n))
                 .map(|k| format!("{prefix}{}", k.as_str()))
                 .collect();
             let ours_cleanup = redis_cleanup(conn.clone(), our_keys);
@@ -334,6 +358,10 @@ pub(crate) async fn build(
     };
     let _ = MAX_AGE;
     let list = vec![
+        (
+            OURS_VERSIONED,
+            ours_versioned(Arc::clone(&store), tag, n, bytes),
+        ),
         (OURS, ours(store, tag, n, bytes, ours_cleanup)),
         (RAW, raw),
         (TOWER, tower),

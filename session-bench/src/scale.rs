@@ -204,6 +204,7 @@ async fn mysql_inner(
         keys: Ours::keys("live", live),
         data: payload(SESSION_BYTES),
         cleanup: None,
+        versioned: false,
     });
     let _ = measure::run(
         op(Arc::clone(&subject), Workload::Seed, usize::MAX),

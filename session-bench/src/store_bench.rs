@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Settings;
-use crate::backends::{self, Backend, OURS, RAW, TOWER, Urls};
+use crate::backends::{self, Backend, OURS, OURS_VERSIONED, RAW, TOWER, Urls};
 use crate::measure::{self, Stats, median};
 use crate::redis_benchmark;
 use crate::subject::{Subject, Workload, op};
@@ -125,6 +125,9 @@ pub(crate) async fn run(settings: &Settings, urls: &Urls, results: &mut Results)
                         let mut ours = None;
                         let mut peers = Vec::new();
                         for (label, s) in &subjects.list {
+                            if *label == OURS_VERSIONED && w != Workload::Mix {
+                                continue;
+                            }
                             let (limit, keyspace) = if w == Workload::Destroy {
                                 seed(s, budget).await;
                                 (Some(budget as u64), usize::MAX)
@@ -319,7 +322,52 @@ pub(crate) fn report(results: &Results, settings: &Settings) -> String {
             let _ = writeln!(out);
         }
     }
+    out.push_str(&versioning(results, settings));
     out.push_str(&targets(results, settings));
+    out
+}
+
+/// The cost of versioned saves: the request mix with `write_if` at the loaded version beside the
+/// same mix with unconditional writes, measured in the same run.
+fn versioning(results: &Results, settings: &Settings) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### Cost of versioned saves (request mix)
+"
+    );
+    let _ = writeln!(
+        out,
+        "Every fifth request writes: unconditionally (`write`, as before issue 14) or with \
+         `write_if` at the version the rolling `load` returned (as the middleware now saves). \
+         Target: within 10 % (versioned / unconditional ≥ 0.9×).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| backend | payload | c | unconditional | versioned | versioned / unconditional | |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for &backend in &settings.backends {
+        for &bytes in &PAYLOADS {
+            for &conc in &CONCURRENCY {
+                let cell: Cell = (backend.name(), bytes, conc, Workload::Mix.name());
+                // The ratios are ours / peer; here the peer is the versioned subject.
+                let Some(r) = results.ratio(cell, OURS_VERSIONED).filter(|r| *r > 0.0) else {
+                    continue;
+                };
+                let cost = 1.0 / r;
+                let verdict = if cost >= 0.9 { "met" } else { "**missed**" };
+                let _ = writeln!(
+                    out,
+                    "| {} | {bytes} B | {conc} | {} | {} | {cost:.2}× | {verdict} |",
+                    backend.name(),
+                    cell_text(results.median(cell, OURS)),
+                    cell_text(results.median(cell, OURS_VERSIONED)),
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
     out
 }
 

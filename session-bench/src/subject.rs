@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use session_core::{Duration, SessionData, SessionKey, SessionStore, async_trait};
+use session_core::{Duration, SessionData, SessionKey, SessionStore, WriteOutcome, async_trait};
 
 use crate::measure::{BoxError, Op};
 
@@ -99,6 +99,9 @@ pub(crate) struct Ours {
     pub(crate) keys: Vec<SessionKey>,
     pub(crate) data: SessionData,
     pub(crate) cleanup: Option<crate::backends::Cleanup>,
+    /// Saves the request mix's writes as the middleware now does: `write_if` at the version the
+    /// rolling `load` returned, instead of an unconditional `write`.
+    pub(crate) versioned: bool,
 }
 
 impl Ours {
@@ -137,6 +140,19 @@ impl Subject for Ours {
             }
             Workload::SetUnchanged => Ok(s.set(key, &self.data, MAX_AGE, false).await?),
             Workload::Destroy => Ok(s.destroy(key).await?),
+            Workload::Mix if self.versioned => {
+                let loaded = s.load(key, MAX_AGE, true).await?.ok_or_else(missing)?;
+                if Workload::mix_writes(n) {
+                    let mut data = loaded.data;
+                    data.insert("n", n)?;
+                    // A conflict (two tasks of the load on one session) is a normal answer.
+                    let outcome = s.write_if(key, &data, MAX_AGE, loaded.version).await?;
+                    if outcome == WriteOutcome::Missing {
+                        return Err(missing());
+                    }
+                }
+                Ok(())
+            }
             Workload::Mix => {
                 let mut data = s.get(key, MAX_AGE, true).await?.ok_or_else(missing)?;
                 if Workload::mix_writes(n) {
