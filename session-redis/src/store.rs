@@ -35,21 +35,23 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(2);
 /// `ARGV[4]` the TTL in ms. Answers 0 missing, 1 written, 2 conflict.
 ///
 /// The version is compared as the record's first bytes, a plain string comparison: the JSON is
-/// never parsed on the server, where Lua's numbers are doubles. A missing or expired key reads
-/// as `false` (Redis checks the TTL on access, inside scripts too), so nothing is re-created.
+/// never parsed on the server, where Lua's numbers are doubles. Only those first bytes are read
+/// (`GETRANGE`), so the record itself is never copied into Lua. A missing or expired key reads as
+/// an empty string (Redis checks the TTL on access, inside scripts too; no record is empty), so
+/// nothing is re-created.
 /// Finding the *new* version already in place means this very write was applied and its answer
 /// lost with a dropped connection; answering "written" again makes the retry in
 /// `Connection::invoke` safe.
 static WRITE_IF: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local current = redis.call('GET', KEYS[1])
-if not current then return 0 end
-if string.sub(current, 1, #ARGV[1]) == ARGV[1] then
+local head = redis.call('GETRANGE', KEYS[1], 0, math.max(#ARGV[1], #ARGV[2]) - 1)
+if head == '' then return 0 end
+if string.sub(head, 1, #ARGV[1]) == ARGV[1] then
     redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
     return 1
 end
-if string.sub(current, 1, #ARGV[2]) == ARGV[2] then return 1 end
+if string.sub(head, 1, #ARGV[2]) == ARGV[2] then return 1 end
 return 2
 ",
     )
