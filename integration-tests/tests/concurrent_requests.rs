@@ -129,18 +129,26 @@ impl Browser {
     }
 }
 
+/// A browser logged in to a fresh app over `backend`, or `None` (after a loud message, or a
+/// panic under `CI=true`) when its server is down.
+async fn logged_in(backend: &str, test: &str) -> Option<Browser> {
+    let store = reachable(backend, test, open(backend, test).await)?;
+    Some(Browser::logged_in(serve(store).await).await)
+}
+
+/// Starts `GET path` in the background: a concurrent request of the same browser.
+fn spawn_get(browser: &Browser, path: &str) -> tokio::task::JoinHandle<(StatusCode, String, bool)> {
+    let (browser, path) = (browser.clone(), path.to_owned());
+    tokio::spawn(async move { browser.get(&path).await })
+}
+
 /// A slow request (its handler waits 300 ms before writing `a`) overlapping a fast one writing
 /// `b`: both fields are there afterwards, whichever saved last.
 async fn a_slow_and_a_fast_write_of_different_fields_both_survive(backend: &str) {
-    let test = "slow_fast";
-    let Some(store) = reachable(backend, test, open(backend, test).await) else {
+    let Some(browser) = logged_in(backend, "slow_fast").await else {
         return;
     };
-    let browser = Browser::logged_in(serve(store).await).await;
-    let slow = {
-        let browser = browser.clone();
-        tokio::spawn(async move { browser.get("/write/a?delay_ms=300").await })
-    };
+    let slow = spawn_get(&browser, "/write/a?delay_ms=300");
     tokio::time::sleep(StdDuration::from_millis(50)).await;
     assert_eq!(browser.get("/write/b").await.0, StatusCode::OK);
     assert_eq!(slow.await.unwrap().0, StatusCode::OK);
@@ -152,15 +160,10 @@ async fn a_slow_and_a_fast_write_of_different_fields_both_survive(backend: &str)
 
 /// 64 concurrent requests, each writing a field of its own: all 64 fields survive.
 async fn sixty_four_concurrent_writes_of_their_own_fields_all_survive(backend: &str) {
-    let test = "sixty_four_fields";
-    let Some(store) = reachable(backend, test, open(backend, test).await) else {
+    let Some(browser) = logged_in(backend, "sixty_four_fields").await else {
         return;
     };
-    let browser = Browser::logged_in(serve(store).await).await;
-    let requests = (0..64).map(|i| {
-        let browser = browser.clone();
-        tokio::spawn(async move { browser.get(&format!("/write/f{i}")).await })
-    });
+    let requests = (0..64).map(|i| spawn_get(&browser, &format!("/write/f{i}")));
     for r in futures::future::join_all(requests).await {
         let (status, body, _) = r.unwrap();
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -174,15 +177,10 @@ async fn sixty_four_concurrent_writes_of_their_own_fields_all_survive(backend: &
 
 /// 64 concurrent strict increments: the counter ends at exactly 64.
 async fn sixty_four_concurrent_strict_increments_count_to_sixty_four(backend: &str) {
-    let test = "sixty_four_incr";
-    let Some(store) = reachable(backend, test, open(backend, test).await) else {
+    let Some(browser) = logged_in(backend, "sixty_four_incr").await else {
         return;
     };
-    let browser = Browser::logged_in(serve(store).await).await;
-    let requests = (0..64).map(|_| {
-        let browser = browser.clone();
-        tokio::spawn(async move { browser.get("/incr").await })
-    });
+    let requests = (0..64).map(|_| spawn_get(&browser, "/incr"));
     let mut seen: Vec<u64> = Vec::new();
     for r in futures::future::join_all(requests).await {
         let (status, body, _) = r.unwrap();
@@ -201,15 +199,10 @@ async fn sixty_four_concurrent_strict_increments_count_to_sixty_four(backend: &s
 /// A logout while a slow writing request is in flight: the session stays logged out, and the
 /// slow request's response carries no live session cookie.
 async fn a_logout_wins_over_a_slower_writing_request(backend: &str) {
-    let test = "logout_wins";
-    let Some(store) = reachable(backend, test, open(backend, test).await) else {
+    let Some(browser) = logged_in(backend, "logout_wins").await else {
         return;
     };
-    let browser = Browser::logged_in(serve(store).await).await;
-    let slow = {
-        let browser = browser.clone();
-        tokio::spawn(async move { browser.get("/write/a?delay_ms=300").await })
-    };
+    let slow = spawn_get(&browser, "/write/a?delay_ms=300");
     tokio::time::sleep(StdDuration::from_millis(50)).await;
     assert_eq!(browser.get("/logout").await.0, StatusCode::OK);
     let (status, body, live_cookie) = slow.await.unwrap();
