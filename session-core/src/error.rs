@@ -66,6 +66,16 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A session owner, its metadata or a session handle breaks the rules of
+    /// [`Owner`](crate::Owner) / [`OwnerInfo`](crate::OwnerInfo) /
+    /// [`SessionHandle`](crate::SessionHandle): empty, too long, control characters, too much
+    /// metadata, or a malformed `$owner` field in the data. Nothing was written.
+    #[error("invalid session owner: {reason}")]
+    InvalidOwner {
+        /// Which rule was broken. Never contains the owner, the metadata or a session id.
+        reason: &'static str,
+    },
+
     /// A conditional save kept losing to concurrent writes of the same session: `attempts` times
     /// in a row another request wrote the record between this one's read and its write. Nothing
     /// of this save was written. Transient: the same save later will most likely succeed.
@@ -233,6 +243,9 @@ pub enum DecodeError {
     /// The payload is JSON but not an object.
     #[error("payload is not a JSON object")]
     NotAnObject,
+    /// The owner segment of a format-3 header is not 32 lowercase hex digits.
+    #[error("malformed owner index in record header")]
+    BadOwnerIndex,
     /// A backend-specific field (for example a document field of the wrong BSON type) is wrong.
     #[error("{0}")]
     Field(&'static str),

@@ -6,8 +6,8 @@
 //!
 //! # Implementing a store
 //!
-//! A store implements six methods of [`SessionStore`] (`load`, `write`, `write_if`, `touch`,
-//! `destroy`; koa-session's `get` and `set` are provided on top of `load`, `write` and `touch`) with
+//! A store implements seven methods of [`SessionStore`] (`load`, `write`, `write_if`, `touch`,
+//! `destroy`, and `list_owned` / `destroy_owned` for sessions per user; koa-session's `get` and `set` are provided on top of `load`, `write` and `touch`) with
 //! the guarantees written on the trait. Reuse [`encode`] / [`decode`] for the bytes,
 //! [`Version::generate`] for a record's new version, [`expires_at`] and [`now_ms`] for the
 //! clock, and map driver errors into [`Error`] keeping them as the source. A complete store
@@ -18,8 +18,9 @@
 //! use std::sync::Mutex;
 //!
 //! use session_core::{
-//!     async_trait, decode, encode, expires_at, max_age_ms, now_ms, Loaded, Result, SessionData,
-//!     SessionKey, SessionStore, Version, WriteOutcome, DEFAULT_MAX_RECORD_BYTES,
+//!     async_trait, decode, encode, expires_at, max_age_ms, now_ms, Loaded, OwnedSession, Owner,
+//!     Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome,
+//!     DEFAULT_MAX_RECORD_BYTES,
 //! };
 //! use time::Duration;
 //!
@@ -95,6 +96,30 @@
 //!         self.records.lock().unwrap().remove(key.as_str());
 //!         Ok(())
 //!     }
+//!
+//!     // A real store keeps an index owner -> sessions; this one scans its map.
+//!     async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+//!         let records = self.records.lock().unwrap();
+//!         Ok(records
+//!             .iter()
+//!             .filter_map(|(key, bytes)| {
+//!                 let record = decode(bytes).ok()?;
+//!                 let key = SessionKey::parse(key).ok()?;
+//!                 OwnedSession::from_record(owner, key, &record.data, record.expires_at, now_ms())
+//!             })
+//!             .collect())
+//!     }
+//!
+//!     async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+//!         let mut ended = 0;
+//!         for session in self.list_owned(owner).await? {
+//!             if Some(session.key()) != keep {
+//!                 self.destroy(session.key()).await?;
+//!                 ended += 1;
+//!             }
+//!         }
+//!         Ok(ended)
+//!     }
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -126,6 +151,7 @@
 mod data;
 mod error;
 mod key;
+mod owner;
 mod record;
 mod store;
 mod version;
@@ -134,8 +160,12 @@ pub use async_trait::async_trait;
 pub use data::SessionData;
 pub use error::{BoxError, DecodeError, Error, Result, error_chain};
 pub use key::{GENERATED_KEY_BYTES, MAX_KEY_LEN, SessionKey};
+pub use owner::{
+    MAX_META_ENTRIES, MAX_META_NAME_LEN, MAX_META_VALUE_LEN, MAX_OWNER_LEN, OWNER_FIELD,
+    OwnedSession, Owner, OwnerIndex, OwnerInfo, SessionHandle, owner_index,
+};
 pub use record::{
-    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, MAX_NESTING_DEPTH, Record, SizeEstimate,
+    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, OWNED_FORMAT, MAX_MAX_AGE, MAX_NESTING_DEPTH, Record, SizeEstimate,
     check_nesting, decode, encode, estimate_size, expires_at, max_age_ms, now_ms, version_prefix,
 };
 pub use store::{Loaded, SessionStore, WriteOutcome};

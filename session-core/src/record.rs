@@ -12,7 +12,20 @@
 //! magic "ss"
 //! ```
 //!
-//! and still reads format 1, written by earlier releases, which has no record version:
+//! A session with an owner (see [`OwnerInfo`](crate::OwnerInfo)) is written in format 3, which
+//! adds the owner's [`OwnerIndex`](crate::OwnerIndex) after the version, so that a server-side
+//! script can keep the owner's index from the header alone; the data still holds the owner
+//! itself under [`OWNER_FIELD`](crate::OWNER_FIELD):
+//!
+//! ```text
+//! ss3:9f86d081884c7d65:2bd806c97f0e00af1a1fc3328fa763a9:1732320000000:{"$owner":{…},"n":3}
+//! ```
+//!
+//! Formats 2 and 3 share their first 21 bytes' layout, `ssN:<version>:`, so a conditional write
+//! compares bytes 3 to 20 (`:<version>:`) whatever the format. A session without an owner is
+//! stored in format 2 and costs nothing extra.
+//!
+//! This build still reads format 1, written by earlier releases, which has no record version:
 //!
 //! ```text
 //! ss1:1732320000000:{"user":"alice","n":3}
@@ -35,6 +48,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use time::Duration;
 
+use crate::owner::{OWNER_INDEX_DIGITS, OwnerIndex, owner_index};
 use crate::{DecodeError, Error, Result, SessionData, Version};
 
 /// The format version this build writes. It reads this one and every older one (format 1).
@@ -42,6 +56,9 @@ pub const FORMAT_VERSION: u32 = 2;
 
 /// The format written before records had versions; still read, as [`Version::LEGACY`].
 const LEGACY_FORMAT: u32 = 1;
+
+/// The format of a record whose session has an owner: format 2 plus the owner index.
+pub const OWNED_FORMAT: u32 = 3;
 
 /// Hex digits of the record version in the header.
 const VERSION_DIGITS: usize = 16;
@@ -116,6 +133,8 @@ pub struct Record {
     pub version: Version,
     /// Expiry at write time, epoch milliseconds.
     pub expires_at: i64,
+    /// The owner index in the header of a format-3 record; `None` for a session without owner.
+    pub owner_index: Option<OwnerIndex>,
 }
 
 impl Record {
@@ -125,8 +144,9 @@ impl Record {
     }
 }
 
-/// Encodes `data` in the current format ([`FORMAT_VERSION`]) with its record version and
-/// absolute expiry, refusing records above `max_bytes`.
+/// Encodes `data` in the current format ([`FORMAT_VERSION`], or [`OWNED_FORMAT`] when the data
+/// has an owner) with its record version and absolute expiry, refusing records above
+/// `max_bytes`.
 ///
 /// `version` is normally a fresh [`Version::generate`]. [`Version::LEGACY`] is refused: it
 /// stands for "written by an older release", and a current record claiming it could never be
@@ -134,8 +154,9 @@ impl Record {
 ///
 /// # Errors
 /// [`Error::TooLarge`] above `max_bytes`; [`Error::TooDeep`] when the data nests deeper than
-/// [`MAX_NESTING_DEPTH`]; [`Error::Encode`] if serialization fails or `version` is
-/// [`Version::LEGACY`].
+/// [`MAX_NESTING_DEPTH`]; [`Error::InvalidOwner`] when the data's
+/// [`OWNER_FIELD`](crate::OWNER_FIELD) is malformed; [`Error::Encode`] if serialization fails or
+/// `version` is [`Version::LEGACY`].
 pub fn encode(
     data: &SessionData,
     version: Version,
@@ -148,8 +169,15 @@ pub fn encode(
         )));
     }
     check_nesting(data)?;
+    let index = owner_index(data)?;
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(&version_prefix(version));
+    if let Some(index) = &index {
+        // `ss2:` becomes `ss3:`: the same layout up to the version, then the owner index.
+        out[MAGIC.len()] = b'0' + OWNED_FORMAT as u8;
+        out.extend_from_slice(index.as_str().as_bytes());
+        out.push(b':');
+    }
     out.extend_from_slice(expires_at.to_string().as_bytes());
     out.push(b':');
     serde_json::to_writer(&mut out, data).map_err(Error::Encode)?;
@@ -225,7 +253,8 @@ pub struct SizeEstimate {
 pub fn estimate_size(data: &SessionData) -> SizeEstimate {
     // "ss" + up to 10 format digits + ':' + 16 version digits + ':' + up to 20 expiry
     // characters + ':'.
-    const HEADER_MAX: usize = 2 + 10 + 1 + VERSION_DIGITS + 1 + 20 + 1;
+    // Plus the owner index of format 3.
+    const HEADER_MAX: usize = 2 + 10 + 1 + VERSION_DIGITS + 1 + OWNER_INDEX_DIGITS + 1 + 20 + 1;
     let mut size = SizeEstimate {
         approx: HEADER_MAX,
         upper_bound: HEADER_MAX,
@@ -276,7 +305,7 @@ fn add_value(value: &serde_json::Value, size: &mut SizeEstimate) {
     size.upper_bound = size.upper_bound.saturating_add(bound);
 }
 
-/// Decodes bytes written by [`encode`] (format 2) or by an earlier release (format 1, decoded
+/// Decodes bytes written by [`encode`] (formats 2 and 3) or by an earlier release (format 1, decoded
 /// with [`Version::LEGACY`]).
 ///
 /// # Errors
@@ -289,11 +318,21 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     let format: u32 = parse_ascii(format).ok_or(DecodeError::NotARecord)?;
     let (version, rest) = match format {
         LEGACY_FORMAT => (Version::LEGACY, rest),
-        FORMAT_VERSION => {
+        FORMAT_VERSION | OWNED_FORMAT => {
             let (version, rest) = split_field(rest).ok_or(DecodeError::BadVersion)?;
             (parse_version(version)?, rest)
         }
         other => return Err(DecodeError::UnsupportedVersion(other)),
+    };
+    let (owner_index, rest) = if format == OWNED_FORMAT {
+        let field = rest.get(..OWNER_INDEX_DIGITS).ok_or(DecodeError::BadOwnerIndex)?;
+        let index = OwnerIndex::parse(field).ok_or(DecodeError::BadOwnerIndex)?;
+        let rest = rest[OWNER_INDEX_DIGITS..]
+            .strip_prefix(b":")
+            .ok_or(DecodeError::BadOwnerIndex)?;
+        (Some(index), rest)
+    } else {
+        (None, rest)
     };
     let (expiry, payload) = split_field(rest).ok_or(DecodeError::BadExpiry)?;
     let expires_at: i64 = parse_ascii(expiry).ok_or(DecodeError::BadExpiry)?;
@@ -303,6 +342,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
             data: SessionData::from(map),
             version,
             expires_at,
+            owner_index,
         }),
         _ => Err(DecodeError::NotAnObject),
     }
@@ -437,6 +477,41 @@ mod tests {
     }
 
     #[test]
+    fn owned_sessions_are_written_in_format_3_with_the_owner_index() {
+        use crate::{Owner, OwnerInfo};
+        let owner = Owner::new("alice").unwrap();
+        let mut data = SessionData::new();
+        data.insert("n", 1).unwrap();
+        OwnerInfo::new(owner.clone(), 1, 2, [])
+            .unwrap()
+            .put_into(&mut data);
+        let version = Version::generate();
+        let bytes = encode(&data, version, 42, usize::MAX).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let prefix = String::from_utf8(version_prefix(version)).unwrap();
+        // The same layout as format 2 up to the version, then the owner index.
+        assert_eq!(&text[..3], "ss3");
+        assert_eq!(&text[3..21], &prefix[3..]);
+        assert_eq!(&text[21..53], owner.index().as_str());
+        let record = decode(&bytes).unwrap();
+        assert_eq!(record.data, data);
+        assert_eq!(record.version, version);
+        assert_eq!(record.expires_at, 42);
+        assert_eq!(record.owner_index, Some(owner.index()));
+        // Without the owner, format 2 again and no index.
+        data.remove(crate::OWNER_FIELD);
+        let bytes = encode(&data, version, 42, usize::MAX).unwrap();
+        assert!(bytes.starts_with(&version_prefix(version)));
+        assert_eq!(decode(&bytes).unwrap().owner_index, None);
+        // A malformed owner is refused, not written.
+        data.insert(crate::OWNER_FIELD, 7).unwrap();
+        assert!(matches!(
+            encode(&data, version, 42, usize::MAX),
+            Err(Error::InvalidOwner { .. })
+        ));
+    }
+
+    #[test]
     fn garbage_and_future_formats_are_typed_decode_errors() {
         assert!(matches!(decode(b""), Err(DecodeError::NotARecord)));
         assert!(matches!(
@@ -444,8 +519,16 @@ mod tests {
             Err(DecodeError::NotARecord)
         ));
         assert!(matches!(
+            decode(b"ss4:00000000000000ab:1:{}"),
+            Err(DecodeError::UnsupportedVersion(4))
+        ));
+        assert!(matches!(
             decode(b"ss3:00000000000000ab:1:{}"),
-            Err(DecodeError::UnsupportedVersion(3))
+            Err(DecodeError::BadOwnerIndex)
+        ));
+        assert!(matches!(
+            decode(b"ss3:00000000000000ab:0123456789abcdef0123456789ABCDEF:1:{}"),
+            Err(DecodeError::BadOwnerIndex)
         ));
         assert!(matches!(decode(b"ss1:x:{}"), Err(DecodeError::BadExpiry)));
         assert!(matches!(decode(b"ss1:1:{"), Err(DecodeError::Json(_))));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::Duration;
 
-use crate::{Result, SessionData, SessionKey, Version};
+use crate::{OwnedSession, Owner, Result, SessionData, SessionHandle, SessionKey, Version};
 
 /// A session as [`SessionStore::load`] read it: the data and the version of the record it came
 /// from, to hand to [`SessionStore::write_if`].
@@ -186,6 +186,46 @@ pub trait SessionStore: Debug + Send + Sync {
     /// # Errors
     /// Backend errors only.
     async fn destroy(&self, key: &SessionKey) -> Result<()>;
+
+    /// The live sessions of `owner`: those whose data holds `owner` under
+    /// [`OWNER_FIELD`](crate::OWNER_FIELD) (set by the middleware at login), in no particular
+    /// order.
+    ///
+    /// Never lists an expired or destroyed session, nor one whose owner changed, even when the
+    /// store's index lags behind (a two-step update interrupted by a failure): entries are
+    /// checked against the records themselves. Reads at most a bounded number of round trips
+    /// per batch of sessions, never one per session.
+    ///
+    /// # Errors
+    /// Backend errors; a record that does not decode is left out and logged, not an error.
+    async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>>;
+
+    /// Ends every live session of `owner` except the one under `keep` ("log out other
+    /// devices"; `None` logs out everywhere), in batches, and answers how many it ended.
+    ///
+    /// Never misses a live session of `owner`: a session is in its owner's index before its
+    /// record says who owns it, on every backend.
+    ///
+    /// # Errors
+    /// Backend errors; sessions ended before the error stay ended.
+    async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64>;
+
+    /// Ends the session of `owner` named by `handle` (from [`list_owned`](Self::list_owned)) and
+    /// answers whether there was one. A handle of another owner's session ends nothing.
+    ///
+    /// Provided on top of `list_owned` and `destroy`.
+    ///
+    /// # Errors
+    /// As [`list_owned`](Self::list_owned) and [`destroy`](Self::destroy).
+    async fn destroy_by_handle(&self, owner: &Owner, handle: &SessionHandle) -> Result<bool> {
+        for session in self.list_owned(owner).await? {
+            if session.handle() == handle {
+                self.destroy(session.key()).await?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
 
 macro_rules! forward_store {
@@ -212,6 +252,15 @@ macro_rules! forward_store {
             }
             async fn destroy(&self, key: &SessionKey) -> Result<()> {
                 (**self).destroy(key).await
+            }
+            async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+                (**self).list_owned(owner).await
+            }
+            async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+                (**self).destroy_owned(owner, keep).await
+            }
+            async fn destroy_by_handle(&self, owner: &Owner, handle: &SessionHandle) -> Result<bool> {
+                (**self).destroy_by_handle(owner, handle).await
             }
         }
     )*};
