@@ -302,7 +302,7 @@ async fn migrate_twice_keeps_the_table_and_its_rows() {
         .iter()
         .map(|(n, t, c)| (n.as_str(), t.as_str(), c.as_str()))
         .collect();
-    assert_eq!(columns.len(), 4, "{columns:?}");
+    assert_eq!(columns.len(), 5, "{columns:?}");
     assert_eq!(columns[0], ("id", "varchar(128)", "ascii_bin"));
     assert_eq!(columns[1], ("data", "mediumblob", ""));
     // MariaDB prints a display width, MySQL 8 does not.
@@ -317,6 +317,7 @@ async fn migrate_twice_keeps_the_table_and_its_rows() {
         ),
         "{columns:?}"
     );
+    assert_eq!(columns[4], ("owner", "char(32)", "ascii_bin"));
 }
 
 /// A table created by the schema before versions (no `version` column) holding an `ss1` row:

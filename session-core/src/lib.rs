@@ -165,8 +165,9 @@ pub use owner::{
     OwnedSession, Owner, OwnerIndex, OwnerInfo, SessionHandle, owner_index,
 };
 pub use record::{
-    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, OWNED_FORMAT, MAX_MAX_AGE, MAX_NESTING_DEPTH, Record, SizeEstimate,
-    check_nesting, decode, encode, estimate_size, expires_at, max_age_ms, now_ms, version_prefix,
+    DEFAULT_MAX_RECORD_BYTES, FORMAT_VERSION, MAX_MAX_AGE, MAX_NESTING_DEPTH, OWNED_FORMAT, Record,
+    SizeEstimate, check_nesting, decode, encode, estimate_size, expires_at, max_age_ms, now_ms,
+    version_prefix,
 };
 pub use store::{Loaded, SessionStore, WriteOutcome};
 pub use time::Duration;

@@ -220,7 +220,9 @@ impl OwnerInfo {
         if let Some(m) = map.get("meta") {
             let m = m.as_object().ok_or(bad("$owner.meta is not an object"))?;
             for (k, v) in m {
-                let v = v.as_str().ok_or(bad("$owner.meta values must be strings"))?;
+                let v = v
+                    .as_str()
+                    .ok_or(bad("$owner.meta values must be strings"))?;
                 meta.push((k.clone(), v.to_owned()));
             }
         }
@@ -257,7 +259,7 @@ fn truncate(mut value: String, max: usize) -> String {
 /// The opaque name of a session in a "your sessions" list: 22 base64url characters, the first
 /// 128 bits of SHA-256 over a fixed label and the session id. It identifies the session to its
 /// owner and to an admin, and is useless as a cookie: the id cannot be computed from it.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionHandle(String);
 
 impl SessionHandle {
@@ -352,6 +354,21 @@ impl OwnedSession {
             expires_at,
             meta: info.meta,
         })
+    }
+
+    /// As [`from_record`](Self::from_record), for a stored row: the key as stored and the
+    /// encoded record. `None` also when the key or the record does not decode (a corrupted row
+    /// is left out of a listing rather than failing it).
+    pub fn from_stored(
+        owner: &Owner,
+        key: &str,
+        bytes: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Option<OwnedSession> {
+        let key = SessionKey::parse(key).ok()?;
+        let record = crate::decode(bytes).ok()?;
+        OwnedSession::from_record(owner, key, &record.data, expires_at, now)
     }
 
     /// The session's handle.

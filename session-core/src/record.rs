@@ -325,7 +325,9 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         other => return Err(DecodeError::UnsupportedVersion(other)),
     };
     let (owner_index, rest) = if format == OWNED_FORMAT {
-        let field = rest.get(..OWNER_INDEX_DIGITS).ok_or(DecodeError::BadOwnerIndex)?;
+        let field = rest
+            .get(..OWNER_INDEX_DIGITS)
+            .ok_or(DecodeError::BadOwnerIndex)?;
         let index = OwnerIndex::parse(field).ok_or(DecodeError::BadOwnerIndex)?;
         let rest = rest[OWNER_INDEX_DIGITS..]
             .strip_prefix(b":")

@@ -197,7 +197,7 @@ pub trait SessionStore: Debug + Send + Sync {
     /// per batch of sessions, never one per session.
     ///
     /// # Errors
-    /// Backend errors; a record that does not decode is left out and logged, not an error.
+    /// Backend errors; a record that does not decode is left out, not an error.
     async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>>;
 
     /// Ends every live session of `owner` except the one under `keep` ("log out other

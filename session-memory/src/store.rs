@@ -1,14 +1,17 @@
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration as StdDuration, Instant};
 
 use moka::Expiry;
 use moka::future::Cache;
+use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Loaded, Result, SessionData, SessionKey, SessionStore,
-    Version, WriteOutcome, async_trait, check_nesting, encode, estimate_size, expires_at, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Loaded, OwnedSession, Owner, OwnerIndex, Result,
+    SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, check_nesting,
+    encode, estimate_size, expires_at, now_ms, owner_index,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -26,6 +29,75 @@ struct Entry {
     expires_at: i64,
     /// Encoded size, charged against the byte capacity.
     weight: u32,
+    /// The index of the session's owner, when it has one.
+    owner: Option<OwnerIndex>,
+}
+
+/// The owner index: owner → (session key → version of the entry that put it there).
+///
+/// Kept a superset of the live owned sessions: an entry is added under the key's compute lock
+/// *before* the entry naming the owner is put, and removed only for the exact version it was
+/// added for: by the write that changes or drops the owner or destroys the session (under the
+/// same lock), and by moka's eviction listener when that version expires or is evicted. A late
+/// eviction notice for an old version therefore never removes the entry a newer write added.
+#[derive(Default)]
+struct OwnerIndexes(Mutex<HashMap<OwnerIndex, HashMap<String, Version>>>);
+
+impl OwnerIndexes {
+    fn lock(&self) -> MutexGuard<'_, HashMap<OwnerIndex, HashMap<String, Version>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add(&self, owner: &OwnerIndex, key: &str, version: Version) {
+        self.lock()
+            .entry(owner.clone())
+            .or_default()
+            .insert(key.to_owned(), version);
+    }
+
+    /// Removes `key` from `owner`'s index if it was added for `version`.
+    fn remove(&self, owner: &OwnerIndex, key: &str, version: Version) {
+        let mut indexes = self.lock();
+        if let Some(keys) = indexes.get_mut(owner) {
+            if keys.get(key) == Some(&version) {
+                keys.remove(key);
+            }
+            if keys.is_empty() {
+                indexes.remove(owner);
+            }
+        }
+    }
+
+    fn keys(&self, owner: &OwnerIndex) -> Vec<String> {
+        self.lock()
+            .get(owner)
+            .map(|keys| keys.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Index entries in all (for tests and leak checks).
+    fn len(&self) -> usize {
+        self.lock().values().map(HashMap::len).sum()
+    }
+
+    /// Keeps the index in step with a put of `new` over `old` under the key's compute lock:
+    /// the new owner's entry first, then the old owner's goes if the owner changed.
+    fn on_put(&self, key: &str, old: Option<&Entry>, new: &Entry) {
+        if let Some(owner) = &new.owner {
+            self.add(owner, key, new.version);
+        }
+        // Same owner: the add above already moved the entry to the new version (or kept it,
+        // for a touch), so there is nothing to remove.
+        if let Some(old) = old.filter(|old| old.owner != new.owner) {
+            self.on_remove(key, old);
+        }
+    }
+
+    fn on_remove(&self, key: &str, old: &Entry) {
+        if let Some(owner) = &old.owner {
+            self.remove(owner, key, old.version);
+        }
+    }
 }
 
 /// Tells moka when each entry expires, from the absolute expiry stored in the entry.
@@ -82,6 +154,7 @@ impl Expiry<String, Arc<Entry>> for ExpireAt {
 #[derive(Clone)]
 pub struct MemoryStore {
     cache: Cache<String, Arc<Entry>>,
+    owners: Arc<OwnerIndexes>,
     max_bytes: u64,
     max_record_bytes: usize,
 }
@@ -110,6 +183,8 @@ impl MemoryStoreBuilder {
 
     /// The store, empty.
     pub fn build(self) -> MemoryStore {
+        let owners = Arc::new(OwnerIndexes::default());
+        let listener_owners = Arc::clone(&owners);
         let cache = Cache::builder()
             .max_capacity(self.max_bytes)
             .eviction_policy(EvictionPolicy::lru())
@@ -121,9 +196,17 @@ impl MemoryStoreBuilder {
                     .saturating_add(ENTRY_OVERHEAD_BYTES)
             })
             .expire_after(ExpireAt)
+            // Writes and destroys keep the owner index under the key's lock; expiry and
+            // eviction happen inside moka, and are told here.
+            .eviction_listener(move |key: Arc<String>, entry: Arc<Entry>, cause| {
+                if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
+                    listener_owners.on_remove(&key, &entry);
+                }
+            })
             .build();
         MemoryStore {
             cache,
+            owners,
             max_bytes: self.max_bytes,
             max_record_bytes: self.max_record_bytes,
         }
@@ -206,6 +289,7 @@ impl MemoryStore {
             version,
             expires_at,
             weight: u32::try_from(size.approx).unwrap_or(u32::MAX),
+            owner: owner_index(data)?,
         }))
     }
 
@@ -222,8 +306,21 @@ impl MemoryStore {
             .and_compute_with(|current| {
                 std::future::ready(match current {
                     None => Op::Nop,
-                    Some(current) if current.value().expires_at <= now_ms() => Op::Remove,
-                    Some(current) => live(current.value()),
+                    Some(current) if current.value().expires_at <= now_ms() => {
+                        self.owners.on_remove(key.as_str(), current.value());
+                        Op::Remove
+                    }
+                    Some(current) => {
+                        let op = live(current.value());
+                        match &op {
+                            Op::Put(new) => {
+                                self.owners.on_put(key.as_str(), Some(current.value()), new);
+                            }
+                            Op::Remove => self.owners.on_remove(key.as_str(), current.value()),
+                            Op::Nop => {}
+                        }
+                        op
+                    }
                 })
             })
             .await;
@@ -244,6 +341,7 @@ impl MemoryStore {
                 version: entry.version,
                 expires_at,
                 weight: entry.weight,
+                owner: entry.owner.clone(),
             }))
         })
         .await;
@@ -282,7 +380,14 @@ impl SessionStore for MemoryStore {
         let entry = self.new_entry(data, max_age)?;
         self.cache
             .entry_by_ref(key.as_str())
-            .and_compute_with(|_| std::future::ready(Op::Put(entry)))
+            .and_compute_with(|current| {
+                self.owners.on_put(
+                    key.as_str(),
+                    current.as_ref().map(|c| c.value().as_ref()),
+                    &entry,
+                );
+                std::future::ready(Op::Put(entry))
+            })
             .await;
         Ok(())
     }
@@ -320,6 +425,60 @@ impl SessionStore for MemoryStore {
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
         self.update_live(key, |_| Op::Remove).await;
         Ok(())
+    }
+
+    async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+        let now = now_ms();
+        let mut sessions = Vec::new();
+        for key in self.owners.keys(&owner.index()) {
+            let (Some(entry), Ok(parsed)) = (self.cache.get(&key).await, SessionKey::parse(&key))
+            else {
+                continue;
+            };
+            sessions.extend(OwnedSession::from_record(
+                owner,
+                parsed,
+                &entry.data,
+                entry.expires_at,
+                now,
+            ));
+        }
+        Ok(sessions)
+    }
+
+    async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+        let index = owner.index();
+        let mut ended = 0;
+        for key in self.owners.keys(&index) {
+            let Ok(key) = SessionKey::parse(&key) else {
+                continue;
+            };
+            if Some(&key) == keep {
+                continue;
+            }
+            // Under the key's lock: only a live entry that still names this owner goes.
+            let mut removed = false;
+            self.update_live(&key, |entry| {
+                if entry.owner.as_ref() == Some(&index) {
+                    removed = true;
+                    Op::Remove
+                } else {
+                    Op::Nop
+                }
+            })
+            .await;
+            ended += u64::from(removed);
+        }
+        Ok(ended)
+    }
+}
+
+impl MemoryStore {
+    /// Entries in the owner index, over all owners: sessions with an owner, plus those expired
+    /// or evicted that moka has not yet reported (see [`run_pending_tasks`](Self::run_pending_tasks)).
+    /// For leak checks.
+    pub fn owner_index_len(&self) -> usize {
+        self.owners.len()
     }
 }
 

@@ -11,7 +11,7 @@ use mongodb::options::ClientOptions;
 use session_core::{Error, Result};
 
 use crate::error::{self, BACKEND};
-use crate::index::ensure_ttl_index;
+use crate::index::{ensure_owner_index, ensure_ttl_index};
 use crate::{DEFAULT_COLLECTION, DEFAULT_TIMEOUT, MongoStore};
 
 /// Server selection timeout [`MongoStore::connect`] sets when the URL does not set
@@ -122,6 +122,7 @@ impl MongoStoreBuilder {
         let database = self.client.database(&self.database);
         let collection = database.collection(&self.collection);
         ensure_ttl_index(&database, &collection, DEFAULT_TIMEOUT).await?;
+        ensure_owner_index(&collection, DEFAULT_TIMEOUT).await?;
         Ok(MongoStore::from_collection(collection))
     }
 }

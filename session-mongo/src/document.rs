@@ -2,8 +2,13 @@
 //!
 //! ```text
 //! { _id: "<session key>", data: "ss2:9f86d081884c7d65:1732320000000:{\"user\":\"alice\"}",
-//!   expiresAt: ISODate(…), version: NumberLong(…) }
+//!   expiresAt: ISODate(…), version: NumberLong(…), owner: "2bd806c9…" }
 //! ```
+//!
+//! `owner` is present only on a session with an owner: its
+//! [`OwnerIndex`](session_core::OwnerIndex), which a sparse index on `owner` (see `index.rs`)
+//! finds. The documents are their own owner index, so it cannot leak: an expired document
+//! leaves it when the TTL monitor deletes the document.
 //!
 //! `data` holds the record [`session_core::encode`] produces (a versioned header plus JSON text)
 //! as a BSON **string**, not as a BSON sub-document. Converting JSON to BSON is lossy: BSON has no
@@ -23,7 +28,7 @@
 //! index reads and every query filters on.
 
 use mongodb::bson::{Bson, DateTime, Document, doc};
-use session_core::{DecodeError, Loaded, SessionKey, Version};
+use session_core::{DecodeError, Loaded, OwnerIndex, SessionKey, Version};
 
 /// The field holding the encoded record.
 pub(crate) const DATA: &str = "data";
@@ -33,6 +38,9 @@ pub(crate) const EXPIRES_AT: &str = "expiresAt";
 
 /// The field holding the record version, a BSON 64-bit integer; absent on legacy documents.
 pub(crate) const VERSION: &str = "version";
+
+/// The field holding the owner index of a session with an owner; absent otherwise.
+pub(crate) const OWNER: &str = "owner";
 
 /// The version as BSON stores it: the same 64 bits, as a signed integer (BSON has no unsigned
 /// 64-bit type).
@@ -46,13 +54,18 @@ pub(crate) fn session_document(
     record: String,
     version: Version,
     expires_at: i64,
+    owner: Option<&OwnerIndex>,
 ) -> Document {
-    doc! {
+    let mut document = doc! {
         "_id": key.as_str(),
         DATA: record,
         EXPIRES_AT: DateTime::from_millis(expires_at),
         VERSION: version_bson(version),
+    };
+    if let Some(owner) = owner {
+        document.insert(OWNER, owner.as_str());
     }
+    document
 }
 
 /// Matches the session under `key` only while it is unexpired at `now` and at `version`.
@@ -66,13 +79,44 @@ pub(crate) fn live_at(key: &SessionKey, now: i64, version: Version) -> Document 
     filter
 }
 
-/// Replaces data, expiry and version, for a conditional write.
-pub(crate) fn set_record(record: String, version: Version, expires_at: i64) -> Document {
-    doc! { "$set": {
+/// Replaces data, expiry, version and owner, for a conditional write.
+pub(crate) fn set_record(
+    record: String,
+    version: Version,
+    expires_at: i64,
+    owner: Option<&OwnerIndex>,
+) -> Document {
+    let mut set = doc! {
         DATA: record,
         EXPIRES_AT: DateTime::from_millis(expires_at),
         VERSION: version_bson(version),
-    } }
+    };
+    match owner {
+        Some(owner) => {
+            set.insert(OWNER, owner.as_str());
+            doc! { "$set": set }
+        }
+        None => doc! { "$set": set, "$unset": { OWNER: "" } },
+    }
+}
+
+/// Matches the live sessions of `owner` at `now`, except the one under `keep`.
+pub(crate) fn owned_by(owner: &OwnerIndex, now: i64, keep: Option<&SessionKey>) -> Document {
+    let mut filter =
+        doc! { OWNER: owner.as_str(), EXPIRES_AT: { "$gt": DateTime::from_millis(now) } };
+    if let Some(keep) = keep {
+        filter.insert("_id", doc! { "$ne": keep.as_str() });
+    }
+    filter
+}
+
+/// The key, expiry and record of a listed session, or `None` for a malformed document.
+pub(crate) fn listed(document: &Document) -> Option<(&str, &str, i64)> {
+    Some((
+        document.get_str("_id").ok()?,
+        document.get_str(DATA).ok()?,
+        document.get_datetime(EXPIRES_AT).ok()?.timestamp_millis(),
+    ))
 }
 
 /// Matches the session under `key` only while it is unexpired at `now` (epoch ms).
@@ -148,7 +192,7 @@ mod tests {
         let version = Version::from_u64(u64::MAX - 1);
         let record = encode(&data, version, 42, DEFAULT_MAX_RECORD_BYTES).unwrap();
         let record = String::from_utf8(record).unwrap();
-        let document = session_document(&key(), record, version, 42);
+        let document = session_document(&key(), record, version, 42, None);
         assert_eq!(
             document.get_datetime(EXPIRES_AT).ok(),
             Some(&DateTime::from_millis(42))

@@ -95,6 +95,32 @@ pub(crate) async fn ensure_ttl_index(
         })
 }
 
+/// The name of the owner index.
+pub(crate) const OWNER_INDEX_NAME: &str = "owner_1_expiresAt_1";
+
+/// Makes sure `collection` has the sparse index on `owner` (and `expiresAt`) that lists and ends
+/// a user's sessions. Sparse: sessions without an owner have no `owner` field and no entry, so
+/// they cost nothing. Creating an index that exists with the same keys and options is a no-op
+/// on the server.
+pub(crate) async fn ensure_owner_index(
+    collection: &Collection<Document>,
+    timeout: Duration,
+) -> Result<()> {
+    let model = IndexModel::builder()
+        .keys(doc! { crate::document::OWNER: 1, EXPIRES_AT: 1 })
+        .options(
+            IndexOptions::builder()
+                .name(OWNER_INDEX_NAME.to_owned())
+                .sparse(true)
+                .build(),
+        )
+        .build();
+    let coll = collection.clone();
+    timed(timeout, async move { coll.create_index(model).await })
+        .await
+        .map(drop)
+}
+
 /// An existing index whose key is `expiresAt` alone.
 #[derive(Debug)]
 struct ExpiresAtIndex {

@@ -8,12 +8,14 @@ use mongodb::Collection;
 use mongodb::bson::Document;
 use mongodb::options::ReturnDocument;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, Result, SessionData, SessionKey,
-    SessionStore, Version, WriteOutcome, async_trait, encode, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, Result, SessionData,
+    SessionKey, SessionStore, Version, WriteOutcome, async_trait, encode, max_age_ms, now_ms,
+    owner_index,
 };
 
 use crate::document::{
-    self, by_key, data_projection, id_projection, live, live_at, set_expiry, set_record,
+    self, by_key, data_projection, id_projection, listed, live, live_at, owned_by, set_expiry,
+    set_record,
 };
 use crate::error::{BACKEND, is_duplicate_key, timed};
 
@@ -139,7 +141,9 @@ impl SessionStore for MongoStore {
         let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
         let version = Version::generate();
         let record = self.encode(data, version, expires_at)?;
-        let replacement = document::session_document(key, record, version, expires_at);
+        let owner = owner_index(data)?;
+        let replacement =
+            document::session_document(key, record, version, expires_at, owner.as_ref());
         // The filter is the `_id` alone, so an expired document the TTL monitor has not removed
         // yet is overwritten rather than duplicated.
         let upsert = || {
@@ -172,12 +176,13 @@ impl SessionStore for MongoStore {
         let expires_at = now.saturating_add(max_age_ms(max_age)?);
         let version = Version::generate();
         let record = self.encode(data, version, expires_at)?;
+        let owner = owner_index(data)?;
         // The expected version is part of the filter, so the server compares and writes in one
         // update. No upsert: a missing, expired or destroyed session is never re-created.
         let collection = self.collection.clone();
         let (filter, update) = (
             live_at(key, now, expected),
-            set_record(record, version, expires_at),
+            set_record(record, version, expires_at, owner.as_ref()),
         );
         let op = async move { collection.update_one(filter, update).await };
         if timed(self.timeout, op).await?.matched_count == 1 {
@@ -221,6 +226,33 @@ impl SessionStore for MongoStore {
         )
         .await
         .map(drop)
+    }
+
+    async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+        use futures::TryStreamExt as _;
+        let now = now_ms();
+        let collection = self.collection.clone();
+        let filter = owned_by(&owner.index(), now, None);
+        let op = async move {
+            let cursor = collection.find(filter).await?;
+            cursor.try_collect::<Vec<Document>>().await
+        };
+        let documents = timed(self.timeout, op).await?;
+        Ok(documents
+            .iter()
+            .filter_map(listed)
+            .filter_map(|(id, record, expires_at)| {
+                OwnedSession::from_stored(owner, id, record.as_bytes(), expires_at, now)
+            })
+            .collect())
+    }
+
+    async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+        // One deleteMany: the server deletes the owner's documents in one round trip.
+        let collection = self.collection.clone();
+        let filter = owned_by(&owner.index(), now_ms(), keep);
+        let op = async move { collection.delete_many(filter).await };
+        Ok(timed(self.timeout, op).await?.deleted_count)
     }
 }
 

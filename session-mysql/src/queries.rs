@@ -43,19 +43,26 @@ pub(crate) struct Queries {
     pub(crate) create_table: Arc<str>,
     /// Adds the `version` column to a table from before versions.
     pub(crate) add_version_column: Arc<str>,
-    /// Parameter: the table name. Counts the table's `version` column (0 or 1).
-    pub(crate) has_version_column: Arc<str>,
+    /// Adds the `owner` column and its index to a table from before owners.
+    pub(crate) add_owner_column: Arc<str>,
+    /// Parameters: the table name, a column name. Counts the table's columns of that name (0
+    /// or 1).
+    pub(crate) has_column: Arc<str>,
     /// Parameters: id, now. Reads data and version.
     pub(crate) select: Arc<str>,
     /// Parameters: new expiry, id, now. Used by the touch and by the rolling read.
     pub(crate) touch: Arc<str>,
-    /// Parameters: id, data, expiry, version.
+    /// Parameters: id, data, expiry, version, owner.
     pub(crate) upsert: Arc<str>,
-    /// Parameters: expected version, data, expected version, expiry, expected version, new
-    /// version, id, now. See [`Queries::new`] for how one statement tells the outcomes apart.
+    /// Parameters: expected version, data, expected version, expiry, expected version, owner,
+    /// expected version, new version, id, now. See [`Queries::new`] for how one statement tells the outcomes apart.
     pub(crate) write_if: Arc<str>,
     /// Parameters: id.
     pub(crate) delete: Arc<str>,
+    /// Parameters: owner, now. The owner's live rows: id, data, expiry.
+    pub(crate) list_owned: Arc<str>,
+    /// Parameters: owner, now, kept id (or ''), batch size.
+    pub(crate) delete_owned: Arc<str>,
     /// Parameters: now, batch size. A consistent (non-locking) read.
     pub(crate) expired_ids: Arc<str>,
     /// Followed by the cut-off `now` as a bound parameter, then ` AND id IN (…)`.
@@ -70,8 +77,9 @@ impl Queries {
             table: table.into(),
             create_table: schema::create_table_sql(t).into(),
             add_version_column: schema::add_version_column_sql(t).into(),
-            has_version_column: "SELECT COUNT(*) FROM information_schema.COLUMNS \
-                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'version'"
+            add_owner_column: schema::add_owner_column_sql(t).into(),
+            has_column: "SELECT COUNT(*) FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?"
                 .into(),
             select: format!("SELECT data, version FROM `{t}` WHERE id = ? AND expires_at > ?")
                 .into(),
@@ -81,9 +89,9 @@ impl Queries {
             // MySQL 8.0.20+ deprecates it in favour of a row alias (`AS new … new.col`) but still
             // runs it (with warning 1287), while MariaDB has no row alias and rejects `AS new`.
             upsert: format!(
-                "INSERT INTO `{t}` (id, data, expires_at, version) VALUES (?, ?, ?, ?) \
+                "INSERT INTO `{t}` (id, data, expires_at, version, owner) VALUES (?, ?, ?, ?, ?) \
                  ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), \
-                 version = VALUES(version)"
+                 version = VALUES(version), owner = VALUES(owner)"
             )
             .into(),
             // One statement, three outcomes. The WHERE clause matches only a live row, so no
@@ -100,11 +108,20 @@ impl Queries {
             write_if: format!(
                 "UPDATE `{t}` SET data = IF(version = ?, ?, data), \
                  expires_at = IF(version = ?, ?, expires_at), \
+                 owner = IF(version = ?, ?, owner), \
                  version = LAST_INSERT_ID(IF(version = ?, ?, version)) \
                  WHERE id = ? AND expires_at > ?"
             )
             .into(),
             delete: format!("DELETE FROM `{t}` WHERE id = ?").into(),
+            list_owned: format!(
+                "SELECT id, data, expires_at FROM `{t}` WHERE owner = ? AND expires_at > ?"
+            )
+            .into(),
+            delete_owned: format!(
+                "DELETE FROM `{t}` WHERE owner = ? AND expires_at > ? AND id <> ? LIMIT ?"
+            )
+            .into(),
             expired_ids: format!("SELECT id FROM `{t}` WHERE expires_at <= ? LIMIT ?").into(),
             delete_expired: format!("DELETE FROM `{t}` WHERE expires_at <= ").into(),
         }

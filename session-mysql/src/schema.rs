@@ -30,6 +30,16 @@ pub(crate) fn add_version_column_sql(table: &str) -> String {
     format!("ALTER TABLE `{table}` ADD COLUMN {VERSION_COLUMN}")
 }
 
+/// The column and index [`MySqlStore::migrate`](crate::MySqlStore::migrate) adds to a table
+/// created before sessions had owners, as in `schema.sql`.
+pub(crate) const OWNER_COLUMN: &str = "owner CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL";
+pub(crate) const OWNER_INDEX: &str = "KEY owner_idx (owner, expires_at)";
+
+/// `ALTER TABLE` adding [`OWNER_COLUMN`] and [`OWNER_INDEX`] to `table` (already validated).
+pub(crate) fn add_owner_column_sql(table: &str) -> String {
+    format!("ALTER TABLE `{table}` ADD COLUMN {OWNER_COLUMN}, ADD {OWNER_INDEX}")
+}
+
 /// `schema.sql` without comments, blank lines and the final `;`.
 fn statement() -> String {
     let body: Vec<&str> = SCHEMA_SQL
@@ -65,6 +75,8 @@ mod tests {
             "version BIGINT UNSIGNED NOT NULL DEFAULT 0",
             "PRIMARY KEY (id)",
             "KEY expires_at_idx (expires_at)",
+            OWNER_COLUMN,
+            OWNER_INDEX,
         ] {
             assert!(stmt.contains(part), "schema.sql lacks {part:?}");
         }

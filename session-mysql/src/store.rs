@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, Result, SessionData, SessionKey,
-    SessionStore, Version, WriteOutcome, async_trait, decode, encode, max_age_ms, now_ms,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, OwnerIndex, Result,
+    SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, decode, encode,
+    max_age_ms, now_ms, owner_index,
 };
 use sqlx::MySqlPool;
 
@@ -26,6 +27,9 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// record limit here, because a server not in strict SQL mode would silently truncate a longer
 /// value.
 pub const MEDIUMBLOB_MAX_BYTES: usize = 16 * 1024 * 1024 - 1;
+
+/// Rows one statement of [`SessionStore::destroy_owned`] deletes at most.
+const OWNED_BATCH: u64 = 1000;
 
 /// A session store on a MySQL 8 or MariaDB 10.11+ table, through a `sqlx` connection pool.
 ///
@@ -122,23 +126,31 @@ impl MySqlStore {
         timed(self.timeout, create.execute(&self.pool)).await?;
         // MySQL 8 has no `ADD COLUMN IF NOT EXISTS` (MariaDB has), so ask information_schema
         // first, which keeps an up-to-date table free of DDL at every start.
-        let has_version: i64 = timed(
+        self.add_column_if_missing("version", &q.add_version_column)
+            .await?;
+        self.add_column_if_missing("owner", &q.add_owner_column)
+            .await?;
+        Ok(())
+    }
+
+    /// Runs `alter` unless the table has `column` already.
+    async fn add_column_if_missing(&self, column: &str, alter: &Arc<str>) -> Result<()> {
+        let has: i64 = timed(
             self.timeout,
-            sqlx::query_scalar(sql(&q.has_version_column))
-                .bind(&*q.table)
+            sqlx::query_scalar(sql(&self.queries.has_column))
+                .bind(&*self.queries.table)
+                .bind(column)
                 .fetch_one(&self.pool),
         )
         .await?;
-        if has_version == 0 {
-            let add = sqlx::raw_sql(sql(&q.add_version_column)).execute(&self.pool);
+        if has == 0 {
+            let add = sqlx::raw_sql(sql(alter)).execute(&self.pool);
             match tokio::time::timeout(self.timeout, add).await {
                 Ok(Ok(_)) => {}
                 // Another process added it between our check and our ALTER.
                 Ok(Err(e)) if is_duplicate_column(&e) => {}
                 Ok(Err(e)) => return Err(map(e)),
-                Err(_) => {
-                    return Err(Error::timeout(BACKEND, self.timeout));
-                }
+                Err(_) => return Err(Error::timeout(BACKEND, self.timeout)),
             }
         }
         Ok(())
@@ -225,12 +237,14 @@ impl SessionStore for MySqlStore {
         let version = Version::generate();
         // Encoding enforces the size limit before any I/O.
         let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
+        let owner = owner_index(data)?;
         timed_retry(self.timeout, || {
             sqlx::query(sql(&self.queries.upsert))
                 .bind(key.as_str())
                 .bind(bytes.as_slice())
                 .bind(expires_at)
                 .bind(version.as_u64())
+                .bind(owner.as_ref().map(OwnerIndex::as_str))
                 .execute(&self.pool)
         })
         .await?;
@@ -248,6 +262,7 @@ impl SessionStore for MySqlStore {
         let expires_at = now.saturating_add(max_age_ms(max_age)?);
         let version = Version::generate();
         let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
+        let owner = owner_index(data)?;
         let expected = expected.as_u64();
         // Safe to repeat after a lock conflict: a rolled-back attempt changed nothing.
         let done = timed_retry(self.timeout, || {
@@ -256,6 +271,8 @@ impl SessionStore for MySqlStore {
                 .bind(bytes.as_slice())
                 .bind(expected)
                 .bind(expires_at)
+                .bind(expected)
+                .bind(owner.as_ref().map(OwnerIndex::as_str))
                 .bind(expected)
                 .bind(version.as_u64())
                 .bind(key.as_str())
@@ -298,6 +315,48 @@ impl SessionStore for MySqlStore {
         })
         .await?;
         Ok(())
+    }
+
+    async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+        let now = now_ms();
+        let index = owner.index();
+        let rows: Vec<(String, Vec<u8>, i64)> = timed_retry(self.timeout, || {
+            sqlx::query_as(sql(&self.queries.list_owned))
+                .bind(index.as_str())
+                .bind(now)
+                .fetch_all(&self.pool)
+        })
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|(id, bytes, expires_at)| {
+                OwnedSession::from_stored(owner, id, bytes, *expires_at, now)
+            })
+            .collect())
+    }
+
+    async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+        let index = owner.index();
+        let keep = keep.map_or("", SessionKey::as_str);
+        let mut ended = 0;
+        // Batches bound how long one statement holds its row locks; each batch is safe to
+        // repeat after a lock conflict.
+        loop {
+            let now = now_ms();
+            let done = timed_retry(self.timeout, || {
+                sqlx::query(sql(&self.queries.delete_owned))
+                    .bind(index.as_str())
+                    .bind(now)
+                    .bind(keep)
+                    .bind(OWNED_BATCH)
+                    .execute(&self.pool)
+            })
+            .await?;
+            ended += done.rows_affected();
+            if done.rows_affected() < OWNED_BATCH {
+                return Ok(ended);
+            }
+        }
     }
 }
 

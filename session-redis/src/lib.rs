@@ -77,6 +77,7 @@
 mod connect;
 mod connection;
 mod error;
+mod owners;
 mod store;
 
 pub use redis;

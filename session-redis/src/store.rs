@@ -1,17 +1,17 @@
 //! [`RedisStore`]: the struct, its settings, and the [`SessionStore`] implementation.
 
 use std::fmt;
-use std::sync::LazyLock;
 use std::time::Duration as StdDuration;
 
-use redis::Script;
+use redis::Value;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, Result, SessionData, SessionKey,
-    SessionStore, Version, WriteOutcome, async_trait, decode, encode, max_age_ms, now_ms,
-    version_prefix,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, OwnerIndex, Result,
+    SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, decode, encode,
+    max_age_ms, now_ms, owner_index,
 };
 
 use crate::connection::Connection;
+use crate::owners::{BUMP, EXTEND, OWNED_BATCH, WRITE_IF, WRITE_OWNED, owner_in, version_segment};
 
 /// Default key prefix: the Redis key of a session is `"sess:"` followed by the session key.
 pub const DEFAULT_PREFIX: &str = "sess:";
@@ -27,35 +27,6 @@ pub const DEFAULT_PREFIX: &str = "sess:";
 /// for a pooled connection or open and authenticate one within an operation, and MongoDB must
 /// outlast its 3 s server selection.
 pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(2);
-
-/// The conditional write: one key, so it runs on a cluster too.
-///
-/// `KEYS[1]` the Redis key; `ARGV[1]` the header prefix of the expected version
-/// ([`version_prefix`]); `ARGV[2]` the prefix of the new version; `ARGV[3]` the new record;
-/// `ARGV[4]` the TTL in ms. Answers 0 missing, 1 written, 2 conflict.
-///
-/// The version is compared as the record's first bytes, a plain string comparison: the JSON is
-/// never parsed on the server, where Lua's numbers are doubles. Only those first bytes are read
-/// (`GETRANGE`), so the record itself is never copied into Lua. A missing or expired key reads as
-/// an empty string (Redis checks the TTL on access, inside scripts too; no record is empty), so
-/// nothing is re-created.
-/// Finding the *new* version already in place means this very write was applied and its answer
-/// lost with a dropped connection; answering "written" again makes the retry in
-/// `Connection::invoke` safe.
-static WRITE_IF: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local head = redis.call('GETRANGE', KEYS[1], 0, math.max(#ARGV[1], #ARGV[2]) - 1)
-if head == '' then return 0 end
-if string.sub(head, 1, #ARGV[1]) == ARGV[1] then
-    redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-    return 1
-end
-if string.sub(head, 1, #ARGV[2]) == ARGV[2] then return 1 end
-return 2
-",
-    )
-});
 
 /// A session store on Redis or Redis Cluster.
 ///
@@ -121,6 +92,132 @@ impl RedisStore {
         k.push_str(key.as_str());
         k
     }
+
+    /// What comes before an owner index in the key of its sorted set. `~` is not a session key
+    /// character, so no session key can collide with an index.
+    fn index_prefix(&self) -> String {
+        format!("{}~owner:", self.prefix)
+    }
+
+    /// Whether the record and its owner's index may sit in different slots (a cluster), so that
+    /// a script must not touch both.
+    fn split_slots(&self) -> bool {
+        matches!(self.conn, Connection::Cluster(_))
+    }
+
+    fn single_flag(&self) -> &'static str {
+        if self.split_slots() { "0" } else { "1" }
+    }
+
+    /// A cluster's first step for an owned session: extend the owner's index entry to `expiry`.
+    async fn bump(&self, owner: &[u8], key: &SessionKey, expiry: i64) -> Result<()> {
+        let mut index = self.index_prefix().into_bytes();
+        index.extend_from_slice(owner);
+        let mut invocation = BUMP.prepare_invoke();
+        invocation
+            .key(index)
+            .arg(key.as_str())
+            .arg(expiry)
+            .arg(now_ms());
+        let _: i64 = self.conn.invoke(&invocation, self.timeout).await?;
+        Ok(())
+    }
+
+    /// Drops a stale member from an owner's index after its session moved to another owner or
+    /// none (a cluster's last step; on failure the index only lags, see `owners.rs`).
+    async fn unlist(&self, owner: &[u8], key: &SessionKey) {
+        let mut index = self.index_prefix().into_bytes();
+        index.extend_from_slice(owner);
+        let mut cmd = redis::cmd("ZREM");
+        cmd.arg(index).arg(key.as_str());
+        if let Err(e) = self.conn.query::<i64>(&cmd, self.timeout).await {
+            tracing::debug!(error = %e, "dropping a stale owner index entry failed; it expires by itself");
+        }
+    }
+
+    /// A touch (`read == false`) or a rolling read: moves the expiry, and the owner's index
+    /// entry first when the session has an owner. Answers whether the record was live, and its
+    /// bytes for a read.
+    async fn extend(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        read: bool,
+    ) -> Result<(bool, Option<Vec<u8>>)> {
+        let ms = max_age_ms(max_age)?;
+        let now = now_ms();
+        let expiry = now.saturating_add(ms);
+        let redis_key = self.redis_key(key);
+        let mut invocation = EXTEND.prepare_invoke();
+        invocation
+            .key(&redis_key)
+            .arg(ms)
+            .arg(self.index_prefix())
+            .arg(key.as_str())
+            .arg(expiry)
+            .arg(now)
+            .arg(if read { "read" } else { "touch" })
+            .arg(self.single_flag());
+        let answer: Vec<Value> = self.conn.invoke(&invocation, self.timeout).await?;
+        let found = match answer.first() {
+            Some(Value::Int(n)) => *n,
+            _ => 0,
+        };
+        let value = match answer.get(1) {
+            Some(Value::BulkString(bytes)) if read && found != 0 => Some(bytes.clone()),
+            _ => None,
+        };
+        if found == -1 {
+            // A cluster and an owned session: the index first, then the record.
+            let Some(Value::BulkString(owner)) = answer.get(2) else {
+                return Err(Error::backend(
+                    crate::error::BACKEND,
+                    "the extend script answered without the owner",
+                ));
+            };
+            self.bump(owner, key, expiry).await?;
+            let mut cmd = redis::cmd("PEXPIRE");
+            cmd.arg(&redis_key).arg(ms);
+            let existed: i64 = self.conn.query(&cmd, self.timeout).await?;
+            // Destroyed between the two steps: as if the read came after the destroy.
+            return Ok((existed == 1, value.filter(|_| existed == 1)));
+        }
+        Ok((found == 1, value))
+    }
+
+    /// The live records of `keys`, read in batches: `(key, record bytes)`.
+    async fn records(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut found = Vec::new();
+        for batch in keys.chunks(OWNED_BATCH) {
+            let mut cmd = redis::cmd("MGET");
+            for key in batch {
+                cmd.arg(format!("{}{key}", self.prefix));
+            }
+            let values: Vec<Option<Vec<u8>>> = self.conn.query(&cmd, self.timeout).await?;
+            found.extend(
+                batch
+                    .iter()
+                    .zip(values)
+                    .filter_map(|(key, value)| Some((key.clone(), value?))),
+            );
+        }
+        Ok(found)
+    }
+
+    /// The members of `owner`'s index with their scores.
+    async fn members(&self, owner: &OwnerIndex) -> Result<Vec<(String, i64)>> {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(format!("{}{}", self.index_prefix(), owner.as_str()))
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES");
+        let members: Vec<(String, f64)> = self.conn.query(&cmd, self.timeout).await?;
+        #[allow(clippy::cast_possible_truncation)] // scores are epoch ms, exact in an f64
+        Ok(members
+            .into_iter()
+            .map(|(member, score)| (member, score as i64))
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -131,46 +228,65 @@ impl SessionStore for RedisStore {
         max_age: Duration,
         rolling: bool,
     ) -> Result<Option<Loaded>> {
-        let ms = max_age_ms(max_age)?;
-        let redis_key = self.redis_key(key);
-        let cmd = if rolling {
-            // GETEX reads and moves the TTL in one round trip and, like GET, returns nothing for
-            // a missing or expired key, so a rolling read never creates a record.
-            let mut cmd = redis::cmd("GETEX");
-            cmd.arg(&redis_key).arg("PX").arg(ms);
-            cmd
+        let bytes = if rolling {
+            // One script reads and moves the TTL (and the owner's index entry) in one round
+            // trip, and like GET finds nothing for a missing or expired key, so a rolling read
+            // never creates a record.
+            self.extend(key, max_age, true).await?.1
         } else {
+            max_age_ms(max_age)?;
             let mut cmd = redis::cmd("GET");
-            cmd.arg(&redis_key);
-            cmd
+            cmd.arg(self.redis_key(key));
+            self.conn.query(&cmd, self.timeout).await?
         };
-        let bytes: Option<Vec<u8>> = self.conn.query(&cmd, self.timeout).await?;
         let Some(bytes) = bytes else {
             return Ok(None);
         };
         // The record's embedded expiry is deliberately not checked here. It is the expiry at
-        // write time, and touches (PEXPIRE) and rolling reads (GETEX) move only the key's TTL
-        // without rewriting the value, so the embedded expiry of a live, touched session is
-        // routinely in the past. Redis' TTL is authoritative, and Redis never returns a key
-        // whose TTL has passed: it checks expiry on every access, not only in its sweeper.
+        // write time, and touches and rolling reads move only the key's TTL without rewriting
+        // the value, so the embedded expiry of a live, touched session is routinely in the
+        // past. Redis' TTL is authoritative, and Redis never returns a key whose TTL has
+        // passed: it checks expiry on every access, not only in its sweeper.
         let record = decode(&bytes).map_err(Error::Decode)?;
         Ok(Some(Loaded::new(record.data, record.version)))
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
         let ms = max_age_ms(max_age)?;
+        let expiry = now_ms().saturating_add(ms);
         // Encode first: a record over the limit fails before any I/O, leaving the old one. The
         // version is drawn here, not read from the server: SET cannot read the old value in
         // the same round trip, which is why versions are random rather than counters.
-        let record = encode(
-            data,
-            Version::generate(),
-            now_ms().saturating_add(ms),
-            self.max_record_bytes,
-        )?;
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.redis_key(key)).arg(record).arg("PX").arg(ms);
-        let () = self.conn.query(&cmd, self.timeout).await?;
+        let record = encode(data, Version::generate(), expiry, self.max_record_bytes)?;
+        let owner = owner_index(data)?;
+        match &owner {
+            // No owner: a plain SET. An index entry the session had under an earlier owner
+            // lags until it expires; listings check the record, so it is never shown.
+            None => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(self.redis_key(key)).arg(record).arg("PX").arg(ms);
+                let () = self.conn.query(&cmd, self.timeout).await?;
+            }
+            Some(owner) if !self.split_slots() => {
+                let mut invocation = WRITE_OWNED.prepare_invoke();
+                invocation
+                    .key(self.redis_key(key))
+                    .arg(record)
+                    .arg(ms)
+                    .arg(self.index_prefix())
+                    .arg(key.as_str())
+                    .arg(owner.as_str())
+                    .arg(expiry)
+                    .arg(now_ms());
+                let _: i64 = self.conn.invoke(&invocation, self.timeout).await?;
+            }
+            Some(owner) => {
+                self.bump(owner.as_str().as_bytes(), key, expiry).await?;
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(self.redis_key(key)).arg(record).arg("PX").arg(ms);
+                let () = self.conn.query(&cmd, self.timeout).await?;
+            }
+        }
         Ok(())
     }
 
@@ -182,21 +298,32 @@ impl SessionStore for RedisStore {
         expected: Version,
     ) -> Result<WriteOutcome> {
         let ms = max_age_ms(max_age)?;
+        let now = now_ms();
+        let expiry = now.saturating_add(ms);
         let version = Version::generate();
-        let record = encode(
-            data,
-            version,
-            now_ms().saturating_add(ms),
-            self.max_record_bytes,
-        )?;
+        let record = encode(data, version, expiry, self.max_record_bytes)?;
+        let owner = owner_in(&record).map(<[u8]>::to_vec).unwrap_or_default();
+        if self.split_slots() && !owner.is_empty() {
+            // A cluster: the index entry first (harmless if the write then conflicts).
+            self.bump(&owner, key, expiry).await?;
+        }
         let mut invocation = WRITE_IF.prepare_invoke();
         invocation
             .key(self.redis_key(key))
-            .arg(version_prefix(expected))
-            .arg(version_prefix(version))
+            .arg(version_segment(expected))
+            .arg(version_segment(version))
             .arg(record)
-            .arg(ms);
-        let answer: i64 = self.conn.invoke(&invocation, self.timeout).await?;
+            .arg(ms)
+            .arg(self.index_prefix())
+            .arg(key.as_str())
+            .arg(&owner)
+            .arg(expiry)
+            .arg(now)
+            .arg(self.single_flag());
+        let (answer, old): (i64, Vec<u8>) = self.conn.invoke(&invocation, self.timeout).await?;
+        if answer == 1 && self.split_slots() && !old.is_empty() && old != owner {
+            self.unlist(&old, key).await;
+        }
         Ok(match answer {
             1 => WriteOutcome::Written(version),
             2 => WriteOutcome::Conflict,
@@ -205,21 +332,76 @@ impl SessionStore for RedisStore {
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
-        // A touch is PEXPIRE, not SET: PEXPIRE does nothing to a missing or expired key (and
-        // answers 0), so a touch that arrives after a logout (DEL) or after expiry can never
-        // resurrect the session, and the stored data is never overwritten.
-        let mut cmd = redis::cmd("PEXPIRE");
-        cmd.arg(self.redis_key(key)).arg(max_age_ms(max_age)?);
-        let existed: i64 = self.conn.query(&cmd, self.timeout).await?;
-        Ok(existed == 1)
+        // Never a SET: the script's PEXPIRE does nothing to a missing or expired key, so a
+        // touch that arrives after a logout (DEL) or after expiry can never resurrect the
+        // session, and the stored data is never overwritten.
+        Ok(self.extend(key, max_age, false).await?.0)
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        // DEL of a missing key answers 0, not an error: destroy is idempotent.
+        // DEL of a missing key answers 0, not an error: destroy is idempotent. An owner's index
+        // entry stays until it expires (listings check the record, so it is never shown).
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.redis_key(key));
         let _removed: i64 = self.conn.query(&cmd, self.timeout).await?;
         Ok(())
+    }
+
+    async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+        let members = self.members(&owner.index()).await?;
+        let keys: Vec<String> = members.iter().map(|(m, _)| m.clone()).collect();
+        let scores: std::collections::HashMap<&str, i64> =
+            members.iter().map(|(m, s)| (m.as_str(), *s)).collect();
+        let now = now_ms();
+        Ok(self
+            .records(&keys)
+            .await?
+            .iter()
+            .filter_map(|(key, bytes)| {
+                // A record Redis returned is live, whatever the clocks say; the score is its
+                // expiry as of the last touch.
+                let expires_at = scores.get(key.as_str()).copied().unwrap_or(0).max(now + 1);
+                OwnedSession::from_stored(owner, key, bytes, expires_at, now)
+            })
+            .collect())
+    }
+
+    async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+        let index = owner.index();
+        let keys: Vec<String> = self
+            .members(&index)
+            .await?
+            .into_iter()
+            .map(|(m, _)| m)
+            .filter(|m| Some(m.as_str()) != keep.map(SessionKey::as_str))
+            .collect();
+        let mut ended = 0;
+        for batch in keys.chunks(OWNED_BATCH) {
+            // Only records whose header still names this owner go.
+            let doomed: Vec<String> = self
+                .records(batch)
+                .await?
+                .into_iter()
+                .filter(|(_, bytes)| owner_in(bytes) == Some(index.as_str().as_bytes()))
+                .map(|(key, _)| key)
+                .collect();
+            if doomed.is_empty() {
+                continue;
+            }
+            let mut del = redis::cmd("DEL");
+            for key in &doomed {
+                del.arg(format!("{}{key}", self.prefix));
+            }
+            let removed: i64 = self.conn.query(&del, self.timeout).await?;
+            ended += u64::try_from(removed).unwrap_or(0);
+            let mut zrem = redis::cmd("ZREM");
+            zrem.arg(format!("{}{}", self.index_prefix(), index.as_str()));
+            for key in &doomed {
+                zrem.arg(key);
+            }
+            let _: i64 = self.conn.query(&zrem, self.timeout).await?;
+        }
+        Ok(ended)
     }
 }
 

@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DecodeError, Duration, Error, Loaded, Result, SessionData, SessionKey, SessionStore, Version,
-    WriteOutcome, async_trait,
+    DecodeError, Duration, Error, Loaded, OwnedSession, Owner, Result, SessionData, SessionKey,
+    SessionStore, Version, WriteOutcome, async_trait,
 };
 
 /// Which store method a call was.
@@ -163,6 +163,14 @@ impl SessionStore for CountingStore {
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
         self.record(Op::Destroy, key)?;
         self.inner.destroy(key).await
+    }
+
+    async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+        self.inner.list_owned(owner).await
+    }
+
+    async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+        self.inner.destroy_owned(owner, keep).await
     }
 }
 

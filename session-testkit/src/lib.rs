@@ -126,6 +126,13 @@ macro_rules! conformance_suite {
             write_if_over_size_limit_keeps_the_record,
             every_write_changes_the_version,
             concurrent_write_ifs_on_one_version_let_exactly_one_win,
+            owned_sessions_are_listed_with_their_metadata,
+            listing_follows_destroys_expiry_and_owner_changes,
+            regenerating_an_owned_session_moves_its_entry,
+            touched_owned_sessions_stay_indexed,
+            destroy_owned_ends_every_session_but_the_kept_one,
+            destroy_by_handle_ends_one_session_of_its_owner,
+            touches_racing_destroy_owned_never_resurrect,
         ] }
     };
     // Inside the kit: the table of checks.

@@ -73,7 +73,8 @@ mod connect {
     use std::time::Duration;
 
     use session_core::{
-        Loaded, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait,
+        Loaded, OwnedSession, Owner, Result, SessionData, SessionKey, SessionStore, Version,
+        WriteOutcome, async_trait,
     };
     use session_mysql::{CleanupTask, MySqlStore};
 
@@ -151,6 +152,12 @@ mod connect {
         }
         async fn destroy(&self, key: &SessionKey) -> Result<()> {
             self.store.destroy(key).await
+        }
+        async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+            self.store.list_owned(owner).await
+        }
+        async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+            self.store.destroy_owned(owner, keep).await
         }
     }
 }

@@ -21,6 +21,7 @@ use std::pin::Pin;
 use crate::Harness;
 
 mod checks;
+mod owners;
 
 /// The record size limit a conformance factory must configure: 200 000 bytes.
 pub const MAX_RECORD_BYTES: usize = 200_000;
