@@ -232,5 +232,5 @@ pub use keys::{KeyRing, MIN_KEY_BYTES};
 pub use layer::SessionLayer;
 pub use metrics::SessionMetrics;
 pub use service::SessionService;
-pub use session::Session;
+pub use session::{Session, SessionInfo};
 pub use session_core::{Duration, SessionData};

@@ -17,6 +17,9 @@ use crate::plan::{SAVE_ATTEMPTS, back_off};
 use crate::shared::Shared;
 use crate::state::State;
 
+mod owners;
+pub use owners::SessionInfo;
+
 /// The current request's session, found in the request's extensions (and, with the `axum`
 /// feature, an extractor).
 ///
@@ -127,6 +130,7 @@ impl Session {
         T: Serialize + DeserializeOwned,
         F: FnMut(Option<T>) -> T,
     {
+        owners::reserved(name)?;
         let mut state = self.loaded().await?;
         let (Some(key), Some(_)) = (state.key.clone(), state.original.as_ref()) else {
             let new = f(state.data().get(name).map_err(SessionError::Value)?);
@@ -200,12 +204,15 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionError::Store`] when loading the session failed; [`SessionError::Value`] when
-    /// `value` cannot be represented as JSON.
+    /// `value` cannot be represented as JSON, or `name` is the reserved
+    /// [`OWNER_FIELD`](session_core::OWNER_FIELD) (use [`set_owner`](Self::set_owner)).
     pub async fn insert<T: Serialize>(
         &self,
         name: impl Into<String>,
         value: T,
     ) -> Result<(), SessionError> {
+        let name = name.into();
+        owners::reserved(&name)?;
         let mut state = self.loaded().await?;
         state
             .data_mut()
@@ -219,6 +226,7 @@ impl Session {
     /// # Errors
     /// [`SessionError::Store`] when loading the session failed.
     pub async fn remove(&self, name: &str) -> Result<Option<Value>, SessionError> {
+        owners::reserved(name)?;
         let mut state = self.loaded().await?;
         Ok(state.data_mut().remove(name))
     }
