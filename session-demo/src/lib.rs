@@ -113,6 +113,12 @@ pub fn router(users: Arc<Users>) -> Router {
         .route("/users/logout", post(routes::logout))
         .route("/users/me", get(routes::me))
         .route("/count", get(routes::count))
+        .route("/users/sessions", get(routes::sessions))
+        .route(
+            "/users/sessions/others/end",
+            post(routes::end_other_sessions),
+        )
+        .route("/users/sessions/{handle}/end", post(routes::end_session))
         .with_state(users)
 }
 

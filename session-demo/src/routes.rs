@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -37,6 +37,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 pub(crate) async fn login(
     State(users): State<Arc<Users>>,
     session: Session,
+    headers: HeaderMap,
     Json(login): Json<Login>,
 ) -> Result<Response, SessionError> {
     let username = login.username.clone();
@@ -56,6 +57,13 @@ pub(crate) async fn login(
     // The data (the visit counter) moves to the new id.
     session.regenerate().await?;
     session.insert(USER, &username).await?;
+    // The user owns the session from now on: it shows in their "Your sessions" list, labelled
+    // with the browser it came from.
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown browser");
+    session.set_owner(&username, [("browser", agent)]).await?;
     Ok(Json(Me { username }).into_response())
 }
 
@@ -81,6 +89,38 @@ pub(crate) async fn me(session: Session) -> Result<Response, SessionError> {
         Some(username) => Json(Me { username }).into_response(),
         None => error(StatusCode::UNAUTHORIZED, "not logged in"),
     })
+}
+
+/// The logged-in user's sessions: handles, times and browsers, never a session id.
+pub(crate) async fn sessions(session: Session) -> Result<Response, SessionError> {
+    if session.owner().await?.is_none() {
+        return Ok(error(StatusCode::UNAUTHORIZED, "not logged in"));
+    }
+    Ok(Json(session.sessions().await?).into_response())
+}
+
+/// Logs out one of the user's sessions, by handle (this one included).
+pub(crate) async fn end_session(
+    session: Session,
+    Path(handle): Path<String>,
+) -> Result<Response, SessionError> {
+    if session.owner().await?.is_none() {
+        return Ok(error(StatusCode::UNAUTHORIZED, "not logged in"));
+    }
+    Ok(if session.end_session(&handle).await? {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "no such session")
+    })
+}
+
+/// Logs out every other session of the user.
+pub(crate) async fn end_other_sessions(session: Session) -> Result<Response, SessionError> {
+    if session.owner().await?.is_none() {
+        return Ok(error(StatusCode::UNAUTHORIZED, "not logged in"));
+    }
+    let ended = session.end_other_sessions().await?;
+    Ok(Json(json!({ "ended": ended })).into_response())
 }
 
 /// A strict read-modify-write: concurrent requests (a page opened in several tabs at once)

@@ -1,7 +1,9 @@
 //! End to end in a real headless browser: Debian's Chromium driven over the W3C WebDriver
 //! protocol (the `fantoccini` client) by chromedriver, against the demo served in-process on an
 //! ephemeral port (memory store). Logs in through the page, reloads and sees the counter
-//! persist, checks that page script cannot read the HttpOnly session cookie, and logs out.
+//! persist, checks that page script cannot read the HttpOnly session cookie, and logs out; and
+//! with two browser profiles logged in as one user, ends one device's session from the other's
+//! "Your sessions" panel.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`apt-get install chromium
 //! chromium-driver`, or `source scripts/services.sh && install_chromium`); `CHROMIUM` and
@@ -181,8 +183,73 @@ async fn log_in_count_and_log_out(browser: &Client, base: &str) {
     assert_eq!(after_logout, 1, "logout destroyed the session");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_in_reload_and_log_out_in_headless_chromium() {
+/// Logs `browser` in as the demo user through the page's form.
+async fn log_in(browser: &Client) {
+    type_into(browser, "#username", "test").await;
+    type_into(browser, "#password", "test").await;
+    click(browser, "#login-button").await;
+    wait_for_user(browser, "test").await;
+}
+
+/// The rows of the "Your sessions" panel: (handle, is this one).
+async fn session_rows(browser: &Client) -> Vec<(String, bool)> {
+    let rows = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('#sessions tr.session'))\
+             .map(r => [r.dataset.handle, r.dataset.current === 'true'])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(rows).unwrap()
+}
+
+/// Two browser profiles log in as the same user: A sees both sessions (its own marked), ends
+/// B's from the panel; B's next request is logged out while A stays logged in. No session id
+/// is on the page.
+async fn end_another_device(browsers: Vec<Client>, base: String) {
+    let (a, b) = (&browsers[0], &browsers[1]);
+    for browser in [a, b] {
+        browser.goto(&base).await.unwrap();
+        wait_for_user(browser, "nobody").await;
+        log_in(browser).await;
+    }
+    a.refresh().await.unwrap();
+    wait_for_user(a, "test").await;
+    let rows = session_rows(a).await;
+    assert_eq!(rows.len(), 2, "A lists {rows:?}");
+    assert_eq!(rows.iter().filter(|(_, current)| *current).count(), 1);
+    let page = a.source().await.unwrap();
+    for browser in [a, b] {
+        let cookies = browser.get_all_cookies().await.unwrap();
+        let sid = cookies.iter().find(|c| c.name() == "sid").unwrap();
+        let id = sid.value().split('.').next().unwrap();
+        assert!(!page.contains(id), "a session id is on the page");
+    }
+    // A logs B out from the panel.
+    let (other, _) = rows.iter().find(|(_, current)| !*current).unwrap();
+    click(
+        a,
+        &format!("#sessions tr[data-handle='{other}'] button.end"),
+    )
+    .await;
+    wait_for_user(a, "test").await;
+    b.refresh().await.unwrap();
+    wait_for_user(b, "nobody").await;
+    a.refresh().await.unwrap();
+    wait_for_user(a, "test").await;
+    let rows = session_rows(a).await;
+    assert_eq!(rows.len(), 1, "after ending B, A lists {rows:?}");
+    assert!(rows[0].1, "the remaining session is A's own");
+}
+
+/// Runs `scenario` with `profiles` headless Chromium browsers, each with a profile of its own,
+/// against the demo on the memory store; closes them whatever happens.
+async fn in_browsers<F, Fut>(profiles: usize, scenario: F)
+where
+    F: FnOnce(Vec<Client>, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let (Some(chromium), Some(chromedriver)) = (
         tool("CHROMIUM", "/usr/bin/chromium"),
         tool("CHROMEDRIVER", "/usr/bin/chromedriver"),
@@ -210,18 +277,39 @@ async fn log_in_reload_and_log_out_in_headless_chromium() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let profile = std::env::temp_dir().join(unique_name("demo_chromium"));
-    let browser = start_browser(&format!("http://127.0.0.1:{port}"), &chromium, &profile).await;
+    let mut browsers = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..profiles {
+        let profile = std::env::temp_dir().join(unique_name("demo_chromium"));
+        let driver = format!("http://127.0.0.1:{port}");
+        browsers.push(start_browser(&driver, &chromium, &profile).await);
+        dirs.push(profile);
+    }
 
-    // Run the scenario in its own task so that the browser is closed even when it panics.
-    let scenario = browser.clone();
-    let outcome =
-        tokio::spawn(async move { log_in_count_and_log_out(&scenario, &base).await }).await;
-    let _ = browser.close().await;
+    // Run the scenario in its own task so that the browsers are closed even when it panics.
+    let outcome = tokio::spawn(scenario(browsers.clone(), base)).await;
+    for browser in browsers {
+        let _ = browser.close().await;
+    }
     let _ = driver_process.kill().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
     eprintln!("browser test took {:.1?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_reload_and_log_out_in_headless_chromium() {
+    in_browsers(1, |browsers, base| async move {
+        log_in_count_and_log_out(&browsers[0], &base).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_device_logs_out_another_from_the_sessions_panel() {
+    in_browsers(2, end_another_device).await;
 }
