@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use session_core::{DEFAULT_MAX_RECORD_BYTES, SessionStore, encode, now_ms};
+use session_core::{DEFAULT_MAX_RECORD_BYTES, SessionData, SessionStore, encode, now_ms};
 use session_memory::MemoryStore;
 use session_mongo::MongoStore;
 use session_mysql::MySqlStore;
@@ -104,6 +104,8 @@ impl Backend {
 /// The subjects measured for one backend: ours first, then the peers.
 pub(crate) struct Subjects {
     pub(crate) list: Vec<(&'static str, Arc<dyn Subject>)>,
+    /// Our store, for the benchmarks that call it directly (ending a user's sessions).
+    pub(crate) store: Arc<dyn SessionStore>,
 }
 
 /// Labels, in report order.
@@ -114,6 +116,21 @@ pub(crate) const TOWER: &str = "tower-sessions";
 /// as the middleware does since versioned records: measured on the request mix only, beside
 /// [`OURS`], for the cost of versioning.
 pub(crate) const OURS_VERSIONED: &str = "ours, versioned saves";
+/// [`OURS_VERSIONED`] on sessions that have an owner (issue 15), all of one user
+/// ([`BENCH_OWNER`]): measured on the request mix only, for the cost of the owner index.
+pub(crate) const OURS_OWNED: &str = "ours, owned sessions";
+/// The user owning [`OURS_OWNED`]'s sessions.
+pub(crate) const BENCH_OWNER: &str = "bench-user";
+
+/// [`payload`] owned by [`BENCH_OWNER`].
+pub(crate) fn owned_payload(bytes: usize) -> SessionData {
+    let mut data = payload(bytes);
+    let owner = session_core::Owner::new(BENCH_OWNER).unwrap();
+    session_core::OwnerInfo::new(owner, now_ms(), MAX_AGE.whole_milliseconds() as i64, [])
+        .unwrap()
+        .put_into(&mut data);
+    data
+}
 
 fn encoded(bytes: usize) -> Result<Vec<u8>, BoxError> {
     Ok(encode(
@@ -152,6 +169,17 @@ fn ours_versioned(
         store,
         keys: Ours::keys(&format!("benchv-{tag}"), n),
         data: payload(bytes),
+        cleanup: None,
+        versioned: true,
+    })
+}
+
+/// [`ours_versioned`] on owned sessions, on its own keys.
+fn ours_owned(store: Arc<dyn SessionStore>, tag: &str, n: usize, bytes: usize) -> Arc<dyn Subject> {
+    Arc::new(Ours {
+        store,
+        keys: Ours::keys(&format!("bencho-{tag}"), n),
+        data: owned_payload(bytes),
         cleanup: None,
         versioned: true,
     })
@@ -219,12 +247,19 @@ pub(crate) async fn build(
             };
             let prefix = format!("bench:{tag}:ours:");
             let store = store.with_prefix(prefix.clone());
-            // Both of our subjects' sessions: `ours` and `ours_versioned`.
-            let our_keys: Vec<String> = [format!("bench-{tag}"), format!("benchv-{tag}")]
-                .iter()
-                .flat_map(|t| Ours::keys(t, n))
-                .map(|k| format!("{prefix}{}", k.as_str()))
-                .collect();
+            // All of our subjects' sessions (`ours`, `ours_versioned`, `ours_owned`) and the
+            // owner's index.
+            let mut our_keys: Vec<String> = [
+                format!("bench-{tag}"),
+                format!("benchv-{tag}"),
+                format!("bencho-{tag}"),
+            ]
+            .iter()
+            .flat_map(|t| Ours::keys(t, n))
+            .map(|k| format!("{prefix}{}", k.as_str()))
+            .collect();
+            let owner = session_core::Owner::new(BENCH_OWNER)?;
+            our_keys.push(format!("{prefix}~owner:{}", owner.index().as_str()));
             let ours_cleanup = redis_cleanup(conn.clone(), our_keys);
             let raw = RawRedis {
                 conn: conn.clone(),
@@ -362,11 +397,12 @@ pub(crate) async fn build(
             OURS_VERSIONED,
             ours_versioned(Arc::clone(&store), tag, n, bytes),
         ),
-        (OURS, ours(store, tag, n, bytes, ours_cleanup)),
+        (OURS_OWNED, ours_owned(Arc::clone(&store), tag, n, bytes)),
+        (OURS, ours(Arc::clone(&store), tag, n, bytes, ours_cleanup)),
         (RAW, raw),
         (TOWER, tower),
     ];
-    Ok(Subjects { list })
+    Ok(Subjects { list, store })
 }
 
 fn redis_cleanup(conn: RedisConn, keys: Vec<String>) -> Cleanup {

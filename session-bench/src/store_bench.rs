@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Settings;
-use crate::backends::{self, Backend, OURS, OURS_VERSIONED, RAW, TOWER, Urls};
+use crate::backends::{
+    self, BENCH_OWNER, Backend, OURS, OURS_OWNED, OURS_VERSIONED, RAW, TOWER, Urls,
+};
 use crate::measure::{self, Stats, median};
 use crate::redis_benchmark;
 use crate::subject::{Subject, Workload, op};
@@ -31,7 +33,12 @@ pub(crate) struct Results {
     pub(crate) ratios: BTreeMap<(Cell, &'static str), Vec<f64>>,
     pub(crate) loads: Vec<String>,
     pub(crate) skipped: Vec<String>,
+    /// Ending all of one user's [`END_ALL_SESSIONS`] sessions: backend, payload, time, ended.
+    pub(crate) end_all: Vec<(&'static str, usize, std::time::Duration, u64)>,
 }
+
+/// How many sessions of one user the end-all benchmark ends at once.
+pub(crate) const END_ALL_SESSIONS: usize = 1000;
 
 impl Results {
     fn add(&mut self, cell: Cell, who: &'static str, s: Stats) {
@@ -125,7 +132,7 @@ pub(crate) async fn run(settings: &Settings, urls: &Urls, results: &mut Results)
                         let mut ours = None;
                         let mut peers = Vec::new();
                         for (label, s) in &subjects.list {
-                            if *label == OURS_VERSIONED && w != Workload::Mix {
+                            if matches!(*label, OURS_VERSIONED | OURS_OWNED) && w != Workload::Mix {
                                 continue;
                             }
                             let (limit, keyspace) = if w == Workload::Destroy {
@@ -178,12 +185,37 @@ pub(crate) async fn run(settings: &Settings, urls: &Urls, results: &mut Results)
                     }
                 }
             }
+            if let Some((_, owned)) = subjects.list.iter().find(|(l, _)| *l == OURS_OWNED) {
+                end_all(backend, bytes, owned, &*subjects.store, results).await;
+            }
             for (label, s) in &subjects.list {
                 if let Err(e) = s.cleanup().await {
                     eprintln!("!! cleanup of {label} failed: {e}");
                 }
             }
         }
+    }
+}
+
+/// Seeds [`END_ALL_SESSIONS`] sessions of [`BENCH_OWNER`] (the owned subject's keys) and times
+/// one `destroy_owned` of them all.
+async fn end_all(
+    backend: Backend,
+    bytes: usize,
+    owned: &Arc<dyn crate::subject::Subject>,
+    store: &dyn session_core::SessionStore,
+    results: &mut Results,
+) {
+    seed(owned, END_ALL_SESSIONS).await;
+    let owner = session_core::Owner::new(BENCH_OWNER).unwrap();
+    let started = std::time::Instant::now();
+    match store.destroy_owned(&owner, None).await {
+        Ok(ended) => {
+            let took = started.elapsed();
+            eprintln!("  ending {ended} sessions of one user took {took:.1?}");
+            results.end_all.push((backend.name(), bytes, took, ended));
+        }
+        Err(e) => eprintln!("!! ending a user's sessions failed: {e}"),
     }
 }
 
@@ -323,6 +355,7 @@ pub(crate) fn report(results: &Results, settings: &Settings) -> String {
         }
     }
     out.push_str(&versioning(results, settings));
+    out.push_str(&owners(results, settings));
     out.push_str(&targets(results, settings));
     out
 }
@@ -368,6 +401,77 @@ fn versioning(results: &Results, settings: &Settings) -> String {
         }
     }
     let _ = writeln!(out);
+    out
+}
+
+/// The cost of the owner index (issue 15): the request mix on sessions with an owner beside the
+/// same mix on sessions without one (both with versioned saves), and the time to end all of a
+/// user's sessions.
+fn owners(results: &Results, settings: &Settings) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Cost of owned sessions (request mix)\n");
+    let _ = writeln!(
+        out,
+        "The request mix with versioned saves on sessions that have an owner (every session of \
+         one user) beside sessions without one. On a single node, Redis, MySQL, MongoDB and \
+         memory keep the owner index in the same operation as the record; on a Redis Cluster \
+         the index is in another slot, so a rolling read or touch of an owned session costs two \
+         more round trips there (index first, then the record).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| backend | payload | c | without owner | owned | owned / without | |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for &backend in &settings.backends {
+        for &bytes in &PAYLOADS {
+            for &conc in &CONCURRENCY {
+                let cell: Cell = (backend.name(), bytes, conc, Workload::Mix.name());
+                let (Some(plain), Some(owned)) = (
+                    results.median(cell, OURS_VERSIONED),
+                    results.median(cell, OURS_OWNED),
+                ) else {
+                    continue;
+                };
+                if plain.ops_per_sec <= 0.0 {
+                    continue;
+                }
+                let ratio = owned.ops_per_sec / plain.ops_per_sec;
+                let verdict = if ratio >= 0.9 {
+                    "within 10 %"
+                } else {
+                    "**costs more**"
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {bytes} B | {conc} | {} | {} | {ratio:.2}× | {verdict} |",
+                    backend.name(),
+                    cell_text(Some(plain)),
+                    cell_text(Some(owned)),
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+    if !results.end_all.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Ending all of one user's {END_ALL_SESSIONS} sessions\n\n\
+             One `destroy_owned` call. Round trips: memory none; MySQL one `DELETE … LIMIT 1000` \
+             per 1 000 sessions plus one; MongoDB one `deleteMany`; Redis one `ZRANGE`, then per \
+             500 sessions one `MGET`, one `DEL` and one `ZREM` (a cluster splits each by slot).\n"
+        );
+        let _ = writeln!(out, "| backend | payload | sessions ended | time |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for (backend, bytes, took, ended) in &results.end_all {
+            let _ = writeln!(
+                out,
+                "| {backend} | {bytes} B | {ended} | {:.1} ms |",
+                took.as_secs_f64() * 1000.0
+            );
+        }
+        let _ = writeln!(out);
+    }
     out
 }
 
