@@ -68,6 +68,8 @@ impl WriteOutcome {
 /// | `set(k, data, max_age, false)` | the same as `touch(k, max_age)` | writes `data`; re-creates a missing, expired or destroyed record |
 /// | `touch(k, max_age)` | moves the expiry of an existing, unexpired record to now + `max_age`; answers whether there was one | writes anything else; re-creates a missing, expired or destroyed record |
 /// | `destroy(k)` | removes the record | fails because the record is already gone |
+/// | `list_owned(o)` | returns every live session whose data names owner `o`, by handle | returns an expired or destroyed session, or one whose owner changed; costs a round trip per session |
+/// | `destroy_owned(o, keep)` | removes every live session of `o` but `keep`, in batches | misses a live session of `o`; removes another owner's session |
 ///
 /// Expiry is absolute epoch milliseconds from the application's clock
 /// ([`now_ms`](crate::now_ms)), never the database's.

@@ -10,6 +10,7 @@
 //! | `data` | `MEDIUMBLOB` | the encoded record; `BLOB` would silently cap at 64 KiB |
 //! | `expires_at` | `BIGINT`, indexed | epoch milliseconds, for the filter on every read and for cleanup |
 //! | `version` | `BIGINT UNSIGNED`, default 0 | the record version the conditional write compares; 0 for rows from before versions |
+//! | `owner` | `CHAR(32) CHARACTER SET ascii`, nullable, indexed with `expires_at` | the [`OwnerIndex`](session_core::OwnerIndex) of a session with an owner: the owner index is the rows themselves, so it cannot leak (expired rows leave it with the cleanup) |
 //!
 //! Every expiry comparison binds the application's clock ([`session_core::now_ms`]) as a
 //! parameter; the database's `NOW()` is never used, so time zones and clock skew between
@@ -23,6 +24,8 @@
 //! | `write_if` | one `UPDATE … SET data = IF(version = ?, ?, data), …, version = LAST_INSERT_ID(IF(version = ?, ?, version)) WHERE id = ? AND expires_at > ?`: no matched row is missing, the new version in the reply is written, another is a conflict |
 //! | `set`, unchanged (touch) | the `UPDATE` above only: never re-creates a destroyed or expired session |
 //! | `destroy` | `DELETE … WHERE id = ?` |
+//! | `list_owned` | `SELECT id, data, expires_at … WHERE owner = ? AND expires_at > ?` |
+//! | `destroy_owned` | `DELETE … WHERE owner = ? AND expires_at > ? AND id <> ? LIMIT 1000`, repeated while a batch is full |
 //! | [`cleanup_expired`](MySqlStore::cleanup_expired) | `SELECT id … WHERE expires_at <= ? LIMIT n`, then `DELETE … WHERE expires_at <= ? AND id IN (…)`, repeated |
 //!
 //! ```no_run

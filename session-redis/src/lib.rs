@@ -11,16 +11,32 @@
 //! | store call | Redis command |
 //! |---|---|
 //! | `get(k, _, false)` | `GET prefix+k` |
-//! | `get(k, max_age, true)` | `GETEX prefix+k PX ms` (read and extend in one round trip) |
+//! | `get(k, max_age, true)` | `EVALSHA` of a short Lua script: `GET`, `PEXPIRE`, and for a session with an owner the owner's index entry (one round trip) |
 //! | `load(k, …)` | as `get`; the version is read from the record header |
-//! | `set(k, data, max_age, true)` | `SET prefix+k record PX ms` |
-//! | `write_if(k, data, max_age, v)` | `EVALSHA` of a short Lua script (`EVAL` after a `NOSCRIPT`): `GET`, compare the record's first bytes with the expected version's header as a string, `SET … PX` on a match |
-//! | `set(k, _, max_age, false)` | `PEXPIRE prefix+k ms` (a no-op on a missing key: never re-creates) |
+//! | `set(k, data, max_age, true)` | `SET prefix+k record PX ms`; for a session with an owner a script that also updates the owner's index |
+//! | `write_if(k, data, max_age, v)` | `EVALSHA` of a short Lua script (`EVAL` after a `NOSCRIPT`): compare the record's first bytes with the expected version's header as a string, `SET … PX` on a match (and the owner's index entry) |
+//! | `set(k, _, max_age, false)` | a script around `PEXPIRE prefix+k ms` (a no-op on a missing key: never re-creates) and the owner's index entry |
 //! | `destroy(k)` | `DEL prefix+k` |
+//! | `list_owned(o)` | `ZRANGE prefix~owner:<index> 0 -1 WITHSCORES`, then `MGET` per 500 sessions |
+//! | `destroy_owned(o, keep)` | the `ZRANGE`, then per 500 sessions `MGET`, `DEL` of those whose header still names the owner, `ZREM` |
 //!
-//! Every call touches exactly one key, so every call works unchanged on a cluster. The store never
-//! uses `KEYS`.
+//! Every call on a session touches exactly one key, so every call works unchanged on a cluster.
+//! The store never uses `KEYS`.
 //!
+//! # Sessions per user
+//!
+//! Each owner has a sorted set `prefix + "~owner:" + OwnerIndex` of their session keys scored by
+//! expiry, which expires by itself two seconds after its last session: no sweeper, no keyspace
+//! notifications, no leak. On a single node the scripts above keep it in the same round trip
+//! as the record. On a cluster the set lives in another slot than the sessions, so for a
+//! session with an owner the store updates the set first and the record second: a write costs
+//! one more round trip, and a touch or rolling read two more (read the owner, extend the set,
+//! then the record). If the second step fails, the set only lives longer than needed; a
+//! destroyed session or a changed owner leaves a stale member behind until it expires. Neither
+//! ever shows: listing and ending read every member's record and act only on live ones that
+//! still name the owner, so a listing never returns a dead session and ending a user's
+//! sessions never misses a live one. Sessions without an owner cost nothing extra.
+
 //! # Settings
 //!
 //! | setting | default |

@@ -193,6 +193,27 @@
 //! # }
 //! ```
 //!
+//! # Sessions per user
+//!
+//! At login, after [`Session::regenerate`], call [`Session::set_owner`] with the user id and a
+//! little metadata (the user agent, say). The store then keeps an index owner → sessions, and
+//! the handle offers, for the current user:
+//!
+//! - [`Session::sessions`]: their live sessions as [`SessionInfo`] (an opaque handle, login
+//!   time, last seen, expiry, the metadata, and which one is the current request's), never a
+//!   session id: the id is a credential and never leaves the server;
+//! - [`Session::end_session`]: log out one of them by its handle;
+//! - [`Session::end_other_sessions`] ("log out other devices", and what to do after a password
+//!   change) and [`Session::end_all_sessions`].
+//!
+//! The owner lives in the session data under the reserved field
+//! [`OWNER_FIELD`](session_core::OWNER_FIELD), so it merges and saves like any other change;
+//! `insert`, `remove` and `update` refuse that name. A regenerated session keeps its owner and
+//! moves in the index; a destroyed one leaves it. An admin job can use the store directly:
+//! [`SessionStore::list_owned`](session_core::SessionStore::list_owned),
+//! [`destroy_owned`](session_core::SessionStore::destroy_owned) and
+//! [`destroy_by_handle`](session_core::SessionStore::destroy_by_handle).
+//!
 //! # Errors
 //!
 //! A store error while loading or saving is logged once with `tracing` (never with the session
