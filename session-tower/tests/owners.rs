@@ -28,6 +28,14 @@ async fn login(
     Ok(s.sessions().await.map_err(status)?.len().to_string())
 }
 
+async fn login_quietly(
+    Extension(s): Extension<Session>,
+    Path((user, agent)): Path<(String, String)>,
+) -> Result<(), StatusCode> {
+    s.regenerate().await.map_err(status)?;
+    s.set_owner(&user, [("ua", agent)]).await.map_err(status)
+}
+
 async fn list(Extension(s): Extension<Session>) -> Result<String, StatusCode> {
     let sessions = s.sessions().await.map_err(status)?;
     Ok(serde_json::to_string(&sessions).unwrap())
@@ -156,4 +164,98 @@ async fn clearing_the_owner_leaves_the_list_and_the_field_cannot_be_forged() {
     assert!(store.list_owned(&alice).await.unwrap().is_empty());
     // Handles that are malformed or name nobody end nothing.
     assert_eq!(a.get(&app, "/end/not-a-handle").await.body, "false");
+}
+
+/// A memory store whose owner operations fail, for the logs of a failing listing.
+#[derive(Debug)]
+struct OwnersDown(MemoryStore);
+
+#[session_core::async_trait]
+impl session_core::SessionStore for OwnersDown {
+    async fn load(
+        &self,
+        key: &session_core::SessionKey,
+        max_age: session_core::Duration,
+        rolling: bool,
+    ) -> session_core::Result<Option<session_core::Loaded>> {
+        self.0.load(key, max_age, rolling).await
+    }
+    async fn write(
+        &self,
+        key: &session_core::SessionKey,
+        data: &session_core::SessionData,
+        max_age: session_core::Duration,
+    ) -> session_core::Result<()> {
+        self.0.write(key, data, max_age).await
+    }
+    async fn write_if(
+        &self,
+        key: &session_core::SessionKey,
+        data: &session_core::SessionData,
+        max_age: session_core::Duration,
+        expected: session_core::Version,
+    ) -> session_core::Result<session_core::WriteOutcome> {
+        self.0.write_if(key, data, max_age, expected).await
+    }
+    async fn touch(
+        &self,
+        key: &session_core::SessionKey,
+        max_age: session_core::Duration,
+    ) -> session_core::Result<bool> {
+        self.0.touch(key, max_age).await
+    }
+    async fn destroy(&self, key: &session_core::SessionKey) -> session_core::Result<()> {
+        self.0.destroy(key).await
+    }
+    async fn list_owned(&self, _: &Owner) -> session_core::Result<Vec<session_core::OwnedSession>> {
+        Err(session_core::Error::unavailable(
+            "test",
+            "the index is down",
+        ))
+    }
+    async fn destroy_owned(
+        &self,
+        _: &Owner,
+        _: Option<&session_core::SessionKey>,
+    ) -> session_core::Result<u64> {
+        Err(session_core::Error::unavailable(
+            "test",
+            "the index is down",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn no_session_id_reaches_the_logs_of_a_login_listing_and_failures() {
+    let logs = session_testkit::capture_logs();
+    let app = Router::new()
+        .route("/login/{user}/{agent}", get(login_quietly))
+        .route("/sessions", get(list))
+        .route("/end-others", get(end_others))
+        .layer(signed(Arc::new(OwnersDown(MemoryStore::new())), &[NEW]));
+    let (mut a, mut b) = (Browser::default(), Browser::default());
+    assert_eq!(
+        a.get(&app, "/login/alice/firefox").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.get(&app, "/login/alice/firefox").await.status,
+        StatusCode::OK
+    );
+    let listing = a.get(&app, "/sessions").await;
+    assert_eq!(listing.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        a.get(&app, "/end-others").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let text = logs.text();
+    assert!(text.contains("listing a user's sessions"), "{text}");
+    assert!(text.contains("ending a user's other sessions"), "{text}");
+    for browser in [&a, &b] {
+        let cookie = browser.cookie.as_deref().expect("logged in");
+        assert!(
+            !text.contains(key_of(cookie).as_str()),
+            "a session id was logged: {text}"
+        );
+    }
 }
