@@ -230,42 +230,116 @@ pub trait SessionStore: Debug + Send + Sync {
     }
 }
 
-macro_rules! forward_store {
-    ($($ptr:ty),*) => {$(
-        #[async_trait]
-        impl<S: SessionStore + ?Sized> SessionStore for $ptr {
-            async fn load(&self, key: &SessionKey, max_age: Duration, rolling: bool) -> Result<Option<Loaded>> {
-                (**self).load(key, max_age, rolling).await
+/// Implements [`SessionStore`] for a wrapper by forwarding every method, the provided ones
+/// included, to the store an expression names: for a type that adds something around a store
+/// (a background task, a guard) without changing what it does.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use session_core::{SessionStore, delegate_store};
+///
+/// #[derive(Debug)]
+/// struct WithCleanup {
+///     store: Arc<dyn SessionStore>,
+///     // … the handle of a cleanup task, say
+/// }
+///
+/// delegate_store!(WithCleanup, |this| this.store);
+/// ```
+#[macro_export]
+macro_rules! delegate_store {
+    ($ty:ty, |$this:ident| $inner:expr) => {
+        $crate::delegate_store!(@impl [] $ty, |$this| $inner);
+    };
+    (@impl [$($generics:tt)*] $ty:ty, |$this:ident| $inner:expr) => {
+        #[$crate::async_trait]
+        impl<$($generics)*> $crate::SessionStore for $ty {
+            async fn load(
+                &self,
+                key: &$crate::SessionKey,
+                max_age: $crate::Duration,
+                rolling: bool,
+            ) -> $crate::Result<Option<$crate::Loaded>> {
+                let $this = self;
+                $inner.load(key, max_age, rolling).await
             }
-            async fn get(&self, key: &SessionKey, max_age: Duration, rolling: bool) -> Result<Option<SessionData>> {
-                (**self).get(key, max_age, rolling).await
+            async fn get(
+                &self,
+                key: &$crate::SessionKey,
+                max_age: $crate::Duration,
+                rolling: bool,
+            ) -> $crate::Result<Option<$crate::SessionData>> {
+                let $this = self;
+                $inner.get(key, max_age, rolling).await
             }
-            async fn write_if(&self, key: &SessionKey, data: &SessionData, max_age: Duration, expected: Version) -> Result<WriteOutcome> {
-                (**self).write_if(key, data, max_age, expected).await
+            async fn set(
+                &self,
+                key: &$crate::SessionKey,
+                data: &$crate::SessionData,
+                max_age: $crate::Duration,
+                changed: bool,
+            ) -> $crate::Result<()> {
+                let $this = self;
+                $inner.set(key, data, max_age, changed).await
             }
-            async fn set(&self, key: &SessionKey, data: &SessionData, max_age: Duration, changed: bool) -> Result<()> {
-                (**self).set(key, data, max_age, changed).await
+            async fn write(
+                &self,
+                key: &$crate::SessionKey,
+                data: &$crate::SessionData,
+                max_age: $crate::Duration,
+            ) -> $crate::Result<()> {
+                let $this = self;
+                $inner.write(key, data, max_age).await
             }
-            async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-                (**self).write(key, data, max_age).await
+            async fn write_if(
+                &self,
+                key: &$crate::SessionKey,
+                data: &$crate::SessionData,
+                max_age: $crate::Duration,
+                expected: $crate::Version,
+            ) -> $crate::Result<$crate::WriteOutcome> {
+                let $this = self;
+                $inner.write_if(key, data, max_age, expected).await
             }
-            async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
-                (**self).touch(key, max_age).await
+            async fn touch(
+                &self,
+                key: &$crate::SessionKey,
+                max_age: $crate::Duration,
+            ) -> $crate::Result<bool> {
+                let $this = self;
+                $inner.touch(key, max_age).await
             }
-            async fn destroy(&self, key: &SessionKey) -> Result<()> {
-                (**self).destroy(key).await
+            async fn destroy(&self, key: &$crate::SessionKey) -> $crate::Result<()> {
+                let $this = self;
+                $inner.destroy(key).await
             }
-            async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
-                (**self).list_owned(owner).await
+            async fn list_owned(
+                &self,
+                owner: &$crate::Owner,
+            ) -> $crate::Result<Vec<$crate::OwnedSession>> {
+                let $this = self;
+                $inner.list_owned(owner).await
             }
-            async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
-                (**self).destroy_owned(owner, keep).await
+            async fn destroy_owned(
+                &self,
+                owner: &$crate::Owner,
+                keep: Option<&$crate::SessionKey>,
+            ) -> $crate::Result<u64> {
+                let $this = self;
+                $inner.destroy_owned(owner, keep).await
             }
-            async fn destroy_by_handle(&self, owner: &Owner, handle: &SessionHandle) -> Result<bool> {
-                (**self).destroy_by_handle(owner, handle).await
+            async fn destroy_by_handle(
+                &self,
+                owner: &$crate::Owner,
+                handle: &$crate::SessionHandle,
+            ) -> $crate::Result<bool> {
+                let $this = self;
+                $inner.destroy_by_handle(owner, handle).await
             }
         }
-    )*};
+    };
 }
 
-forward_store!(Arc<S>, Box<S>);
+delegate_store!(@impl [S: SessionStore + ?Sized] Arc<S>, |this| (**this));
+delegate_store!(@impl [S: SessionStore + ?Sized] Box<S>, |this| (**this));

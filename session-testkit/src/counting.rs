@@ -34,6 +34,9 @@ pub enum Failure {
     Backend,
     /// Every `get` and `load`: [`Error::Decode`]; other calls reach the inner store.
     Decode,
+    /// Every `list_owned` and `destroy_owned` (and so `destroy_by_handle`):
+    /// [`Error::Unavailable`]; the session calls reach the inner store.
+    Owners,
 }
 
 /// A real store, wrapped to record every call with its key (and, if asked, to fail), so a test
@@ -77,6 +80,17 @@ impl CountingStore {
         })
     }
 
+    /// The injected failure of the owner calls, if any.
+    fn owners_reachable(&self) -> Result<()> {
+        match self.failure {
+            Some(Failure::Owners) => Err(Error::unavailable(
+                "counting",
+                std::io::Error::other("injected failure"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn calls(&self) -> std::sync::MutexGuard<'_, Vec<(Op, String)>> {
         // A test that panicked while holding the lock has failed already; keep what it left.
         self.calls.lock().unwrap_or_else(PoisonError::into_inner)
@@ -97,7 +111,7 @@ impl CountingStore {
             Some(Failure::Decode) if matches!(op, Op::Get | Op::RollingGet) => {
                 Err(Error::Decode(DecodeError::NotARecord))
             }
-            Some(Failure::Decode) => Ok(()),
+            Some(Failure::Decode | Failure::Owners) => Ok(()),
         }
     }
 
@@ -166,10 +180,12 @@ impl SessionStore for CountingStore {
     }
 
     async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
+        self.owners_reachable()?;
         self.inner.list_owned(owner).await
     }
 
     async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
+        self.owners_reachable()?;
         self.inner.destroy_owned(owner, keep).await
     }
 }

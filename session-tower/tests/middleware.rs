@@ -358,6 +358,19 @@ impl session_core::SessionStore for Contended {
     async fn destroy(&self, key: &session_core::SessionKey) -> session_core::Result<()> {
         self.0.destroy(key).await
     }
+    async fn list_owned(
+        &self,
+        owner: &session_core::Owner,
+    ) -> session_core::Result<Vec<session_core::OwnedSession>> {
+        self.0.list_owned(owner).await
+    }
+    async fn destroy_owned(
+        &self,
+        owner: &session_core::Owner,
+        keep: Option<&session_core::SessionKey>,
+    ) -> session_core::Result<u64> {
+        self.0.destroy_owned(owner, keep).await
+    }
 }
 
 /// A save that loses every conditional write answers `409 Conflict` after its bounded retries

@@ -1,6 +1,8 @@
 //! Sessions per user through the middleware: login sets the owner, the owner lists their
 //! sessions (by handle, never by id), ends one, ends the others. Needs no server.
 
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod support;
 
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use axum::{Extension, Router};
 use http::StatusCode;
 use session_core::{OWNER_FIELD, Owner, SessionStore as _};
 use session_memory::MemoryStore;
+use session_testkit::{CountingStore, Failure};
 use session_tower::{Session, SessionError};
 
 use support::{Browser, NEW, key_of, signed};
@@ -166,65 +169,6 @@ async fn clearing_the_owner_leaves_the_list_and_the_field_cannot_be_forged() {
     assert_eq!(a.get(&app, "/end/not-a-handle").await.body, "false");
 }
 
-/// A memory store whose owner operations fail, for the logs of a failing listing.
-#[derive(Debug)]
-struct OwnersDown(MemoryStore);
-
-#[session_core::async_trait]
-impl session_core::SessionStore for OwnersDown {
-    async fn load(
-        &self,
-        key: &session_core::SessionKey,
-        max_age: session_core::Duration,
-        rolling: bool,
-    ) -> session_core::Result<Option<session_core::Loaded>> {
-        self.0.load(key, max_age, rolling).await
-    }
-    async fn write(
-        &self,
-        key: &session_core::SessionKey,
-        data: &session_core::SessionData,
-        max_age: session_core::Duration,
-    ) -> session_core::Result<()> {
-        self.0.write(key, data, max_age).await
-    }
-    async fn write_if(
-        &self,
-        key: &session_core::SessionKey,
-        data: &session_core::SessionData,
-        max_age: session_core::Duration,
-        expected: session_core::Version,
-    ) -> session_core::Result<session_core::WriteOutcome> {
-        self.0.write_if(key, data, max_age, expected).await
-    }
-    async fn touch(
-        &self,
-        key: &session_core::SessionKey,
-        max_age: session_core::Duration,
-    ) -> session_core::Result<bool> {
-        self.0.touch(key, max_age).await
-    }
-    async fn destroy(&self, key: &session_core::SessionKey) -> session_core::Result<()> {
-        self.0.destroy(key).await
-    }
-    async fn list_owned(&self, _: &Owner) -> session_core::Result<Vec<session_core::OwnedSession>> {
-        Err(session_core::Error::unavailable(
-            "test",
-            "the index is down",
-        ))
-    }
-    async fn destroy_owned(
-        &self,
-        _: &Owner,
-        _: Option<&session_core::SessionKey>,
-    ) -> session_core::Result<u64> {
-        Err(session_core::Error::unavailable(
-            "test",
-            "the index is down",
-        ))
-    }
-}
-
 #[tokio::test]
 async fn no_session_id_reaches_the_logs_of_a_login_listing_and_failures() {
     let logs = session_testkit::capture_logs();
@@ -232,7 +176,10 @@ async fn no_session_id_reaches_the_logs_of_a_login_listing_and_failures() {
         .route("/login/{user}/{agent}", get(login_quietly))
         .route("/sessions", get(list))
         .route("/end-others", get(end_others))
-        .layer(signed(Arc::new(OwnersDown(MemoryStore::new())), &[NEW]));
+        .layer(signed(
+            CountingStore::failing(Arc::new(MemoryStore::new()), Failure::Owners),
+            &[NEW],
+        ));
     let (mut a, mut b) = (Browser::default(), Browser::default());
     assert_eq!(
         a.get(&app, "/login/alice/firefox").await.status,

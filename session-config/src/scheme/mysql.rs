@@ -72,10 +72,7 @@ mod connect {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use session_core::{
-        Loaded, OwnedSession, Owner, Result, SessionData, SessionKey, SessionStore, Version,
-        WriteOutcome, async_trait,
-    };
+    use session_core::SessionStore;
     use session_mysql::{CleanupTask, MySqlStore};
 
     use crate::redact::Secret;
@@ -120,46 +117,7 @@ mod connect {
         }))
     }
 
-    #[async_trait]
-    impl SessionStore for MySqlWithCleanup {
-        async fn load(
-            &self,
-            key: &SessionKey,
-            max_age: session_core::Duration,
-            rolling: bool,
-        ) -> Result<Option<Loaded>> {
-            self.store.load(key, max_age, rolling).await
-        }
-        async fn write(
-            &self,
-            key: &SessionKey,
-            data: &SessionData,
-            max_age: session_core::Duration,
-        ) -> Result<()> {
-            self.store.write(key, data, max_age).await
-        }
-        async fn write_if(
-            &self,
-            key: &SessionKey,
-            data: &SessionData,
-            max_age: session_core::Duration,
-            expected: Version,
-        ) -> Result<WriteOutcome> {
-            self.store.write_if(key, data, max_age, expected).await
-        }
-        async fn touch(&self, key: &SessionKey, max_age: session_core::Duration) -> Result<bool> {
-            self.store.touch(key, max_age).await
-        }
-        async fn destroy(&self, key: &SessionKey) -> Result<()> {
-            self.store.destroy(key).await
-        }
-        async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
-            self.store.list_owned(owner).await
-        }
-        async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
-            self.store.destroy_owned(owner, keep).await
-        }
-    }
+    session_core::delegate_store!(MySqlWithCleanup, |this| this.store);
 }
 
 #[cfg(test)]
