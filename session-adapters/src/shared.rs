@@ -1,0 +1,214 @@
+//! What both adapters do the same way: create a session without overwriting one, and replace a
+//! live session's data without re-creating a gone one.
+
+// Without any adapter feature nothing here is used.
+#![cfg_attr(
+    not(any(feature = "tower-sessions", feature = "actix-session")),
+    allow(dead_code)
+)]
+
+use std::time::Duration as StdDuration;
+
+use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore, WriteOutcome};
+
+/// The `max_age` handed to a non-rolling `load`, which only validates it: the frameworks'
+/// loads carry no lifetime.
+pub(crate) const PROBE_MAX_AGE: Duration = Duration::SECOND;
+
+/// How many fresh ids [`create`] draws before it gives up. Ids are random (128 bits for
+/// tower-sessions, 256 for ours), so a second draw is already a once-in-the-universe event; the
+/// bound only keeps a misbehaving store from looping forever.
+pub(crate) const CREATE_ATTEMPTS: u32 = 8;
+
+/// How many conditional writes [`replace`] tries before it reports [`Error::WriteConflict`].
+/// Each try reloads the record's current version, so only requests saving the same session at
+/// the same moment make it try again.
+pub(crate) const REPLACE_ATTEMPTS: u32 = 20;
+
+/// Whether a session is live under `key`, for [`create`]. A record that cannot be decoded counts
+/// as taken: it is someone's data, and a new session must not overwrite it.
+async fn is_taken<S: SessionStore + ?Sized>(store: &S, key: &SessionKey) -> Result<bool> {
+    match store.load(key, PROBE_MAX_AGE, false).await {
+        Ok(found) => Ok(found.is_some()),
+        Err(e) if e.is_decode() => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `data` as a new session under the first id `candidate` or `fresh` yields that is not
+/// taken, and returns that id.
+///
+/// Our trait has no "insert unless present", so the check is a read before the write: the
+/// closest the trait allows. Two creates could only collide between that read and the write if
+/// both drew the same random id in the same instant, a chance of about 2⁻¹²⁸; what the read does
+/// rule out is overwriting a session that already exists under an id chosen by someone else (an
+/// id set by hand, or a tower-sessions `Id` reused after `cycle_id`).
+///
+/// # Errors
+/// Store errors; [`Error::WriteConflict`] when [`CREATE_ATTEMPTS`] ids in a row were taken.
+pub(crate) async fn create<S, Id>(
+    store: &S,
+    mut candidate: Id,
+    key_of: impl Fn(&Id) -> Result<SessionKey>,
+    mut fresh: impl FnMut() -> Id,
+    data: &SessionData,
+    max_age: Duration,
+) -> Result<Id>
+where
+    S: SessionStore + ?Sized,
+{
+    for _ in 0..CREATE_ATTEMPTS {
+        let key = key_of(&candidate)?;
+        if !is_taken(store, &key).await? {
+            store.write(&key, data, max_age).await?;
+            return Ok(candidate);
+        }
+        tracing::warn!("session id already taken; drawing a new one");
+        candidate = fresh();
+    }
+    Err(Error::WriteConflict {
+        attempts: CREATE_ATTEMPTS,
+    })
+}
+
+/// What [`replace`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replaced {
+    /// The live record now holds the new data.
+    Written,
+    /// There was no live record (never written, expired, destroyed): nothing was written.
+    Missing,
+}
+
+/// Replaces the data of the live session under `key`, last writer wins, without ever
+/// re-creating a session that is gone.
+///
+/// The frameworks' saves are unconditional upserts; ours is a read of the record's version and a
+/// [`write_if`](SessionStore::write_if) at that version. `write_if` never re-creates a missing
+/// record, so a logout (or an expiry) between the read and the write makes the save write
+/// nothing instead of undoing it. A conflict (another request wrote in between) reads the newer
+/// version and writes again: the framework's own semantics are last-writer-wins for the whole
+/// record, and this keeps them.
+///
+/// # Errors
+/// Store errors ([`Error::Decode`] when the record is unreadable: it is left as it is);
+/// [`Error::WriteConflict`] after [`REPLACE_ATTEMPTS`] conflicts in a row.
+pub(crate) async fn replace<S: SessionStore + ?Sized>(
+    store: &S,
+    key: &SessionKey,
+    data: &SessionData,
+    max_age: Duration,
+) -> Result<Replaced> {
+    for attempt in 1..=REPLACE_ATTEMPTS {
+        let Some(loaded) = store.load(key, PROBE_MAX_AGE, false).await? else {
+            return Ok(Replaced::Missing);
+        };
+        match store.write_if(key, data, max_age, loaded.version).await? {
+            WriteOutcome::Written(_) => return Ok(Replaced::Written),
+            WriteOutcome::Missing => return Ok(Replaced::Missing),
+            // Spread out requests that keep colliding on one session.
+            WriteOutcome::Conflict => {
+                tokio::time::sleep(StdDuration::from_millis(u64::from(attempt))).await;
+            }
+        }
+    }
+    Err(Error::WriteConflict {
+        attempts: REPLACE_ATTEMPTS,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use session_memory::MemoryStore;
+
+    fn data(n: i64) -> SessionData {
+        let mut d = SessionData::new();
+        d.insert("n", n).unwrap();
+        d
+    }
+
+    #[tokio::test]
+    async fn create_skips_a_taken_id_and_keeps_its_record() {
+        let store = MemoryStore::new();
+        let taken = SessionKey::generate();
+        store
+            .write(&taken, &data(1), Duration::MINUTE)
+            .await
+            .unwrap();
+        let fresh = SessionKey::generate();
+        let fresh_copy = fresh.clone();
+        let chosen = create(
+            &store,
+            taken.clone(),
+            |k| Ok(k.clone()),
+            move || fresh_copy.clone(),
+            &data(2),
+            Duration::MINUTE,
+        )
+        .await
+        .unwrap();
+        assert_eq!(chosen, fresh);
+        let kept = store.get(&taken, Duration::MINUTE, false).await.unwrap();
+        assert_eq!(kept, Some(data(1)));
+        let new = store.get(&fresh, Duration::MINUTE, false).await.unwrap();
+        assert_eq!(new, Some(data(2)));
+    }
+
+    #[tokio::test]
+    async fn create_gives_up_when_every_id_is_taken() {
+        let store = MemoryStore::new();
+        let taken = SessionKey::generate();
+        store
+            .write(&taken, &data(1), Duration::MINUTE)
+            .await
+            .unwrap();
+        let again = taken.clone();
+        let outcome = create(
+            &store,
+            taken.clone(),
+            |k| Ok(k.clone()),
+            move || again.clone(),
+            &data(2),
+            Duration::MINUTE,
+        )
+        .await;
+        assert!(
+            matches!(outcome, Err(Error::WriteConflict { attempts }) if attempts == CREATE_ATTEMPTS)
+        );
+        let kept = store.get(&taken, Duration::MINUTE, false).await.unwrap();
+        assert_eq!(kept, Some(data(1)));
+    }
+
+    #[tokio::test]
+    async fn replace_writes_a_live_record_and_never_recreates_a_gone_one() {
+        let store = MemoryStore::new();
+        let key = SessionKey::generate();
+        let missing = replace(&store, &key, &data(1), Duration::MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(missing, Replaced::Missing);
+        assert_eq!(
+            store.get(&key, Duration::MINUTE, false).await.unwrap(),
+            None
+        );
+        store.write(&key, &data(1), Duration::MINUTE).await.unwrap();
+        let written = replace(&store, &key, &data(2), Duration::MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(written, Replaced::Written);
+        let now = store.get(&key, Duration::MINUTE, false).await.unwrap();
+        assert_eq!(now, Some(data(2)));
+        store.destroy(&key).await.unwrap();
+        let gone = replace(&store, &key, &data(3), Duration::MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(gone, Replaced::Missing);
+        assert_eq!(
+            store.get(&key, Duration::MINUTE, false).await.unwrap(),
+            None
+        );
+    }
+}
