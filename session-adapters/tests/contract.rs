@@ -146,10 +146,12 @@ async fn tower_a_save_racing_a_delete_never_resurrects_it(backend: &str) {
             let (save, delete) = (store.save(&record), store.delete(&record.id));
             if i % 2 == 0 {
                 let (s, d) = futures::join!(save, delete);
-                (s.unwrap(), d.unwrap());
+                s.unwrap();
+                d.unwrap();
             } else {
                 let (d, s) = futures::join!(delete, save);
-                (s.unwrap(), d.unwrap());
+                s.unwrap();
+                d.unwrap();
             }
             let left = store.load(&record.id).await.unwrap();
             assert_eq!(
