@@ -130,85 +130,64 @@ mod tests {
         d
     }
 
-    #[tokio::test]
-    async fn create_skips_a_taken_id_and_keeps_its_record() {
-        let store = MemoryStore::new();
-        let taken = SessionKey::generate();
-        store
-            .write(&taken, &data(1), Duration::MINUTE)
-            .await
-            .unwrap();
-        let fresh = SessionKey::generate();
-        let fresh_copy = fresh.clone();
-        let chosen = create(
-            &store,
-            taken.clone(),
-            |k| Ok(k.clone()),
-            move || fresh_copy.clone(),
-            &data(2),
-            Duration::MINUTE,
-        )
-        .await
-        .unwrap();
-        assert_eq!(chosen, fresh);
-        let kept = store.get(&taken, Duration::MINUTE, false).await.unwrap();
-        assert_eq!(kept, Some(data(1)));
-        let new = store.get(&fresh, Duration::MINUTE, false).await.unwrap();
-        assert_eq!(new, Some(data(2)));
+    async fn read(store: &MemoryStore, key: &SessionKey) -> Option<SessionData> {
+        store.get(key, Duration::MINUTE, false).await.unwrap()
     }
 
-    #[tokio::test]
-    async fn create_gives_up_when_every_id_is_taken() {
+    /// A store holding `data(1)` under `taken`, and what `create` does there when it is offered
+    /// `taken` first and `next` after it.
+    async fn create_on_taken(
+        taken: &SessionKey,
+        next: SessionKey,
+    ) -> (MemoryStore, Result<SessionKey>) {
         let store = MemoryStore::new();
-        let taken = SessionKey::generate();
         store
-            .write(&taken, &data(1), Duration::MINUTE)
+            .write(taken, &data(1), Duration::MINUTE)
             .await
             .unwrap();
-        let again = taken.clone();
         let outcome = create(
             &store,
             taken.clone(),
             |k| Ok(k.clone()),
-            move || again.clone(),
+            move || next.clone(),
             &data(2),
             Duration::MINUTE,
         )
         .await;
+        (store, outcome)
+    }
+
+    #[tokio::test]
+    async fn create_skips_a_taken_id_and_keeps_its_record() {
+        let (taken, fresh) = (SessionKey::generate(), SessionKey::generate());
+        let (store, chosen) = create_on_taken(&taken, fresh.clone()).await;
+        assert_eq!(chosen.unwrap(), fresh);
+        assert_eq!(read(&store, &taken).await, Some(data(1)));
+        assert_eq!(read(&store, &fresh).await, Some(data(2)));
+    }
+
+    #[tokio::test]
+    async fn create_gives_up_when_every_id_is_taken() {
+        let taken = SessionKey::generate();
+        let (store, outcome) = create_on_taken(&taken, taken.clone()).await;
         assert!(
             matches!(outcome, Err(Error::WriteConflict { attempts }) if attempts == CREATE_ATTEMPTS)
         );
-        let kept = store.get(&taken, Duration::MINUTE, false).await.unwrap();
-        assert_eq!(kept, Some(data(1)));
+        assert_eq!(read(&store, &taken).await, Some(data(1)));
     }
 
     #[tokio::test]
     async fn replace_writes_a_live_record_and_never_recreates_a_gone_one() {
         let store = MemoryStore::new();
         let key = SessionKey::generate();
-        let missing = replace(&store, &key, &data(1), Duration::MINUTE)
-            .await
-            .unwrap();
-        assert_eq!(missing, Replaced::Missing);
-        assert_eq!(
-            store.get(&key, Duration::MINUTE, false).await.unwrap(),
-            None
-        );
+        let replace = |n| replace(&store, &key, &data(n), Duration::MINUTE);
+        assert_eq!(replace(1).await.unwrap(), Replaced::Missing);
+        assert_eq!(read(&store, &key).await, None);
         store.write(&key, &data(1), Duration::MINUTE).await.unwrap();
-        let written = replace(&store, &key, &data(2), Duration::MINUTE)
-            .await
-            .unwrap();
-        assert_eq!(written, Replaced::Written);
-        let now = store.get(&key, Duration::MINUTE, false).await.unwrap();
-        assert_eq!(now, Some(data(2)));
+        assert_eq!(replace(2).await.unwrap(), Replaced::Written);
+        assert_eq!(read(&store, &key).await, Some(data(2)));
         store.destroy(&key).await.unwrap();
-        let gone = replace(&store, &key, &data(3), Duration::MINUTE)
-            .await
-            .unwrap();
-        assert_eq!(gone, Replaced::Missing);
-        assert_eq!(
-            store.get(&key, Duration::MINUTE, false).await.unwrap(),
-            None
-        );
+        assert_eq!(replace(3).await.unwrap(), Replaced::Missing);
+        assert_eq!(read(&store, &key).await, None);
     }
 }

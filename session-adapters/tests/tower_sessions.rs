@@ -11,12 +11,11 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use common::{CookieChange, cookie_change, live_cookie, open, stored, tampered};
+use common::{Client, CookieChange, cookie_change, open};
 use http_body_util::BodyExt;
 use session_adapters::TowerSessionsStore;
 use session_core::SessionStore;
@@ -72,104 +71,46 @@ fn app(store: Arc<dyn SessionStore>, expiry: Expiry, always_save: bool) -> Route
         .layer(layer)
 }
 
-/// `GET path` with `cookie`: the body and what happened to the session cookie.
-async fn send(app: &Router, path: &str, cookie: Option<&str>) -> (String, CookieChange) {
-    let mut request = axum::http::Request::get(path);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
+/// The app, driven in-process.
+struct Tower(Router);
+
+impl Client for Tower {
+    async fn send(&self, path: &str, cookie: Option<&str>) -> (String, CookieChange) {
+        let mut request = axum::http::Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let request = request.body(Body::empty()).unwrap();
+        let response = self.0.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), axum::http::StatusCode::OK, "GET {path}");
+        let set_cookies = response.headers().get_all("set-cookie");
+        let change = cookie_change(COOKIE, set_cookies.iter().map(|v| v.to_str().unwrap()));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (String::from_utf8(body.to_vec()).unwrap(), change)
     }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(response.status(), axum::http::StatusCode::OK, "GET {path}");
-    let change = cookie_change(
-        COOKIE,
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap()),
-    );
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (String::from_utf8(body.to_vec()).unwrap(), change)
 }
 
-async fn body(app: &Router, path: &str, cookie: &str) -> String {
-    send(app, path, Some(cookie)).await.0
-}
-
-/// A whole visit: anonymous, log in, count, cycle the id, a forged cookie, log out.
+/// A whole visit: anonymous, log in, count, `cycle_id`, a forged cookie, log out.
 async fn a_visit_logs_in_counts_cycles_and_logs_out(backend: &str) {
     let Some(store) = open(backend, "tower_visit").await else {
         return;
     };
-    let app = app(
-        store.clone(),
-        Expiry::OnInactivity(Duration::minutes(5)),
-        false,
-    );
-
-    let (who, change) = send(&app, "/whoami", None).await;
-    assert_eq!((who.as_str(), change), ("anonymous", CookieChange::None));
-
-    let first = live_cookie(send(&app, "/login", None).await.1, "login");
-    assert!(stored(&*store, &first).await);
-    assert_eq!(body(&app, "/whoami", &first).await, "alice");
-    for expected in 1..=3 {
-        assert_eq!(body(&app, "/incr", &first).await, expected.to_string());
-    }
-
-    // Cycling the id keeps the data under a new id and removes the old record.
-    let second = live_cookie(send(&app, "/cycle", Some(&first)).await.1, "cycle_id");
-    assert_ne!(second, first);
-    assert!(
-        !stored(&*store, &first).await,
-        "the old id still has a record"
-    );
-    assert_eq!(body(&app, "/whoami", &first).await, "anonymous");
-    assert_eq!(body(&app, "/incr", &second).await, "4");
-
-    // A forged cookie opens nothing and leaves the real session alone.
-    let forged = tampered(&second);
-    assert_eq!(body(&app, "/whoami", &forged).await, "anonymous");
-    assert_eq!(body(&app, "/incr", &forged).await, "1");
-    assert_eq!(body(&app, "/incr", &second).await, "5");
-    assert_eq!(body(&app, "/whoami", &second).await, "alice");
-
-    // Logging out removes the cookie and the record, for good.
-    let (_, change) = send(&app, "/logout", Some(&second)).await;
-    assert_eq!(change, CookieChange::Removed);
-    assert!(
-        !stored(&*store, &second).await,
-        "the record survived logout"
-    );
-    assert_eq!(body(&app, "/whoami", &second).await, "anonymous");
+    let expiry = Expiry::OnInactivity(Duration::minutes(5));
+    common::a_visit(&Tower(app(store.clone(), expiry, false)), &*store).await;
 }
 
-/// With a 1 s inactivity expiry, requests 400 ms apart keep the session for longer than 1 s;
-/// 1.4 s without a request end it, on the store's clock as well as the cookie's.
+/// With a 1 s inactivity expiry and `always_save`, every request moves the expiry (a save), and
+/// 1.4 s without one end the session.
 async fn inactivity_ends_the_session(backend: &str) {
     let Some(store) = open(backend, "tower_inactivity").await else {
         return;
     };
-    let app = app(
+    let app = Tower(app(
         store.clone(),
         Expiry::OnInactivity(Duration::seconds(1)),
         true,
-    );
-    let cookie = live_cookie(send(&app, "/login", None).await.1, "login");
-    for _ in 0..4 {
-        tokio::time::sleep(StdDuration::from_millis(400)).await;
-        assert_eq!(body(&app, "/whoami", &cookie).await, "alice");
-    }
-    tokio::time::sleep(StdDuration::from_millis(1400)).await;
-    assert!(
-        !stored(&*store, &cookie).await,
-        "the store returned an expired session"
-    );
-    assert_eq!(body(&app, "/whoami", &cookie).await, "anonymous");
+    ));
+    common::inactivity_ends_the_session(&app, &*store).await;
 }
 
 on_every_backend!(

@@ -3,7 +3,9 @@
 
 #![allow(dead_code, reason = "each test file uses its own part of this module")]
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use session_config::{ConfigError, StoreConfig};
 use session_core::{Duration, Result, SessionKey, SessionStore};
@@ -98,6 +100,81 @@ pub(crate) async fn stored(store: &dyn SessionStore, cookie: &str) -> bool {
         .await
         .unwrap()
         .is_some()
+}
+
+/// An app under test, driven as a browser drives it.
+pub(crate) trait Client {
+    /// `GET path` with `cookie` (asserting `200 OK`): the body and what happened to the session
+    /// cookie.
+    fn send(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+    ) -> impl Future<Output = (String, CookieChange)>;
+
+    /// The body of `GET path` with `cookie`.
+    fn body(&self, path: &str, cookie: &str) -> impl Future<Output = String> {
+        async move { self.send(path, Some(cookie)).await.0 }
+    }
+}
+
+/// A whole visit to an app whose routes are `/login` (a new id, then user `alice`), `/incr`
+/// (a counter), `/whoami` (the user or `anonymous`), `/cycle` (a new id, same data) and
+/// `/logout`: anonymous, log in, count, cycle the id, a forged cookie, log out. `store` is the
+/// app's store, checked directly.
+pub(crate) async fn a_visit(app: &impl Client, store: &dyn SessionStore) {
+    let (who, change) = app.send("/whoami", None).await;
+    assert_eq!((who.as_str(), change), ("anonymous", CookieChange::None));
+
+    let first = live_cookie(app.send("/login", None).await.1, "login");
+    assert!(stored(store, &first).await);
+    assert_eq!(app.body("/whoami", &first).await, "alice");
+    for expected in 1..=3 {
+        let (n, change) = app.send("/incr", Some(&first)).await;
+        assert_eq!(n, expected.to_string());
+        // A save keeps the id.
+        assert_eq!(live_cookie(change, "incr"), first);
+    }
+
+    // A new id keeps the data and removes the old record.
+    let second = live_cookie(app.send("/cycle", Some(&first)).await.1, "cycle");
+    assert_ne!(second, first);
+    assert!(
+        !stored(store, &first).await,
+        "the old id still has a record"
+    );
+    assert_eq!(app.body("/whoami", &first).await, "anonymous");
+    assert_eq!(app.body("/incr", &second).await, "4");
+
+    // A forged cookie opens nothing and leaves the real session alone.
+    let forged = tampered(&second);
+    assert_eq!(app.body("/whoami", &forged).await, "anonymous");
+    assert_eq!(app.body("/incr", &forged).await, "1");
+    assert_eq!(app.body("/incr", &second).await, "5");
+    assert_eq!(app.body("/whoami", &second).await, "alice");
+
+    // Logging out removes the cookie and the record, for good.
+    let (_, change) = app.send("/logout", Some(&second)).await;
+    assert_eq!(change, CookieChange::Removed);
+    assert!(!stored(store, &second).await, "the record survived logout");
+    assert_eq!(app.body("/whoami", &second).await, "anonymous");
+}
+
+/// On an app (routes as for [`a_visit`]) whose sessions end after 1 s without a request:
+/// requests 400 ms apart keep the session for longer than 1 s; 1.4 s without one end it, in
+/// the store as well as for the app.
+pub(crate) async fn inactivity_ends_the_session(app: &impl Client, store: &dyn SessionStore) {
+    let cookie = live_cookie(app.send("/login", None).await.1, "login");
+    for _ in 0..4 {
+        tokio::time::sleep(StdDuration::from_millis(400)).await;
+        assert_eq!(app.body("/whoami", &cookie).await, "alice");
+    }
+    tokio::time::sleep(StdDuration::from_millis(1400)).await;
+    assert!(
+        !stored(store, &cookie).await,
+        "the store returned an expired session"
+    );
+    assert_eq!(app.body("/whoami", &cookie).await, "anonymous");
 }
 
 /// Stamps out, for every backend, one test per listed `async fn(backend: &str)`, with the given
