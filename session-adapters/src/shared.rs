@@ -180,7 +180,11 @@ mod tests {
     async fn replace_writes_a_live_record_and_never_recreates_a_gone_one() {
         let store = MemoryStore::new();
         let key = SessionKey::generate();
-        let replace = |n| replace(&store, &key, &data(n), Duration::MINUTE);
+        let replace = |n| {
+            let store = &store;
+            let key = &key;
+            async move { super::replace(store, key, &data(n), Duration::MINUTE).await }
+        };
         assert_eq!(replace(1).await.unwrap(), Replaced::Missing);
         assert_eq!(read(&store, &key).await, None);
         store.write(&key, &data(1), Duration::MINUTE).await.unwrap();
