@@ -30,9 +30,10 @@
 //!   loaded it) writes nothing and returns the same key: the next request finds no session.
 //!   actix-session's Redis store instead saves the state under a new key, which would log the
 //!   user back in after a logout.
-//! - `update` of a session whose record cannot be decoded (actix-session then hands the handler
-//!   an empty state) saves the new state under a new key and leaves the unreadable record to
-//!   expire, instead of overwriting data it could not read.
+//! - `update` of a session whose record this adapter cannot read (undecodable bytes, or data
+//!   another middleware wrote under the key; actix-session then hands the handler an empty
+//!   state) saves the new state under a new key and leaves the record to expire, instead of
+//!   overwriting data it could not read.
 //! - A cookie value that is not a valid [`SessionKey`] of ours (actix accepts up to 4064 bytes of
 //!   anything) names no session: `load` returns `None`, `update_ttl` and `delete` do nothing,
 //!   `update` saves under a new key.
@@ -129,6 +130,11 @@ fn to_data(state: &State) -> SessionData {
 /// Why stored session data is not an actix-session state.
 const NOT_A_STATE: &str = "stored session is not an actix-session state (a value is not a string)";
 
+/// Whether stored data is an actix-session state: every value a string.
+fn is_state(data: &SessionData) -> bool {
+    data.iter().all(|(_, v)| v.is_string())
+}
+
 fn from_data(data: SessionData) -> Result<State, LoadError> {
     data.into_map()
         .into_iter()
@@ -193,7 +199,7 @@ impl<S: SessionStore> storage::SessionStore for ActixSessionStore<S> {
         let Some(key) = our_key(&session_key) else {
             return self.save_new(&state, *ttl).await.map_err(update_error);
         };
-        match shared::replace(&self.store, &key, &to_data(&state), *ttl).await {
+        match shared::replace(&self.store, &key, &to_data(&state), *ttl, is_state).await {
             Ok(Replaced::Written) => Ok(session_key),
             Ok(Replaced::Missing) => {
                 tracing::debug!(
@@ -201,7 +207,9 @@ impl<S: SessionStore> storage::SessionStore for ActixSessionStore<S> {
                 );
                 Ok(session_key)
             }
-            Err(e) if e.is_decode() => self.save_new(&state, *ttl).await.map_err(update_error),
+            // actix-session handed the handler an empty state for this record; the new state
+            // goes under a new key rather than over data this adapter could not read.
+            Ok(Replaced::Unreadable) => self.save_new(&state, *ttl).await.map_err(update_error),
             Err(e) => Err(update_error(e)),
         }
     }

@@ -78,10 +78,13 @@ pub(crate) enum Replaced {
     Written,
     /// There was no live record (never written, expired, destroyed): nothing was written.
     Missing,
+    /// The live record is not one this adapter can read (undecodable bytes, or data in another
+    /// middleware's shape): nothing was written, the record is left as it is.
+    Unreadable,
 }
 
 /// Replaces the data of the live session under `key`, last writer wins, without ever
-/// re-creating a session that is gone.
+/// re-creating a session that is gone, and without overwriting a record that `readable` rejects.
 ///
 /// The frameworks' saves are unconditional upserts; ours is a read of the record's version and a
 /// [`write_if`](SessionStore::write_if) at that version. `write_if` never re-creates a missing
@@ -91,17 +94,21 @@ pub(crate) enum Replaced {
 /// record, and this keeps them.
 ///
 /// # Errors
-/// Store errors ([`Error::Decode`] when the record is unreadable: it is left as it is);
-/// [`Error::WriteConflict`] after [`REPLACE_ATTEMPTS`] conflicts in a row.
+/// Store errors; [`Error::WriteConflict`] after [`REPLACE_ATTEMPTS`] conflicts in a row.
 pub(crate) async fn replace<S: SessionStore + ?Sized>(
     store: &S,
     key: &SessionKey,
     data: &SessionData,
     max_age: Duration,
+    readable: impl Fn(&SessionData) -> bool,
 ) -> Result<Replaced> {
     for attempt in 1..=REPLACE_ATTEMPTS {
-        let Some(loaded) = store.load(key, PROBE_MAX_AGE, false).await? else {
-            return Ok(Replaced::Missing);
+        let loaded = match store.load(key, PROBE_MAX_AGE, false).await {
+            Ok(Some(loaded)) if readable(&loaded.data) => loaded,
+            Ok(Some(_)) => return Ok(Replaced::Unreadable),
+            Ok(None) => return Ok(Replaced::Missing),
+            Err(e) if e.is_decode() => return Ok(Replaced::Unreadable),
+            Err(e) => return Err(e),
         };
         match store.write_if(key, data, max_age, loaded.version).await? {
             WriteOutcome::Written(_) => return Ok(Replaced::Written),
@@ -183,7 +190,7 @@ mod tests {
         let replace = |n| {
             let store = &store;
             let key = &key;
-            async move { super::replace(store, key, &data(n), Duration::MINUTE).await }
+            async move { super::replace(store, key, &data(n), Duration::MINUTE, |_| true).await }
         };
         assert_eq!(replace(1).await.unwrap(), Replaced::Missing);
         assert_eq!(read(&store, &key).await, None);
@@ -193,5 +200,15 @@ mod tests {
         store.destroy(&key).await.unwrap();
         assert_eq!(replace(3).await.unwrap(), Replaced::Missing);
         assert_eq!(read(&store, &key).await, None);
+    }
+
+    #[tokio::test]
+    async fn replace_leaves_a_record_it_cannot_read() {
+        let store = MemoryStore::new();
+        let key = SessionKey::generate();
+        store.write(&key, &data(1), Duration::MINUTE).await.unwrap();
+        let outcome = replace(&store, &key, &data(2), Duration::MINUTE, |_| false).await;
+        assert_eq!(outcome.unwrap(), Replaced::Unreadable);
+        assert_eq!(read(&store, &key).await, Some(data(1)));
     }
 }

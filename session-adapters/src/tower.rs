@@ -36,8 +36,12 @@
 //!   not be returned anyway). An `expiry_date` more than 100 years ahead
 //!   ([`MAX_MAX_AGE`](session_core::MAX_MAX_AGE)) is refused with an `Encode` error.
 //! - tower-sessions' errors carry only a message: our [`Error`]'s source chain is flattened into
-//!   it (it never contains the session id). Unreadable records are `Decode` errors, bad input
-//!   `Encode` errors, and the rest `Backend` errors.
+//!   it (it never contains the session id). Bad input gives `Encode` errors, the rest `Backend`
+//!   errors.
+//! - `load` of a record it cannot read (corrupted bytes, or a session another middleware wrote
+//!   under the same key) returns `None`, as for a missing session, instead of a `Decode` error:
+//!   tower-sessions would turn that error into a `500` on every request carrying the cookie. The
+//!   record is left as it is, and `create` never reuses its id.
 
 use std::collections::HashMap;
 
@@ -48,7 +52,7 @@ use time::{OffsetDateTime, UtcOffset};
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store;
 
-use crate::shared::{self, PROBE_MAX_AGE};
+use crate::shared::{self, PROBE_MAX_AGE, Replaced};
 
 /// Any [`SessionStore`] of ours as a `tower_sessions::SessionStore` (tower-sessions 0.15): hand
 /// it to `SessionManagerLayer::new`.
@@ -117,30 +121,30 @@ fn to_data(record: &Record) -> session_core::Result<SessionData> {
     SessionData::try_from(stored)
 }
 
-/// Why stored session data is not a tower-sessions record.
-const NOT_A_RECORD: &str = "stored session is not a tower-sessions record";
+/// Why a save found a record it cannot read.
+const UNREADABLE: &str = "stored session is not a readable tower-sessions record; left as it is";
 
-/// The inverse of [`to_data`].
-fn from_data(id: Id, data: SessionData) -> Result<Record, session_store::Error> {
-    let bad = || session_store::Error::Decode(NOT_A_RECORD.to_owned());
-    let mut map = data.into_map();
-    let Some(Value::Object(values)) = map.remove("data") else {
-        return Err(bad());
+/// The expiry date in data written by [`to_data`]; `None` when the data is not in that shape (a
+/// session written by another middleware sharing the store, or by hand).
+fn expiry_in(data: &SessionData) -> Option<OffsetDateTime> {
+    if !data.get_value("data").is_some_and(Value::is_object) {
+        return None;
+    }
+    let expiry = data.get_value("expiry_date")?;
+    let unix_nanos = expiry.get("unix_nanos")?.as_i64()?;
+    let offset = i32::try_from(expiry.get("offset_seconds")?.as_i64()?).ok()?;
+    let offset = UtcOffset::from_whole_seconds(offset).ok()?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos)).ok()?;
+    Some(at.to_offset(offset))
+}
+
+/// The inverse of [`to_data`]; `None` when the data is not in that shape.
+fn from_data(id: Id, data: SessionData) -> Option<Record> {
+    let expiry_date = expiry_in(&data)?;
+    let Some(Value::Object(values)) = data.into_map().remove("data") else {
+        return None;
     };
-    let expiry = map.remove("expiry_date").ok_or_else(bad)?;
-    let unix_nanos = expiry.get("unix_nanos").and_then(Value::as_i64);
-    let offset = expiry
-        .get("offset_seconds")
-        .and_then(Value::as_i64)
-        .and_then(|s| i32::try_from(s).ok());
-    let (Some(unix_nanos), Some(offset)) = (unix_nanos, offset) else {
-        return Err(bad());
-    };
-    let offset = UtcOffset::from_whole_seconds(offset).map_err(|_| bad())?;
-    let expiry_date = OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos))
-        .map_err(|_| bad())?
-        .to_offset(offset);
-    Ok(Record {
+    Some(Record {
         id,
         data: values.into_iter().collect::<HashMap<_, _>>(),
         expiry_date,
@@ -181,26 +185,40 @@ impl<S: SessionStore + 'static> session_store::SessionStore for TowerSessionsSto
             return self.store.destroy(&key).await.map_err(to_tower);
         };
         let data = to_data(record).map_err(to_tower)?;
-        let outcome = shared::replace(&self.store, &key, &data, max_age)
-            .await
-            .map_err(to_tower)?;
-        if outcome == shared::Replaced::Missing {
-            tracing::debug!("session ended (logout or expiry) before its save; nothing written");
+        match shared::replace(&self.store, &key, &data, max_age, |stored| {
+            expiry_in(stored).is_some()
+        })
+        .await
+        {
+            Ok(Replaced::Written) => Ok(()),
+            Ok(Replaced::Missing) => {
+                tracing::debug!(
+                    "session ended (logout or expiry) before its save; nothing written"
+                );
+                Ok(())
+            }
+            // `load` answered `None` for this record, so tower-sessions only saves here when the
+            // record changed under a loaded session: report it rather than overwrite it.
+            Ok(Replaced::Unreadable) => Err(session_store::Error::Decode(UNREADABLE.to_owned())),
+            Err(e) => Err(to_tower(e)),
         }
-        Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let key = key_of(session_id).map_err(to_tower)?;
-        let Some(data) = self
-            .store
-            .get(&key, PROBE_MAX_AGE, false)
-            .await
-            .map_err(to_tower)?
-        else {
+        let record = match self.store.get(&key, PROBE_MAX_AGE, false).await {
+            Ok(None) => return Ok(None),
+            Ok(Some(data)) => from_data(*session_id, data),
+            // An unreadable record is no session, as a missing one is: an error here would
+            // answer 500 to every request with this cookie until the record expired. The record
+            // itself is left alone, and `create` will not reuse its id.
+            Err(e) if e.is_decode() => None,
+            Err(e) => return Err(to_tower(e)),
+        };
+        let Some(record) = record else {
+            tracing::warn!("stored session is not a readable tower-sessions record; starting anew");
             return Ok(None);
         };
-        let record = from_data(*session_id, data)?;
         // The store's expiry is in whole milliseconds; the record's may end within the last one.
         Ok(remaining(record.expiry_date).map(|_| record))
     }
@@ -252,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn data_not_in_the_record_shape_is_a_decode_error() {
+    fn data_not_in_the_record_shape_is_no_record() {
         for stored in [
             json!({"user": "alice"}),
             json!({"data": {}, "expiry_date": {"unix_nanos": "1", "offset_seconds": 0}}),
@@ -260,10 +278,7 @@ mod tests {
             json!({"data": {}, "expiry_date": {"unix_nanos": 1, "offset_seconds": 999_999}}),
         ] {
             let data = SessionData::try_from(stored).unwrap();
-            assert!(matches!(
-                from_data(Id::default(), data),
-                Err(session_store::Error::Decode(_))
-            ));
+            assert_eq!(from_data(Id::default(), data), None);
         }
     }
 

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use actix_session::storage::{SessionKey as ActixKey, SessionStore as _, UpdateError};
+use actix_session::storage::{LoadError, SessionKey as ActixKey, SessionStore as _, UpdateError};
 use futures::StreamExt;
 use session_adapters::{ActixSessionStore, TowerSessionsStore};
 use session_core::{Duration, SessionKey, SessionStore};
@@ -82,6 +82,8 @@ async fn tower_create_never_overwrites_an_existing_id(backend: &str) {
         .await
         .unwrap();
 
+    // Not a tower-sessions record: no session for tower-sessions, but not free either.
+    assert_eq!(store.load(&taken).await.unwrap(), None);
     let mut record = tower_record(in_a_minute());
     record.id = taken;
     store.create(&mut record).await.unwrap();
@@ -93,6 +95,33 @@ async fn tower_create_never_overwrites_an_existing_id(backend: &str) {
         .unwrap();
     assert_eq!(kept, Some(theirs), "create overwrote an existing session");
     assert_eq!(store.load(&record.id).await.unwrap(), Some(record));
+}
+
+/// A save over a record that is not a tower-sessions record (another middleware's session under
+/// the same key) is a `Decode` error and leaves that record as it was.
+async fn tower_a_save_never_overwrites_a_record_it_cannot_read(backend: &str) {
+    let Some(store) = tower_store(backend, "tower_unreadable").await else {
+        return;
+    };
+    let record = tower_record(in_a_minute());
+    let key = SessionKey::parse(&record.id.to_string()).unwrap();
+    let theirs = session_testkit::data(serde_json::json!({"data": "not an object"}));
+    store
+        .inner()
+        .write(&key, &theirs, Duration::MINUTE)
+        .await
+        .unwrap();
+    let refused = store.save(&record).await;
+    assert!(
+        matches!(refused, Err(session_store::Error::Decode(_))),
+        "{refused:?}"
+    );
+    let kept = store
+        .inner()
+        .get(&key, Duration::MINUTE, false)
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(theirs));
 }
 
 /// Data and expiry date come back exactly: every JSON value, the expiry to the nanosecond.
@@ -272,6 +301,41 @@ async fn actix_update_and_touch_racing_a_delete_never_resurrect_it(backend: &str
     .await;
 }
 
+/// A record that is not an actix-session state (another middleware's session under the same
+/// key) fails to load as `Deserialization`, and a change to it goes under a new key, leaving the
+/// record as it was.
+async fn actix_an_update_never_overwrites_a_record_it_cannot_read(backend: &str) {
+    let Some(store) = actix_store(backend, "actix_unreadable").await else {
+        return;
+    };
+    let key = SessionKey::generate();
+    let theirs = session_testkit::data(serde_json::json!({"n": 1}));
+    store
+        .inner()
+        .write(&key, &theirs, Duration::MINUTE)
+        .await
+        .unwrap();
+    let actix_key = ActixKey::try_from(key.as_str().to_owned()).unwrap();
+    let loaded = store.load(&actix_key).await;
+    assert!(
+        matches!(loaded, Err(LoadError::Deserialization(_))),
+        "{loaded:?}"
+    );
+    let mine = state(&[("n", "2")]);
+    let moved = store
+        .update(copy(&actix_key), mine.clone(), &Duration::MINUTE)
+        .await
+        .unwrap();
+    assert_ne!(moved, actix_key);
+    assert_eq!(store.load(&moved).await.unwrap(), Some(mine));
+    let kept = store
+        .inner()
+        .get(&key, Duration::MINUTE, false)
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(theirs));
+}
+
 /// A state above the store's record limit (1 MiB) is a `Serialization` error; the stored state
 /// stays.
 async fn actix_an_oversized_state_is_refused_and_keeps_the_session(backend: &str) {
@@ -302,6 +366,7 @@ fn adapters_take_concrete_stores_and_trait_objects(store: session_memory::Memory
 on_every_backend!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     tower_create_never_overwrites_an_existing_id,
+    tower_a_save_never_overwrites_a_record_it_cannot_read,
     tower_a_record_round_trips_with_its_exact_expiry,
     tower_an_expired_session_is_never_returned,
     tower_a_save_racing_a_delete_never_resurrects_it,
@@ -309,5 +374,6 @@ on_every_backend!(
     actix_a_session_round_trips_and_keeps_its_key,
     actix_an_expired_session_is_never_returned,
     actix_update_and_touch_racing_a_delete_never_resurrect_it,
+    actix_an_update_never_overwrites_a_record_it_cannot_read,
     actix_an_oversized_state_is_refused_and_keeps_the_session,
 );
