@@ -1,45 +1,4 @@
 //! [`ActixSessionStore`]: any of our stores as an actix-session store.
-//!
-//! ```no_run
-//! use actix_session::SessionMiddleware;
-//! use actix_web::{App, HttpServer, cookie::Key};
-//! use session_adapters::ActixSessionStore;
-//!
-//! # async fn app() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = ActixSessionStore::new(session_config::connect_from_env().await?);
-//! let key = Key::generate(); // load it from configuration in a real app
-//! HttpServer::new(move || App::new().wrap(SessionMiddleware::new(store.clone(), key.clone())))
-//!     .bind(("127.0.0.1", 8080))?
-//!     .run()
-//!     .await?;
-//! # Ok(()) }
-//! ```
-//!
-//! # How an actix-session state is stored
-//! | actix-session | our record |
-//! |---|---|
-//! | the session key (a cookie value) | the [`SessionKey`]; new keys are [`SessionKey::generate`]d (256 bits, 43 characters) |
-//! | the state, `HashMap<String, String>` (each value JSON text written by `Session::insert`) | the session data: one JSON *string* member per entry, the text kept byte for byte |
-//! | the TTL | the record's `max_age` |
-//!
-//! The values stay strings rather than being parsed: actix-session's contract is the exact text,
-//! and parsing would re-format it (`1.0e3` would come back as `1000.0`).
-//!
-//! # Behaviours that differ from actix-session's own stores
-//! - `update` of a session that is gone (destroyed by a logout, or expired, since this request
-//!   loaded it) writes nothing and returns the same key: the next request finds no session.
-//!   actix-session's Redis store instead saves the state under a new key, which would log the
-//!   user back in after a logout.
-//! - `update` of a session whose record this adapter cannot read (undecodable bytes, or data
-//!   another middleware wrote under the key; actix-session then hands the handler an empty
-//!   state) saves the new state under a new key and leaves the record to expire, instead of
-//!   overwriting data it could not read.
-//! - A cookie value that is not a valid [`SessionKey`] of ours (actix accepts up to 4064 bytes of
-//!   anything) names no session: `load` returns `None`, `update_ttl` and `delete` do nothing,
-//!   `update` saves under a new key.
-//! - Errors keep our [`Error`] as their source (`anyhow`): unreadable records are
-//!   `LoadError::Deserialization`, bad input `SaveError`/`UpdateError::Serialization`, and the
-//!   rest `Other`.
 
 use std::collections::HashMap;
 
@@ -66,6 +25,47 @@ type State = HashMap<String, String>;
 ///
 /// `S` is a concrete store or `Arc<dyn SessionStore>` (the default). Clone it into each worker's
 /// `App` (cheap for an `Arc`).
+///
+/// ```no_run
+/// use actix_session::SessionMiddleware;
+/// use actix_web::{App, HttpServer, cookie::Key};
+/// use session_adapters::ActixSessionStore;
+///
+/// # async fn app() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = ActixSessionStore::new(session_config::connect_from_env().await?);
+/// let key = Key::generate(); // load it from configuration in a real app
+/// HttpServer::new(move || App::new().wrap(SessionMiddleware::new(store.clone(), key.clone())))
+///     .bind(("127.0.0.1", 8080))?
+///     .run()
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
+/// # How an actix-session state is stored
+/// | actix-session | our record |
+/// |---|---|
+/// | the session key (a cookie value) | the [`SessionKey`]; new keys are [`SessionKey::generate`]d (256 bits, 43 characters) |
+/// | the state, `HashMap<String, String>` (each value JSON text written by `Session::insert`) | the session data: one JSON *string* member per entry, the text kept byte for byte |
+/// | the TTL | the record's `max_age` |
+///
+/// The values stay strings rather than being parsed: actix-session's contract is the exact text,
+/// and parsing would re-format it (`1.0e3` would come back as `1000.0`).
+///
+/// # Behaviours that differ from actix-session's own stores
+/// - `update` of a session that is gone (destroyed by a logout, or expired, since this request
+///   loaded it) writes nothing and returns the same key: the next request finds no session.
+///   actix-session's Redis store instead saves the state under a new key, which would log the
+///   user back in after a logout.
+/// - `update` of a session whose record this adapter cannot read (undecodable bytes, or data
+///   another middleware wrote under the key; actix-session then hands the handler an empty
+///   state) saves the new state under a new key and leaves the record to expire, instead of
+///   overwriting data it could not read.
+/// - A cookie value that is not a valid [`SessionKey`] of ours (actix accepts up to 4064 bytes of
+///   anything) names no session: `load` returns `None`, `update_ttl` and `delete` do nothing,
+///   `update` saves under a new key.
+/// - Errors keep our [`Error`] as their source (`anyhow`): unreadable records are
+///   `LoadError::Deserialization`, bad input `SaveError`/`UpdateError::Serialization`, and the
+///   rest `Other`.
 #[derive(Debug, Clone)]
 pub struct ActixSessionStore<S = std::sync::Arc<dyn SessionStore>> {
     store: S,

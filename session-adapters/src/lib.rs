@@ -28,7 +28,7 @@
 //!   re-creates a record.
 //! - An expired session is never returned.
 //!
-//! Each module's documentation says how the framework's record maps onto ours, and which of the
+//! Each type's documentation says how the framework's record maps onto ours, and which of the
 //! framework's behaviours could not be kept exactly.
 //!
 //! [tower-sessions]: https://docs.rs/tower-sessions/0.15

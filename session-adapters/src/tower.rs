@@ -1,47 +1,4 @@
 //! [`TowerSessionsStore`]: any of our stores as a tower-sessions store.
-//!
-//! ```no_run
-//! use std::sync::Arc;
-//! use session_adapters::TowerSessionsStore;
-//! use tower_sessions::{Expiry, SessionManagerLayer, cookie::time::Duration};
-//!
-//! # async fn app() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = session_config::connect_from_env().await?; // an Arc<dyn SessionStore>
-//! let layer = SessionManagerLayer::new(TowerSessionsStore::new(store))
-//!     .with_expiry(Expiry::OnInactivity(Duration::minutes(30)));
-//! let app: axum::Router = axum::Router::new().layer(layer);
-//! # Ok(()) }
-//! ```
-//!
-//! # How a tower-sessions record is stored
-//! | tower-sessions `Record` | our record |
-//! |---|---|
-//! | `id` (an `i128`, written as 22 base64url characters by its `Display`) | the [`SessionKey`]: those 22 characters, all within our key alphabet |
-//! | `data` (`HashMap<String, serde_json::Value>`) | the session data's `"data"` member, a JSON object, values unchanged |
-//! | `expiry_date` (`OffsetDateTime`) | the record's expiry (`max_age` = `expiry_date` − now, in milliseconds), and exactly, to the nanosecond and with its UTC offset, in the session data's `"expiry_date"` member: `{"unix_nanos": …, "offset_seconds": …}` |
-//!
-//! So a stored session reads, for example,
-//! `{"data": {"user": "alice"}, "expiry_date": {"unix_nanos": 1732320000123456789, "offset_seconds": 0}}`.
-//! The data sits one level down, so tower-sessions data may nest one level less deep than
-//! [`MAX_NESTING_DEPTH`](session_core::MAX_NESTING_DEPTH).
-//!
-//! # Behaviours that differ from tower-sessions' own stores
-//! - `save` replaces a *live* record only (see [`TowerSessionsStore`]); tower-sessions itself
-//!   only ever calls `save` for a session it loaded or created, so apps see no difference except
-//!   that a logout wins over a concurrent request. `CachingSessionStore` uses `save` to fill its
-//!   cache after a miss: with this adapter as the cache, that fill writes nothing, so every load
-//!   goes to the backing store (correct, only uncached).
-//! - A record whose `expiry_date` is already past is not stored: `create` writes nothing and
-//!   `save` removes the session (our stores take a positive lifetime; an expired session must
-//!   not be returned anyway). An `expiry_date` more than 100 years ahead
-//!   ([`MAX_MAX_AGE`](session_core::MAX_MAX_AGE)) is refused with an `Encode` error.
-//! - tower-sessions' errors carry only a message: our [`Error`]'s source chain is flattened into
-//!   it (it never contains the session id). Bad input gives `Encode` errors, the rest `Backend`
-//!   errors.
-//! - `load` of a record it cannot read (corrupted bytes, or a session another middleware wrote
-//!   under the same key) returns `None`, as for a missing session, instead of a `Decode` error:
-//!   tower-sessions would turn that error into a `500` on every request carrying the cookie. The
-//!   record is left as it is, and `create` never reuses its id.
 
 use std::collections::HashMap;
 
@@ -66,6 +23,48 @@ use crate::shared::{self, PROBE_MAX_AGE, Replaced};
 /// - `delete` destroys the session, and succeeds when it is already gone.
 ///
 /// `S` is a concrete store or `Arc<dyn SessionStore>` (the default).
+///
+/// ```no_run
+/// use session_adapters::TowerSessionsStore;
+/// use tower_sessions::{Expiry, SessionManagerLayer, cookie::time::Duration};
+///
+/// # async fn app() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = session_config::connect_from_env().await?; // an Arc<dyn SessionStore>
+/// let layer = SessionManagerLayer::new(TowerSessionsStore::new(store))
+///     .with_expiry(Expiry::OnInactivity(Duration::minutes(30)));
+/// let app: axum::Router = axum::Router::new().layer(layer);
+/// # Ok(()) }
+/// ```
+///
+/// # How a tower-sessions record is stored
+/// | tower-sessions `Record` | our record |
+/// |---|---|
+/// | `id` (an `i128`, written as 22 base64url characters by its `Display`) | the [`SessionKey`]: those 22 characters, all within our key alphabet |
+/// | `data` (`HashMap<String, serde_json::Value>`) | the session data's `"data"` member, a JSON object, values unchanged |
+/// | `expiry_date` (`OffsetDateTime`) | the record's expiry (`max_age` = `expiry_date` − now, in milliseconds), and exactly, to the nanosecond and with its UTC offset, in the session data's `"expiry_date"` member: `{"unix_nanos": …, "offset_seconds": …}` |
+///
+/// So a stored session reads, for example,
+/// `{"data": {"user": "alice"}, "expiry_date": {"unix_nanos": 1732320000123456789, "offset_seconds": 0}}`.
+/// The data sits one level down, so tower-sessions data may nest one level less deep than
+/// [`MAX_NESTING_DEPTH`](session_core::MAX_NESTING_DEPTH).
+///
+/// # Behaviours that differ from tower-sessions' own stores
+/// - `save` replaces a *live* record only (see [`TowerSessionsStore`]); tower-sessions itself
+///   only ever calls `save` for a session it loaded or created, so apps see no difference except
+///   that a logout wins over a concurrent request. `CachingSessionStore` uses `save` to fill its
+///   cache after a miss: with this adapter as the cache, that fill writes nothing, so every load
+///   goes to the backing store (correct, only uncached).
+/// - A record whose `expiry_date` is already past is not stored: `create` writes nothing and
+///   `save` removes the session (our stores take a positive lifetime; an expired session must
+///   not be returned anyway). An `expiry_date` more than 100 years ahead
+///   ([`MAX_MAX_AGE`](session_core::MAX_MAX_AGE)) is refused with an `Encode` error.
+/// - tower-sessions' errors carry only a message: our [`Error`]'s source chain is flattened into
+///   it (it never contains the session id). Bad input gives `Encode` errors, the rest `Backend`
+///   errors.
+/// - `load` of a record it cannot read (corrupted bytes, or a session another middleware wrote
+///   under the same key) returns `None`, as for a missing session, instead of a `Decode` error:
+///   tower-sessions would turn that error into a `500` on every request carrying the cookie. The
+///   record is left as it is, and `create` never reuses its id.
 #[derive(Debug, Clone)]
 pub struct TowerSessionsStore<S = std::sync::Arc<dyn SessionStore>> {
     store: S,
