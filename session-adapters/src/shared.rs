@@ -25,6 +25,22 @@ pub(crate) const CREATE_ATTEMPTS: u32 = 8;
 /// the same moment make it try again.
 pub(crate) const REPLACE_ATTEMPTS: u32 = 20;
 
+/// The longest wait between two tries of [`replace`], in milliseconds.
+const MAX_WAIT_MS: u64 = 64;
+
+/// Waits after conflict number `attempt`: a random time up to 2^`attempt` ms, at most
+/// [`MAX_WAIT_MS`]. Random, so that requests that collided once spread out instead of colliding
+/// again in lockstep; doubling, so that a crowd of writers on one session thins out quickly.
+async fn wait_after_conflict(attempt: u32) {
+    let ceiling = 1_u64
+        .checked_shl(attempt)
+        .unwrap_or(u64::MAX)
+        .min(MAX_WAIT_MS);
+    // Without OS randomness, waiting the longest time is still correct, only slower.
+    let ms = getrandom::u64().map_or(ceiling, |r| r % (ceiling + 1));
+    tokio::time::sleep(StdDuration::from_millis(ms)).await;
+}
+
 /// Whether a session is live under `key`, for [`create`]. A record that cannot be decoded counts
 /// as taken: it is someone's data, and a new session must not overwrite it.
 async fn is_taken<S: SessionStore + ?Sized>(store: &S, key: &SessionKey) -> Result<bool> {
@@ -113,10 +129,7 @@ pub(crate) async fn replace<S: SessionStore + ?Sized>(
         match store.write_if(key, data, max_age, loaded.version).await? {
             WriteOutcome::Written(_) => return Ok(Replaced::Written),
             WriteOutcome::Missing => return Ok(Replaced::Missing),
-            // Spread out requests that keep colliding on one session.
-            WriteOutcome::Conflict => {
-                tokio::time::sleep(StdDuration::from_millis(u64::from(attempt))).await;
-            }
+            WriteOutcome::Conflict => wait_after_conflict(attempt).await,
         }
     }
     Err(Error::WriteConflict {

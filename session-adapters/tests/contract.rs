@@ -192,6 +192,27 @@ async fn tower_a_save_racing_a_delete_never_resurrects_it(backend: &str) {
     .await;
 }
 
+/// 64 requests saving one session at once (last writer wins, as with tower-sessions' own
+/// stores) all succeed, and the session ends up holding one of their records whole.
+async fn tower_sixty_four_concurrent_saves_all_succeed(backend: &str) {
+    let Some(store) = tower_store(backend, "tower_concurrent").await else {
+        return;
+    };
+    let mut record = tower_record(in_a_minute());
+    store.create(&mut record).await.unwrap();
+    let saves = (0..64).map(|i| {
+        let (store, mut record) = (store.clone(), record.clone());
+        record.data = HashMap::from([("writer".to_owned(), serde_json::json!(i))]);
+        async move { store.save(&record).await }
+    });
+    for saved in futures::future::join_all(saves).await {
+        saved.unwrap();
+    }
+    let last = store.load(&record.id).await.unwrap().unwrap();
+    assert_eq!(last.data.len(), 1, "{:?}", last.data);
+    assert!(last.data["writer"].as_u64().is_some_and(|i| i < 64));
+}
+
 /// An expiry date beyond our 100-year limit is an `Encode` error; the stored session stays.
 async fn tower_bad_input_is_refused_and_keeps_the_session(backend: &str) {
     let Some(store) = tower_store(backend, "tower_bad_input").await else {
@@ -370,6 +391,7 @@ on_every_backend!(
     tower_a_record_round_trips_with_its_exact_expiry,
     tower_an_expired_session_is_never_returned,
     tower_a_save_racing_a_delete_never_resurrects_it,
+    tower_sixty_four_concurrent_saves_all_succeed,
     tower_bad_input_is_refused_and_keeps_the_session,
     actix_a_session_round_trips_and_keeps_its_key,
     actix_an_expired_session_is_never_returned,
