@@ -17,7 +17,8 @@ type State = HashMap<String, String>;
 /// - `save` writes under a new [`SessionKey::generate`]d key, and never overwrites an existing
 ///   record (a taken key is drawn again).
 /// - `update` replaces the state of a live session only, with a conditional write; a session
-///   destroyed or expired meanwhile stays gone.
+///   destroyed or expired meanwhile stays gone. Concurrent updates of one session end
+///   last-writer-wins, as with actix-session's own stores.
 /// - `update_ttl` is a [`touch`](SessionStore::touch): it moves the expiry of a live session and
 ///   never re-creates one.
 /// - `load` returns `None` for a missing or expired session; `delete` succeeds when the session

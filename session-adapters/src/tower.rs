@@ -18,7 +18,8 @@ use crate::shared::{self, PROBE_MAX_AGE, Replaced};
 ///   new `Id` (see the crate docs for how the check is made).
 /// - `save` replaces the data of a live session only, with a conditional write; a session
 ///   destroyed or expired meanwhile stays gone, so a request that finishes after a logout (or
-///   runs with `with_always_save(true)`) can never bring it back.
+///   runs with `with_always_save(true)`) can never bring it back. Concurrent saves of one
+///   session end last-writer-wins, as with tower-sessions' own stores.
 /// - `load` returns `None` for a missing or expired session.
 /// - `delete` destroys the session, and succeeds when it is already gone.
 ///
