@@ -25,5 +25,18 @@ tree=$(cargo tree -q -p session-config -e normal --prefix none)
 for driver in redis sqlx mongodb; do
   if grep -qE "^$driver v" <<<"$tree"; then echo "session-config (default features) depends on $driver"; status=1; fi
 done
+# session-adapters pins the frameworks' majors: its own tree (dependencies and the tests'
+# dev-dependencies) holds exactly one version of each framework's core crate. Scoped to this
+# crate: session-bench deliberately pulls older tower-sessions-core releases for its peers.
+for pair in tower-sessions:tower-sessions-core actix-session:actix-session; do
+  feature=${pair%%:*} core=${pair#*:}
+  versions=$(cargo tree -q -p session-adapters --features "$feature" -e normal,dev --prefix none \
+    --format '{p}' | grep -E "^$core v" | cut -d' ' -f1,2 | sort -u)
+  if [ "$(grep -c . <<<"$versions")" != 1 ]; then
+    echo "session-adapters --features $feature: expected exactly one $core, found: ${versions:-none}"
+    status=1
+  fi
+done
 [ "$status" = 0 ] && echo "dependency isolation: each backend crate pulls in only its own driver"
+[ "$status" = 0 ] && echo "framework versions: session-adapters has one tower-sessions-core and one actix-session"
 exit "$status"
