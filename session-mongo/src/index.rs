@@ -70,19 +70,12 @@ pub(crate) async fn ensure_ttl_index(
             ),
         ));
     }
-    let model = IndexModel::builder()
-        .keys(doc! { EXPIRES_AT: 1 })
-        .options(
-            IndexOptions::builder()
-                .name(INDEX_NAME.to_owned())
-                .expire_after(Duration::ZERO)
-                .build(),
-        )
+    let options = IndexOptions::builder()
+        .name(INDEX_NAME.to_owned())
+        .expire_after(Duration::ZERO)
         .build();
-    let coll = collection.clone();
-    timed(timeout, async move { coll.create_index(model).await })
+    create_index(collection, doc! { EXPIRES_AT: 1 }, options, timeout)
         .await
-        .map(drop)
         .map_err(|e| match e {
             // A conflicting index appeared between the listing and the creation (another
             // process, another name): report it rather than loop.
@@ -106,15 +99,22 @@ pub(crate) async fn ensure_owner_index(
     collection: &Collection<Document>,
     timeout: Duration,
 ) -> Result<()> {
-    let model = IndexModel::builder()
-        .keys(doc! { crate::document::OWNER: 1, EXPIRES_AT: 1 })
-        .options(
-            IndexOptions::builder()
-                .name(OWNER_INDEX_NAME.to_owned())
-                .sparse(true)
-                .build(),
-        )
+    let options = IndexOptions::builder()
+        .name(OWNER_INDEX_NAME.to_owned())
+        .sparse(true)
         .build();
+    let keys = doc! { crate::document::OWNER: 1, EXPIRES_AT: 1 };
+    create_index(collection, keys, options, timeout).await
+}
+
+/// Creates the index on `keys` with `options` (a no-op when it exists with the same ones).
+async fn create_index(
+    collection: &Collection<Document>,
+    keys: Document,
+    options: IndexOptions,
+    timeout: Duration,
+) -> Result<()> {
+    let model = IndexModel::builder().keys(keys).options(options).build();
     let coll = collection.clone();
     timed(timeout, async move { coll.create_index(model).await })
         .await
