@@ -77,6 +77,7 @@
 mod connect;
 mod connection;
 mod error;
+mod sentinel;
 mod store;
 
 pub use redis;

@@ -63,7 +63,7 @@ return 2
 /// commands it sends and how it behaves when the server is down or slow.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     prefix: String,
     timeout: StdDuration,
     max_record_bytes: usize,
