@@ -253,6 +253,7 @@ start_redis_sentinel() {
         local follow=()
         [ "$p" = "$primary" ] || follow=(--replicaof 127.0.0.1 "$primary")
         redis-server --daemonize yes --bind 127.0.0.1 --port "$p" --save "" --appendonly no \
+          --repl-diskless-sync-delay 0 \
           --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "${follow[@]}" \
           >/dev/null 2>&1 || true
         ;;

@@ -8,8 +8,8 @@ use redis::cluster_async::ClusterConnection;
 use session_core::{Error, Result};
 
 use crate::connection::{Cluster, Link, ReplicaAck};
-use crate::sentinel::Failover;
 use crate::error::{BACKEND, timed};
+use crate::sentinel::Failover;
 use crate::{DEFAULT_TIMEOUT, RedisStore};
 
 /// Reconnection attempts the `ConnectionManager` makes before giving up on one operation.

@@ -302,7 +302,9 @@ async fn acked<C: redis::aio::ConnectionLike>(
     let Some(ack) = ack else {
         return Ok(());
     };
-    let ms = u64::try_from(ack.timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+    let ms = u64::try_from(ack.timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     let acknowledged: u32 = redis::cmd("WAIT")
         .arg(ack.replicas)
         .arg(ms)

@@ -2,8 +2,8 @@
 //! reached through a list of seed nodes) and `redis+sentinel://`, `rediss+sentinel://` (the
 //! primary that Redis Sentinel names, reached through a list of sentinels).
 
-use crate::scheme::query::{Query, parse_query, parse_url, require_host};
 use crate::redact::Secret;
+use crate::scheme::query::{Query, parse_query, parse_url, require_host};
 use crate::{Backend, ConfigError, StoreConfig};
 
 /// One server.
@@ -81,8 +81,7 @@ pub(crate) fn parse_sentinel(s: &str, scheme: &str) -> Result<StoreConfig, Confi
     let mut path = list.path.split('/');
     let master = path.next().unwrap_or_default();
     let db = path.next();
-    if master.is_empty() || path.next().is_some() || db.is_some_and(|d| d.parse::<u32>().is_err())
-    {
+    if master.is_empty() || path.next().is_some() || db.is_some_and(|d| d.parse::<u32>().is_err()) {
         return Err(ConfigError::malformed(
             "a redis+sentinel URL's path is the master name, then optionally a database number: \
              redis+sentinel://host:26379/mymaster[/0]",
@@ -113,7 +112,10 @@ pub(crate) fn parse_sentinel(s: &str, scheme: &str) -> Result<StoreConfig, Confi
     node.set_path(db.unwrap_or_default());
     Ok(StoreConfig::new(
         Backend::RedisSentinel {
-            sentinels: sentinels.into_iter().map(|u| Secret::new(u.into())).collect(),
+            sentinels: sentinels
+                .into_iter()
+                .map(|u| Secret::new(u.into()))
+                .collect(),
             master: master.to_owned(),
             node: q.driver_url(node),
             prefix,
@@ -247,8 +249,8 @@ mod connect {
                 e,
             )
         })?;
-        let settings =
-            SentinelNodeConnectionInfo::default().set_redis_connection_info(info.redis_settings().clone());
+        let settings = SentinelNodeConnectionInfo::default()
+            .set_redis_connection_info(info.redis_settings().clone());
         Ok(match info.addr() {
             ConnectionAddr::TcpTls { .. } => settings.set_tls_mode(TlsMode::Secure),
             _ => settings,
@@ -370,7 +372,10 @@ mod tests {
             ]
         );
         assert_eq!(master, "mymaster");
-        assert_eq!(node.expose(), "redis://app:pw@10.0.0.1:26379/2?protocol=resp3");
+        assert_eq!(
+            node.expose(),
+            "redis://app:pw@10.0.0.1:26379/2?protocol=resp3"
+        );
         assert_eq!(prefix.as_deref(), Some("s:"));
         assert_eq!(c.backend().name(), "redis-sentinel");
         let shown = format!("{c:?} {c}");
