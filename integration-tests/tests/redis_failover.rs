@@ -50,7 +50,9 @@ impl Topology {
     async fn start() -> Option<Topology> {
         // Without the default 5 s delay before the first full synchronisation, so that the
         // replica holds the data before the test kills the primary.
-        let no_delay = ["--repl-diskless-sync-delay", "0"];
+        // A replica's full synchronisation writes a file: in the temporary directory, not here.
+        let tmp = std::env::temp_dir().to_string_lossy().into_owned();
+        let no_delay = ["--repl-diskless-sync-delay", "0", "--dir", &tmp];
         let primary = match RedisServer::start(free_port(), &no_delay).await {
             Ok(server) => server,
             Err(e) => {
@@ -59,13 +61,8 @@ impl Topology {
             }
         };
         let primary_port = primary.port().to_string();
-        let replica_args = [
-            "--replicaof",
-            "127.0.0.1",
-            &primary_port,
-            no_delay[0],
-            no_delay[1],
-        ];
+        let mut replica_args = vec!["--replicaof", "127.0.0.1", &primary_port];
+        replica_args.extend(no_delay);
         let replica = RedisServer::start(free_port(), &replica_args)
             .await
             .unwrap();
@@ -369,27 +366,44 @@ async fn with_replica_ack_no_acknowledged_write_is_lost_when_the_primary_dies() 
 
 /// `SENTINEL FAILOVER` with the old primary alive: every write that started after Sentinel
 /// named the new primary is on the new primary (none went to the old one, which keeps
-/// accepting writes until Sentinel demotes it seconds later).
+/// accepting writes until Sentinel demotes it seconds later). Before that, writes pause from
+/// Sentinel's choice of the replica until its promotion, so in practice none is lost either;
+/// that is reported, not asserted, as Sentinel's timing decides it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_planned_failover_moves_the_store_and_no_write_goes_to_the_old_primary_after_it() {
+    planned_failover(false).await;
+}
+
+/// The same with `with_replica_ack(1, …)`: no acknowledged write is missing on the new primary,
+/// not even those acknowledged between the promotion and its announcement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_replica_ack_a_planned_failover_loses_no_acknowledged_write() {
+    planned_failover(true).await;
+}
+
+async fn planned_failover(replica_ack: bool) {
     let _one = ONE_AT_A_TIME.lock().await;
     let Some(topology) = Topology::start().await else {
         return;
     };
-    let store = Arc::new(topology.store().await);
+    let mut store = topology.store().await;
+    if replica_ack {
+        store = store.with_replica_ack(1, StdDuration::from_millis(200));
+    }
+    let store = Arc::new(store);
     let old_port = topology.primary_port().await;
-    let writes = Arc::new(Mutex::new(Vec::<(SessionKey, u64, Instant)>::new()));
+    let writes = Arc::new(Mutex::new(Vec::<(SessionKey, Instant, Instant)>::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let (store, writes, stop) = (store.clone(), writes.clone(), stop.clone());
         tokio::spawn(async move {
-            let mut n = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                n += 1;
                 let key = SessionKey::generate();
                 let started = Instant::now();
-                if store.set(&key, &record(0, n), TTL, true).await.is_ok() {
-                    writes.lock().unwrap().push((key, n, started));
+                if store.set(&key, &record(0, 0), TTL, true).await.is_ok() {
+                    writes.lock().unwrap().push((key, started, Instant::now()));
+                } else {
+                    tokio::time::sleep(StdDuration::from_millis(5)).await;
                 }
             }
         })
@@ -413,7 +427,19 @@ async fn a_planned_failover_moves_the_store_and_no_write_goes_to_the_old_primary
         );
         tokio::time::sleep(StdDuration::from_millis(2)).await;
     };
-    tokio::time::sleep(StdDuration::from_secs(2)).await;
+    // Writes resume at once, or with `WAIT 1` once the old primary is a replica of the new.
+    let resumed = loop {
+        let last = writes.lock().unwrap().last().map(|w| w.2);
+        if let Some(at) = last.filter(|at| *at > visible) {
+            break at - visible;
+        }
+        assert!(
+            visible.elapsed() < StdDuration::from_secs(30),
+            "writes did not resume"
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    };
+    tokio::time::sleep(StdDuration::from_secs(1)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     writer.await.unwrap();
 
@@ -423,29 +449,31 @@ async fn a_planned_failover_moves_the_store_and_no_write_goes_to_the_old_primary
     ))
     .await;
     let writes = writes.lock().unwrap().clone();
-    // The store learns of the switch from Sentinel's announcement, a few milliseconds after
-    // Sentinel's own state changes: writes in that gap may still reach the old primary.
-    let settled = visible + StdDuration::from_millis(100);
-    let (mut after, mut missing_after, mut missing_gap, mut missing_before) = (0, 0, 0, 0);
-    for (key, _, started) in &writes {
+    let slowest = writes.iter().map(|w| w.2 - w.1).max().unwrap();
+    let (mut after, mut missing_after, mut missing_before) = (0, 0, 0);
+    let mut last_missing = StdDuration::ZERO;
+    for (key, started, _) in &writes {
         let present: bool = new_primary
             .exists(format!("failover:{}", key.as_str()))
             .await
             .unwrap();
-        if *started >= settled {
+        if *started >= visible {
             after += 1;
             missing_after += usize::from(!present);
-        } else if *started >= visible {
-            missing_gap += usize::from(!present);
+            if !present {
+                last_missing = last_missing.max(*started - visible);
+            }
         } else {
             missing_before += usize::from(!present);
         }
     }
     eprintln!(
-        "[planned failover] switch visible {:?} after SENTINEL FAILOVER; {} writes in all, \
-         {after} started 100 ms or more after the switch ({missing_after} of them missing on the \
-         new primary), {missing_gap} missing from the first 100 ms, {missing_before} acknowledged \
-         before the switch missing on the new primary",
+        "[planned failover] replica_ack={replica_ack}: switch visible {:?} after SENTINEL \
+         FAILOVER, writes resumed {resumed:?} after that, slowest acknowledged write \
+         {slowest:?}; {} writes acknowledged in all, {after} \
+         started after the switch was visible ({missing_after} of them missing on the new \
+         primary, the last started {last_missing:?} after it), {missing_before} acknowledged \
+         before it missing on the new primary",
         visible - asked,
         writes.len()
     );
@@ -457,4 +485,10 @@ async fn a_planned_failover_moves_the_store_and_no_write_goes_to_the_old_primary
         missing_after, 0,
         "writes went to the old primary after the switch"
     );
+    if replica_ack {
+        assert_eq!(
+            missing_before, 0,
+            "with WAIT 1 an acknowledged write was lost"
+        );
+    }
 }

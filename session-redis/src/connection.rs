@@ -200,7 +200,7 @@ impl Connection {
             }
             Link::Cluster(cluster) => cmd.query_async(&mut cluster.current()).await,
             Link::Sentinel(failover) => {
-                let mut conn = failover.current();
+                let mut conn = failover.current().await;
                 let value = cmd.query_async(&mut conn).await?;
                 acked(&mut conn, wait).await.map(|()| value)
             }
@@ -219,7 +219,7 @@ impl Connection {
             }
             Link::Cluster(cluster) => script.invoke_async(&mut cluster.current()).await,
             Link::Sentinel(failover) => {
-                let mut conn = failover.current();
+                let mut conn = failover.current().await;
                 let value = script.invoke_async(&mut conn).await?;
                 acked(&mut conn, wait).await.map(|()| value)
             }

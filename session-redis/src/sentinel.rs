@@ -7,14 +7,16 @@
 //!   into a replica), a refused connection or a dropped one. The failing command asks Sentinel
 //!   for the current primary, connects to it (Sentinel's answer is checked with `ROLE`), and is
 //!   retried once there. Concurrent failures share one lookup.
-//! - **on Sentinel's `+switch-master` announcement**, which every sentinel publishes when it
-//!   promotes a replica. A background task per sentinel listens for it. This matters for a
-//!   planned switch (`SENTINEL FAILOVER`): the old primary stays up and keeps accepting writes
-//!   for up to about ten seconds, until Sentinel reconfigures it as a replica, and those writes
-//!   would be lost when it resynchronises. Listening moves the store within milliseconds of the
-//!   announcement instead.
+//! - **on Sentinel's announcements**, which a background task per sentinel listens to. This
+//!   matters for a planned switch (`SENTINEL FAILOVER`): the old primary stays up and keeps
+//!   accepting writes for up to about ten seconds, until Sentinel reconfigures it as a replica,
+//!   and those writes would be lost when it resynchronises. On `+selected-slave` (the leading
+//!   sentinel chose the replica it is about to promote) commands stop going to the old primary
+//!   and wait, at most [`DEFAULT_TIMEOUT`], until the chosen replica answers `ROLE` as a primary,
+//!   then run there; on `+switch-master` (the failover is complete, announced by every
+//!   sentinel) the store moves to the new primary if it has not already.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -31,6 +33,11 @@ use crate::error::{is_dropped, timed};
 /// Sentinel's channel for a completed failover: `<master name> <old ip> <old port> <new ip>
 /// <new port>`.
 const SWITCH_CHANNEL: &str = "+switch-master";
+/// Sentinel's channel for the replica chosen for promotion: `slave <name> <ip> <port> @
+/// <master name> <master ip> <master port>`.
+const SELECTED_CHANNEL: &str = "+selected-slave";
+/// How often a chosen replica is asked whether it is a primary yet.
+const PROMOTION_POLL: Duration = Duration::from_millis(10);
 /// Wait before a listener reconnects to a sentinel it lost.
 const LISTEN_RETRY: Duration = Duration::from_millis(500);
 
@@ -51,6 +58,9 @@ struct Shared {
     /// command that waited for someone else's lookup uses its outcome instead of repeating it.
     lookups: AtomicU64,
     last_success: AtomicU64,
+    /// Set while a lookup after Sentinel's announcement runs: commands wait for it instead of
+    /// going to the old primary.
+    switching: AtomicBool,
     /// The `+switch-master` listeners, stopped when the last store clone goes.
     listeners: std::sync::Mutex<Vec<AbortHandle>>,
 }
@@ -98,6 +108,7 @@ impl Failover {
             current: RwLock::new(conn),
             lookups: AtomicU64::new(0),
             last_success: AtomicU64::new(0),
+            switching: AtomicBool::new(false),
             listeners: std::sync::Mutex::new(Vec::new()),
         });
         let listeners = sentinels
@@ -111,8 +122,12 @@ impl Failover {
         Ok(Failover { shared })
     }
 
-    /// The connection to the primary as last looked up.
-    pub(crate) fn current(&self) -> MultiplexedConnection {
+    /// The connection to the primary as last looked up; while Sentinel's announcement of a new
+    /// primary is being acted on, the connection to the new one.
+    pub(crate) async fn current(&self) -> MultiplexedConnection {
+        if self.shared.switching.load(Ordering::Acquire) {
+            drop(self.shared.sentinel.lock().await);
+        }
         self.shared.primary().conn
     }
 
@@ -135,6 +150,13 @@ impl Failover {
 }
 
 impl Shared {
+    fn replace(&self, primary: Primary) {
+        match self.current.write() {
+            Ok(mut current) => *current = primary,
+            Err(poisoned) => *poisoned.into_inner() = primary,
+        }
+    }
+
     fn primary(&self) -> Primary {
         match self.current.read() {
             Ok(primary) => primary.clone(),
@@ -145,14 +167,12 @@ impl Shared {
     /// Asks Sentinel for the primary and switches to it; `true` on success. The caller holds
     /// the sentinel lock.
     async fn look_up(&self, sentinel: &mut Sentinel) -> bool {
-        let found = primary(sentinel, &self.master, &self.node).await;
+        // Bounded: commands may be waiting for the sentinel lock.
+        let found = timed(DEFAULT_TIMEOUT, primary(sentinel, &self.master, &self.node)).await;
         let n = self.lookups.load(Ordering::Acquire) + 1;
         let ok = match found {
             Ok(primary) => {
-                match self.current.write() {
-                    Ok(mut current) => *current = primary,
-                    Err(poisoned) => *poisoned.into_inner() = primary,
-                }
+                self.replace(primary);
                 self.last_success.store(n, Ordering::Release);
                 true
             }
@@ -166,6 +186,60 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Waits (at most [`DEFAULT_TIMEOUT`]) until the replica at `addr`, chosen for promotion,
+    /// answers `ROLE` as a primary, and moves there; stays on the old primary otherwise.
+    async fn await_promotion(&self, sentinel: &mut Sentinel, addr: &str) {
+        let promoted = async {
+            let clients = sentinel
+                .async_get_replica_clients(&self.master, Some(&self.node))
+                .await?;
+            let Some(client) = clients
+                .into_iter()
+                .find(|c| c.get_connection_info().addr().to_string() == addr)
+            else {
+                return Err(redis::RedisError::from((
+                    ErrorKind::NoValidReplicasFoundBySentinel,
+                    "the replica chosen for promotion is not among the valid replicas",
+                )));
+            };
+            // Sentinel promotes the replica with `REPLICAOF NO ONE` and `CLIENT KILL TYPE
+            // normal` in one transaction: a connection from before is cut, one opened after
+            // the replica answers as a primary is not.
+            loop {
+                let conn = client
+                    .get_multiplexed_async_connection_with_config(&connection_config())
+                    .await;
+                if let Ok(mut conn) = conn {
+                    let role: RedisResult<redis::Role> =
+                        redis::cmd("ROLE").query_async(&mut conn).await;
+                    if let Ok(redis::Role::Primary { .. }) = role {
+                        return Ok(Primary {
+                            addr: addr.to_owned(),
+                            conn,
+                        });
+                    }
+                }
+                tokio::time::sleep(PROMOTION_POLL).await;
+            }
+        };
+        match timed(DEFAULT_TIMEOUT, promoted).await {
+            Ok(primary) => self.replace(primary),
+            Err(e) => tracing::warn!(
+                error = %error_chain(&e),
+                "the replica Sentinel chose was not promoted in time; staying on the old primary",
+            ),
+        }
+    }
+}
+
+/// The data nodes' connection settings: see `RedisStore::connect`.
+fn connection_config() -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(DEFAULT_TIMEOUT))
+        .set_response_timeout(None)
+}
+
 /// A connection to the primary Sentinel names for `master`, after `ROLE` confirmed it.
 async fn primary(
     sentinel: &mut Sentinel,
@@ -174,12 +248,8 @@ async fn primary(
 ) -> RedisResult<Primary> {
     let client = sentinel.async_master_for(master, Some(node)).await?;
     let addr = client.get_connection_info().addr().to_string();
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(DEFAULT_TIMEOUT))
-        // The store's per-operation timeout bounds every command; see `RedisStore::connect`.
-        .set_response_timeout(None);
     let conn = client
-        .get_multiplexed_async_connection_with_config(&config)
+        .get_multiplexed_async_connection_with_config(&connection_config())
         .await?;
     Ok(Primary { addr, conn })
 }
@@ -200,10 +270,15 @@ async fn listen(sentinel: ConnectionInfo, shared: Weak<Shared>) {
 
 async fn listen_once(sentinel: &ConnectionInfo, shared: &Weak<Shared>) -> RedisResult<()> {
     let client = redis::Client::open(sentinel.clone())?;
+    // The announcing sentinel is asked for the new primary: the others may not know yet, and
+    // would name the old primary, which still answers `ROLE` as a primary.
+    let mut announcer = Sentinel::build(vec![sentinel.clone()])?;
     let mut pubsub = tokio::time::timeout(DEFAULT_TIMEOUT, client.get_async_pubsub())
         .await
         .map_err(|_| redis::RedisError::from((ErrorKind::Io, "Sentinel did not answer")))??;
-    pubsub.subscribe(SWITCH_CHANNEL).await?;
+    pubsub
+        .subscribe(&[SWITCH_CHANNEL, SELECTED_CHANNEL])
+        .await?;
     let mut messages = pubsub.into_on_message();
     while let Some(message) = messages.next().await {
         let Some(shared) = shared.upgrade() else {
@@ -211,16 +286,26 @@ async fn listen_once(sentinel: &ConnectionInfo, shared: &Weak<Shared>) -> RedisR
         };
         let payload: String = message.get_payload()?;
         let fields: Vec<&str> = payload.split(' ').collect();
-        let [name, _, _, ip, port] = fields[..] else {
-            continue;
+        let (name, new_addr, selected) = match (message.get_channel_name(), &fields[..]) {
+            (SWITCH_CHANNEL, [name, _, _, ip, port]) => (*name, format!("{ip}:{port}"), false),
+            (SELECTED_CHANNEL, [_, _, ip, port, "@", name, _, _]) => {
+                (*name, format!("{ip}:{port}"), true)
+            }
+            _ => continue,
         };
         // Every sentinel announces the switch: the first announcement moves the store.
-        if name != shared.master || shared.primary().addr == format!("{ip}:{port}") {
+        if name != shared.master || shared.primary().addr == new_addr {
             continue;
         }
         tracing::info!("Sentinel announced a new Redis primary; moving there");
-        let mut sentinel = shared.sentinel.lock().await;
-        shared.look_up(&mut sentinel).await;
+        shared.switching.store(true, Ordering::Release);
+        let _lookup = shared.sentinel.lock().await;
+        if selected {
+            shared.await_promotion(&mut announcer, &new_addr).await;
+        } else {
+            shared.look_up(&mut announcer).await;
+        }
+        shared.switching.store(false, Ordering::Release);
     }
     Ok(())
 }
