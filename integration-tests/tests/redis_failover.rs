@@ -492,3 +492,188 @@ async fn planned_failover(replica_ack: bool) {
         );
     }
 }
+
+/// A Redis Cluster of three primaries and three replicas, all owned by the test, with a node
+/// timeout of 1 s.
+struct OwnCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl OwnCluster {
+    async fn start() -> Option<OwnCluster> {
+        let tmp = std::env::temp_dir();
+        let mut nodes = Vec::new();
+        for _ in 0..6 {
+            let port = free_port();
+            let conf = tmp.join(format!("session-cluster-{port}.conf"));
+            let _ = std::fs::remove_file(&conf);
+            let conf = conf.to_string_lossy().into_owned();
+            let dir = tmp.to_string_lossy().into_owned();
+            let args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &conf,
+                "--cluster-node-timeout",
+                "1000",
+                "--dir",
+                &dir,
+                "--repl-diskless-sync-delay",
+                "0",
+            ];
+            match RedisServer::start(port, &args).await {
+                Ok(node) => nodes.push(node),
+                Err(e) => {
+                    unreachable("redis_cluster", "own redis-server", &e);
+                    return None;
+                }
+            }
+        }
+        let mut create = std::process::Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for node in &nodes {
+            create.arg(format!("127.0.0.1:{}", node.port()));
+        }
+        let out = create
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let cluster = OwnCluster { nodes };
+        // Ready when every node sees the cluster as ok and every primary has its replica.
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        loop {
+            let mut ready = true;
+            for node in &cluster.nodes {
+                let mut c = raw(&node.url()).await;
+                let info: String = ::redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                let nodes: String = ::redis::cmd("CLUSTER")
+                    .arg("NODES")
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                ready &= info.contains("cluster_state:ok") && nodes.matches("slave").count() == 3;
+                let repl: String = ::redis::cmd("INFO")
+                    .arg("replication")
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                ready &= !repl.contains("role:slave") || repl.contains("master_link_status:up");
+            }
+            if ready {
+                return Some(cluster);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the test's cluster did not get ready"
+            );
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The index in `nodes` of the primary serving `key`.
+    async fn owner(&self, key: &str) -> usize {
+        let mut c = raw(&self.nodes[0].url()).await;
+        let slot: i64 = ::redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let nodes: String = ::redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        for line in nodes
+            .lines()
+            .filter(|l| l.contains("master") && !l.contains("fail"))
+        {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let port: u16 = fields[1].split(['@', ':']).nth(1).unwrap().parse().unwrap();
+            let owns = fields[8..].iter().any(|range| {
+                let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+                (lo.parse::<i64>().unwrap()..=hi.parse::<i64>().unwrap()).contains(&slot)
+            });
+            if owns {
+                return self.nodes.iter().position(|n| n.port() == port).unwrap();
+            }
+        }
+        panic!("no primary owns slot {slot}");
+    }
+}
+
+/// A replicated cluster under load loses the primary that owns a probe session: its replica is
+/// promoted and the same store follows the new slot owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_cluster_primary_the_store_follows_the_new_slot_owner() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(mut cluster) = OwnCluster::start().await else {
+        return;
+    };
+    let store = RedisStore::connect_cluster(&cluster.urls())
+        .await
+        .unwrap()
+        .with_prefix("failover:");
+    let store = Arc::new(store);
+    let keys = seed(&store).await;
+    let probe = keys[SESSIONS - 1].clone();
+    let victim = cluster.owner(&format!("failover:{}", probe.as_str())).await;
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let running = tokio::spawn(load(store.clone(), keys.clone(), stop.clone()));
+    tokio::time::sleep(StdDuration::from_secs(1)).await;
+    let killed_port = cluster.nodes[victim].port();
+    cluster.nodes[victim].kill();
+    let kill = Instant::now();
+    let recovered = loop {
+        let ok = store
+            .set(&probe, &record(SESSIONS - 1, 0), TTL, true)
+            .await
+            .is_ok()
+            && store
+                .get(&probe, TTL, false)
+                .await
+                .is_ok_and(|d| d.is_some());
+        if ok {
+            break kill.elapsed();
+        }
+        assert!(
+            kill.elapsed() < StdDuration::from_secs(20),
+            "no recovery in 20 s"
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    };
+    tokio::time::sleep(StdDuration::from_secs(2)).await;
+    stop.notify_waiters();
+    let log = running.await.unwrap();
+    let new_owner = cluster.owner(&format!("failover:{}", probe.as_str())).await;
+    assert_ne!(
+        cluster.nodes[new_owner].port(),
+        killed_port,
+        "no replica was promoted"
+    );
+    let (lost, window) = lost_writes(&store, &keys, &log, kill).await;
+    eprintln!(
+        "[cluster failover] {} ops, the probe's slot served again {recovered:?} after the kill, \
+         {} failed ops, {lost} acknowledged writes lost (acknowledged up to {window:?} before \
+         the kill)",
+        log.ops,
+        log.errors.len()
+    );
+    assert!(
+        recovered <= StdDuration::from_secs(10),
+        "recovery took {recovered:?}"
+    );
+}
