@@ -677,3 +677,64 @@ async fn killing_a_cluster_primary_the_store_follows_the_new_slot_owner() {
         "recovery took {recovered:?}"
     );
 }
+
+/// What `with_replica_ack(1, …)` costs, and what it guarantees: once a write returns, the
+/// replica already holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_replica_ack_a_returned_write_is_on_the_replica_and_its_cost_is_reported() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(topology) = Topology::start().await else {
+        return;
+    };
+    let acked = Arc::new(
+        topology
+            .store()
+            .await
+            .with_replica_ack(1, StdDuration::from_millis(500)),
+    );
+    let mut replica = raw(&topology.replica.url()).await;
+    for n in 0..500 {
+        let key = SessionKey::generate();
+        acked.set(&key, &record(0, n), TTL, true).await.unwrap();
+        let there: bool = replica
+            .exists(format!("failover:{}", key.as_str()))
+            .await
+            .unwrap();
+        assert!(there, "write {n} returned before the replica had it");
+    }
+
+    let plain = Arc::new(topology.store().await);
+    let mut report = Vec::new();
+    for (name, store) in [("no ack", plain), ("WAIT 1", acked)] {
+        let started = Instant::now();
+        for n in 0..1000 {
+            store
+                .set(&SessionKey::generate(), &record(0, n), TTL, true)
+                .await
+                .unwrap();
+        }
+        let sequential = started.elapsed() / 1000;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for n in 0..250 {
+                        store
+                            .set(&SessionKey::generate(), &record(0, n), TTL, true)
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let rate = (WORKERS * 250) as f64 / started.elapsed().as_secs_f64();
+        report.push(format!(
+            "{name}: {sequential:?} per sequential write, {rate:.0} writes/s from {WORKERS} tasks"
+        ));
+    }
+    eprintln!("[replica ack cost] {}", report.join("; "));
+}
