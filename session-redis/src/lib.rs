@@ -3,8 +3,8 @@
 //! [`RedisStore`] implements [`SessionStore`](session_core::SessionStore) on the
 //! [`redis`] crate (async, tokio): a single node through a
 //! [`ConnectionManager`](redis::aio::ConnectionManager), or a Redis Cluster through the
-//! crate's [async cluster client](redis::cluster_async::ClusterConnection). One store type
-//! serves both.
+//! crate's [async cluster client](redis::cluster_async::ClusterConnection), or the primary that
+//! Redis Sentinel names ([`RedisStore::connect_sentinel`]). One store type serves all three.
 //!
 //! # Commands
 //!
@@ -50,49 +50,56 @@
 //!
 //! # Deployments
 //!
-//! Figures measured on loopback by `integration-tests/tests/redis_failover.rs` (Redis 7.0,
-//! sentinels with `down-after-milliseconds 1000`, `failover-timeout 3000`, quorum 2 of 3; 16
-//! tasks of gets and sets on 300 sessions, debug build, 2 cores).
+//! Figures measured on loopback by `integration-tests/tests/redis_failover.rs` (Redis 7.0;
+//! sentinels with `down-after-milliseconds 1000`, `failover-timeout 3000`, quorum 2 of 3;
+//! cluster nodes with `cluster-node-timeout 1000`; 16 tasks of gets and sets on 300 sessions;
+//! debug build on 2 shared cores). Run it with `-- --nocapture` to see them.
 //!
 //! - **Single node** ([`RedisStore::connect`], `redis://`). No failover: a dead server fails
 //!   every operation transiently until it is back; the same store then recovers.
-//! - **Sentinel** ([`RedisStore::connect_sentinel`], `redis+sentinel://h1:26379,h2:26379/name`).
-//!   The store asks the sentinels for the primary, checks it with `ROLE`, and moves on its own:
-//!   after `READONLY`, a refused or a dropped connection it looks the primary up again and
-//!   retries the command once; and on every sentinel's `+switch-master` announcement.
-//!   - *Primary killed* (SIGKILL): the same store served reads and writes again **2.2–2.3 s**
-//!     after the kill (≈ 1 s down-after + election + promotion); every operation in between
-//!     failed with a transient error (`Unavailable`/`Timeout`); no read returned another
-//!     session's data or a destroyed session. Writes are replicated asynchronously: a write
-//!     acknowledged by the primary but not yet sent to the replica is lost when the replica is
-//!     promoted. On loopback the window was below measurement (0 lost writes in three runs);
-//!     across a network it is the replication lag, typically milliseconds.
-//!   - *Planned switch* (`SENTINEL FAILOVER`): the old primary stays up and accepts writes for
-//!     up to ~10 s until Sentinel demotes it; those writes are lost at its resynchronisation.
-//!     Sentinel promotes the replica before it announces the switch, so writes acknowledged in
-//!     that interval are lost too (491 of 21 294 in one run, switch visible 0.42 s after the
-//!     command). The store moves on the announcement: every write started 100 ms or more
-//!     after the switch was visible was on the new primary (13 977 of 13 977); in the first
-//!     100 ms some still reached the old one (167), the time the announcement takes to arrive
-//!     and the store to reconnect.
+//! - **Sentinel** ([`RedisStore::connect_sentinel`],
+//!   `redis+sentinel://h1:26379,h2:26379/name`). The store asks the sentinels for the primary,
+//!   checks it with `ROLE`, and moves by itself: after `READONLY`, a refused or a dropped
+//!   connection it looks the primary up again and retries the command once (these commands
+//!   either did not run or are idempotent); and it listens to every sentinel's announcements.
+//!   - *Primary killed* (SIGKILL): the same store served reads and writes again **2.2–2.5 s**
+//!     after the kill (≈ 1 s down-after, then election and promotion); operations in between
+//!     failed with transient errors (`Unavailable`/`Timeout`); no read ever returned another
+//!     session's data or a destroyed session. Replication is asynchronous, so writes the
+//!     primary acknowledged but had not yet sent to the replica are lost with it: the window
+//!     is the replication lag (on loopback below measurement: 0 lost writes in every run;
+//!     across a network, typically milliseconds, unbounded if the replica lags).
+//!   - *Planned switch* (`SENTINEL FAILOVER`, old primary alive): Redis keeps the old primary
+//!     accepting writes for about 10 s after the switch, until Sentinel demotes it, and
+//!     discards them then. The store stops using it as soon as the leading sentinel announces
+//!     the replica it chose (`+selected-slave`): commands wait until that replica answers as a
+//!     primary (at most the 2 s connect timeout), then run there. Measured: **no write went to
+//!     the old primary** after the switch was visible, no acknowledged write was lost, and the
+//!     slowest write during the switch took 62 ms.
 //!   - [`with_replica_ack(n, timeout)`](RedisStore::with_replica_ack) sends `WAIT n timeout`
-//!     after every write: `Ok` then means the primary and `n` replicas hold the write in
-//!     memory, and a failover that promotes one of them keeps it (0 acknowledged writes lost
-//!     when the primary was killed). A write that too few replicas acknowledge fails with
-//!     `Unavailable` although the primary applied it. While no replica is attached (after the
-//!     only replica was promoted, until the old primary returns as a replica) every write
-//!     fails: in the test, writes resumed 12.7 s after the kill, once the restarted old primary
-//!     had resynchronised. Costs a round trip and the replication delay per write.
-//!     It closes the planned-switch window too: a write to a primary whose replica left is not
-//!     acknowledged.
+//!     after every write. `Ok` then means the primary and `n` replicas hold the write in memory
+//!     (checked by the test on the replica right after each write); a failover, which promotes
+//!     the most up-to-date replica, keeps it: 0 acknowledged writes lost in the kill and the
+//!     planned-switch tests. A write too few replicas acknowledge in time fails with
+//!     `Unavailable` although the primary applied it. Memory is not disk: losing the primary
+//!     and those replicas together can still lose the write. Cost: one more round trip per
+//!     write (96 µs → 312 µs per sequential write, 35 000 → 9 900 writes/s from 16 tasks on
+//!     loopback), and writes fail while fewer than `n` replicas are attached: with one replica,
+//!     from the promotion until the old primary is back as a replica (12.7 s after a kill with
+//!     the old primary restarted at once; 10.4 s after a planned switch, which Redis needs to
+//!     demote the old primary).
 //! - **Cluster** ([`RedisStore::connect_cluster`], `redis+cluster://`). With replicas, the
-//!   cluster promotes a replica after `cluster-node-timeout`; the cluster client follows the new
-//!   slot owner through `MOVED` and its slot map, and the store rebuilds a failing connection in
-//!   the background. The conformance suite passes on a 3-primary, 3-replica cluster; the
-//!   failover itself is not yet measured by a test. `with_replica_ack` has no effect there.
-//! - **Managed Redis** (no `CONFIG`, no keyspace notifications): the store needs neither. It
-//!   sends only `GET`, `GETEX`, `SET`, `PEXPIRE`, `DEL`, `EVALSHA`/`SCRIPT LOAD` (and `WAIT`
-//!   with `with_replica_ack`), and relies on Redis' own TTLs for expiry.
+//!   cluster promotes a replica of a dead primary after `cluster-node-timeout`; the cluster
+//!   client follows the new slot owner and the store rebuilds a failing connection in the
+//!   background. Killing the primary owning a session: its slot served reads and writes again
+//!   **2.1 s** after the kill, other slots kept working, 0 acknowledged writes lost on
+//!   loopback (the same asynchronous-replication window as above applies).
+//!   `with_replica_ack` has no effect on a cluster store.
+//! - **Managed Redis** (no `CONFIG`, no keyspace notifications, often no Sentinel access): the
+//!   store needs neither. It sends only `GET`, `GETEX`, `SET`, `PEXPIRE`, `DEL`,
+//!   `EVALSHA`/`SCRIPT LOAD` (and `WAIT` with `with_replica_ack`), one key each, and relies on
+//!   Redis' own TTLs for expiry. Use `connect` with the provider's endpoint; its failover is the
+//!   provider's, and the store reconnects after a dropped connection like on a single node.
 //!
 //! # Example
 //!
