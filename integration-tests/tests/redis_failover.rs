@@ -87,26 +87,14 @@ impl Topology {
         let deadline = Instant::now() + StdDuration::from_secs(20);
         let mut replica = raw(&self.replica.url()).await;
         loop {
-            let info: String = ::redis::cmd("INFO")
-                .arg("replication")
-                .query_async(&mut replica)
-                .await
-                .unwrap();
+            let info: String = ask(&mut replica, &["INFO", "replication"]).await;
             let mut ready = info.contains("master_link_status:up");
             for s in &self.sentinels {
                 let mut c = raw(&s.url()).await;
-                let replicas: Vec<::redis::Value> = ::redis::cmd("SENTINEL")
-                    .arg("REPLICAS")
-                    .arg(MASTER)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                let others: Vec<::redis::Value> = ::redis::cmd("SENTINEL")
-                    .arg("SENTINELS")
-                    .arg(MASTER)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
+                let replicas: Vec<::redis::Value> =
+                    ask(&mut c, &["SENTINEL", "REPLICAS", MASTER]).await;
+                let others: Vec<::redis::Value> =
+                    ask(&mut c, &["SENTINEL", "SENTINELS", MASTER]).await;
                 ready &= replicas.len() == 1 && others.len() == 2;
             }
             if ready {
@@ -135,14 +123,22 @@ impl Topology {
     /// The port Sentinel names as the primary now.
     async fn primary_port(&self) -> u16 {
         let mut c = raw(&self.sentinels[0].url()).await;
-        let (_, port): (String, u16) = ::redis::cmd("SENTINEL")
-            .arg("GET-MASTER-ADDR-BY-NAME")
-            .arg(MASTER)
-            .query_async(&mut c)
-            .await
-            .unwrap();
+        let (_, port): (String, u16) =
+            ask(&mut c, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER]).await;
         port
     }
+}
+
+/// A raw command with string arguments; panics on an error.
+async fn ask<T: ::redis::FromRedisValue>(
+    conn: &mut ::redis::aio::MultiplexedConnection,
+    args: &[&str],
+) -> T {
+    ::redis::cmd(args[0])
+        .arg(&args[1..])
+        .query_async(conn)
+        .await
+        .unwrap()
 }
 
 async fn raw(url: &str) -> ::redis::aio::MultiplexedConnection {
@@ -274,6 +270,35 @@ async fn lost_writes(
     (lost, window)
 }
 
+/// Writes and reads `probe` (as session `owner`) every 10 ms until both succeed, at most
+/// `limit` after `kill`; then lets the load run 2 s more and stops it. Returns the time from
+/// the kill to the recovery, and the load's log.
+async fn recover_then_stop(
+    store: &RedisStore,
+    probe: &SessionKey,
+    owner: usize,
+    kill: Instant,
+    limit: StdDuration,
+    running: tokio::task::JoinHandle<Log>,
+    stop: &tokio::sync::Notify,
+) -> (StdDuration, Log) {
+    let recovered = loop {
+        let ok = store.set(probe, &record(owner, 0), TTL, true).await.is_ok()
+            && store
+                .get(probe, TTL, false)
+                .await
+                .is_ok_and(|d| d.is_some());
+        if ok {
+            break kill.elapsed();
+        }
+        assert!(kill.elapsed() < limit, "no recovery in {limit:?}");
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    };
+    tokio::time::sleep(StdDuration::from_secs(2)).await;
+    stop.notify_waiters();
+    (recovered, running.await.unwrap())
+}
+
 /// Kills the primary after 1 s of load and keeps the load on until the store has served 2 s
 /// without an error (at most 15 s); returns the log, the kill time and the recovery time.
 async fn kill_primary_under_load(replica_ack: bool) {
@@ -303,26 +328,17 @@ async fn kill_primary_under_load(replica_ack: bool) {
         }
         topology.primary.restart().await;
     }
-    // Recovered once a read and a write of a probe session succeed in a row, then 2 s more load.
     let probe = SessionKey::generate();
-    let recovered = loop {
-        let ok = store.set(&probe, &record(0, 0), TTL, true).await.is_ok()
-            && store
-                .get(&probe, TTL, false)
-                .await
-                .is_ok_and(|d| d.is_some());
-        if ok {
-            break kill.elapsed();
-        }
-        assert!(
-            kill.elapsed() < StdDuration::from_secs(15),
-            "no recovery in 15 s"
-        );
-        tokio::time::sleep(StdDuration::from_millis(10)).await;
-    };
-    tokio::time::sleep(StdDuration::from_secs(2)).await;
-    stop.notify_waiters();
-    let log = running.await.unwrap();
+    let (recovered, log) = recover_then_stop(
+        &store,
+        &probe,
+        0,
+        kill,
+        StdDuration::from_secs(15),
+        running,
+        &stop,
+    )
+    .await;
     assert_ne!(
         topology.primary_port().await,
         old_port,
@@ -411,12 +427,7 @@ async fn planned_failover(replica_ack: bool) {
     tokio::time::sleep(StdDuration::from_millis(500)).await;
     let mut sentinel = raw(&topology.sentinels[0].url()).await;
     let asked = Instant::now();
-    let () = ::redis::cmd("SENTINEL")
-        .arg("FAILOVER")
-        .arg(MASTER)
-        .query_async(&mut sentinel)
-        .await
-        .unwrap();
+    let () = ask(&mut sentinel, &["SENTINEL", "FAILOVER", MASTER]).await;
     let visible = loop {
         if topology.primary_port().await != old_port {
             break Instant::now();
@@ -550,22 +561,10 @@ impl OwnCluster {
             let mut ready = true;
             for node in &cluster.nodes {
                 let mut c = raw(&node.url()).await;
-                let info: String = ::redis::cmd("CLUSTER")
-                    .arg("INFO")
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                let nodes: String = ::redis::cmd("CLUSTER")
-                    .arg("NODES")
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
+                let info: String = ask(&mut c, &["CLUSTER", "INFO"]).await;
+                let nodes: String = ask(&mut c, &["CLUSTER", "NODES"]).await;
                 ready &= info.contains("cluster_state:ok") && nodes.matches("slave").count() == 3;
-                let repl: String = ::redis::cmd("INFO")
-                    .arg("replication")
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
+                let repl: String = ask(&mut c, &["INFO", "replication"]).await;
                 ready &= !repl.contains("role:slave") || repl.contains("master_link_status:up");
             }
             if ready {
@@ -586,17 +585,8 @@ impl OwnCluster {
     /// The index in `nodes` of the primary serving `key`.
     async fn owner(&self, key: &str) -> usize {
         let mut c = raw(&self.nodes[0].url()).await;
-        let slot: i64 = ::redis::cmd("CLUSTER")
-            .arg("KEYSLOT")
-            .arg(key)
-            .query_async(&mut c)
-            .await
-            .unwrap();
-        let nodes: String = ::redis::cmd("CLUSTER")
-            .arg("NODES")
-            .query_async(&mut c)
-            .await
-            .unwrap();
+        let slot: i64 = ask(&mut c, &["CLUSTER", "KEYSLOT", key]).await;
+        let nodes: String = ask(&mut c, &["CLUSTER", "NODES"]).await;
         for line in nodes
             .lines()
             .filter(|l| l.contains("master") && !l.contains("fail"))
@@ -637,27 +627,16 @@ async fn killing_a_cluster_primary_the_store_follows_the_new_slot_owner() {
     let killed_port = cluster.nodes[victim].port();
     cluster.nodes[victim].kill();
     let kill = Instant::now();
-    let recovered = loop {
-        let ok = store
-            .set(&probe, &record(SESSIONS - 1, 0), TTL, true)
-            .await
-            .is_ok()
-            && store
-                .get(&probe, TTL, false)
-                .await
-                .is_ok_and(|d| d.is_some());
-        if ok {
-            break kill.elapsed();
-        }
-        assert!(
-            kill.elapsed() < StdDuration::from_secs(20),
-            "no recovery in 20 s"
-        );
-        tokio::time::sleep(StdDuration::from_millis(10)).await;
-    };
-    tokio::time::sleep(StdDuration::from_secs(2)).await;
-    stop.notify_waiters();
-    let log = running.await.unwrap();
+    let (recovered, log) = recover_then_stop(
+        &store,
+        &probe,
+        SESSIONS - 1,
+        kill,
+        StdDuration::from_secs(20),
+        running,
+        &stop,
+    )
+    .await;
     let new_owner = cluster.owner(&format!("failover:{}", probe.as_str())).await;
     assert_ne!(
         cluster.nodes[new_owner].port(),

@@ -62,8 +62,8 @@
 //!   checks it with `ROLE`, and moves by itself: after `READONLY`, a refused or a dropped
 //!   connection it looks the primary up again and retries the command once (these commands
 //!   either did not run or are idempotent); and it listens to every sentinel's announcements.
-//!   - *Primary killed* (SIGKILL): the same store served reads and writes again **2.2–2.5 s**
-//!     after the kill (≈ 1 s down-after, then election and promotion); operations in between
+//!   - *Primary killed* (SIGKILL): the same store served reads and writes again **at most 2.5 s**
+//!     after the kill (1.4–2.5 s over five runs: ≈ 1 s down-after, then election and promotion); operations in between
 //!     failed with transient errors (`Unavailable`/`Timeout`); no read ever returned another
 //!     session's data or a destroyed session. Replication is asynchronous, so writes the
 //!     primary acknowledged but had not yet sent to the replica are lost with it: the window
@@ -92,7 +92,7 @@
 //!   cluster promotes a replica of a dead primary after `cluster-node-timeout`; the cluster
 //!   client follows the new slot owner and the store rebuilds a failing connection in the
 //!   background. Killing the primary owning a session: its slot served reads and writes again
-//!   **2.1 s** after the kill, other slots kept working, 0 acknowledged writes lost on
+//!   **2.1–2.6 s** after the kill, other slots kept working, 0 acknowledged writes lost on
 //!   loopback (the same asynchronous-replication window as above applies).
 //!   `with_replica_ack` has no effect on a cluster store.
 //! - **Managed Redis** (no `CONFIG`, no keyspace notifications, often no Sentinel access): the
