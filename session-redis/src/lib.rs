@@ -62,9 +62,9 @@
 //!   checks it with `ROLE`, and moves by itself: after `READONLY`, a refused or a dropped
 //!   connection it looks the primary up again and retries the command once (these commands
 //!   either did not run or are idempotent); and it listens to every sentinel's announcements.
-//!   - *Primary killed* (SIGKILL): the same store served reads and writes again **at most 2.5 s**
-//!     after the kill (1.4–2.5 s over five runs: ≈ 1 s down-after, then election and promotion); operations in between
-//!     failed with transient errors (`Unavailable`/`Timeout`); no read ever returned another
+//!   - *Primary killed* (SIGKILL): the same store served reads and writes again **at most
+//!     2.5 s** after the kill (1.4–2.5 s over five runs: ≈ 1 s down-after, then election and
+//!     promotion); operations in between failed with transient errors (`Unavailable`/`Timeout`); no read ever returned another
 //!     session's data or a destroyed session. Replication is asynchronous, so writes the
 //!     primary acknowledged but had not yet sent to the replica are lost with it: the window
 //!     is the replication lag (on loopback below measurement: 0 lost writes in every run;
