@@ -290,7 +290,10 @@ impl Connection {
 
 /// Every command the store sends changes data except a plain `GET`.
 fn is_write(cmd: &Cmd) -> bool {
-    !matches!(cmd.args_iter().next(), Some(redis::Arg::Simple(name)) if name.eq_ignore_ascii_case(b"GET"))
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(name)) => !name.eq_ignore_ascii_case(b"GET"),
+        _ => true,
+    }
 }
 
 /// `WAIT replicas ms` on the connection that just wrote, when `ack` asks for it: an error unless

@@ -64,8 +64,9 @@
 //!   either did not run or are idempotent); and it listens to every sentinel's announcements.
 //!   - *Primary killed* (SIGKILL): the same store served reads and writes again **at most
 //!     2.5 s** after the kill (1.4–2.5 s over five runs: ≈ 1 s down-after, then election and
-//!     promotion); operations in between failed with transient errors (`Unavailable`/`Timeout`); no read ever returned another
-//!     session's data or a destroyed session. Replication is asynchronous, so writes the
+//!     promotion); operations in between failed with transient errors
+//!     (`Unavailable`/`Timeout`); no read ever returned another session's data or a
+//!     destroyed session. Replication is asynchronous, so writes the
 //!     primary acknowledged but had not yet sent to the replica are lost with it: the window
 //!     is the replication lag (on loopback below measurement: 0 lost writes in every run;
 //!     across a network, typically milliseconds, unbounded if the replica lags).
