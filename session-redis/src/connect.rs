@@ -186,6 +186,8 @@ pub(crate) fn bad_url(e: redis::RedisError, what: &str) -> Error {
 mod tests {
     use std::time::Instant;
 
+    use redis::sentinel::SentinelNodeConnectionInfo;
+
     use super::*;
 
     /// A loopback port nothing listens on: bound, then released.
@@ -220,15 +222,46 @@ mod tests {
             assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
             let printed = shown(&err);
             assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
+
+            let err = RedisStore::connect_sentinel(
+                &["redis://127.0.0.1:26380", url],
+                "m",
+                SentinelNodeConnectionInfo::default(),
+            )
+            .await
+            .expect_err(url);
+            assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
+            let printed = shown(&err);
+            assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
         }
     }
 
     #[tokio::test]
-    async fn an_empty_cluster_node_list_is_a_config_error() {
+    async fn an_empty_cluster_node_or_sentinel_list_is_a_config_error() {
         let err = RedisStore::connect_cluster::<&str>(&[])
             .await
             .expect_err("no nodes");
         assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        let err =
+            RedisStore::connect_sentinel::<&str>(&[], "m", SentinelNodeConnectionInfo::default())
+                .await
+                .expect_err("no sentinels");
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn sentinels_on_closed_ports_fail_fast_and_transiently_without_the_password() {
+        let urls = [
+            format!("redis://:hunter2@127.0.0.1:{}", closed_port()),
+            format!("redis://:hunter2@127.0.0.1:{}", closed_port()),
+        ];
+        let started = Instant::now();
+        let err = RedisStore::connect_sentinel(&urls, "m", SentinelNodeConnectionInfo::default())
+            .await
+            .expect_err("nothing listens");
+        assert!(err.is_transient(), "{err:?}");
+        assert!(started.elapsed() < DEFAULT_TIMEOUT + Duration::from_millis(500));
+        assert!(!shown(&err).contains("hunter2"));
     }
 
     #[tokio::test]

@@ -309,3 +309,31 @@ async fn listen_once(sentinel: &ConnectionInfo, shared: &Weak<Shared>) -> RedisR
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn readonly_refused_and_dropped_connections_send_the_store_to_sentinel() {
+        let readonly = redis::RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ReadOnly),
+            "You can't write against a read only replica.",
+        ));
+        assert!(primary_may_have_moved(&readonly));
+        for kind in [
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::ConnectionReset,
+        ] {
+            assert!(primary_may_have_moved(&redis::RedisError::from(
+                io::Error::from(kind)
+            )));
+        }
+        let answer = redis::RedisError::from((ErrorKind::UnexpectedReturnType, "wrong type"));
+        assert!(!primary_may_have_moved(&answer));
+        let timeout = redis::RedisError::from(io::Error::from(io::ErrorKind::TimedOut));
+        assert!(!primary_may_have_moved(&timeout));
+    }
+}
