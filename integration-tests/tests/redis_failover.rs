@@ -50,10 +50,12 @@ impl Topology {
     async fn start() -> Option<Topology> {
         // Without the default 5 s delay before the first full synchronisation, so that the
         // replica holds the data before the test kills the primary.
-        // A replica's full synchronisation writes a file: in the temporary directory, not here.
-        let tmp = std::env::temp_dir().to_string_lossy().into_owned();
-        let no_delay = ["--repl-diskless-sync-delay", "0", "--dir", &tmp];
-        let primary = match RedisServer::start(free_port(), &no_delay).await {
+        let no_delay = ["--repl-diskless-sync-delay", "0"];
+        let port = free_port();
+        let dir = fresh_dir(port);
+        let mut args = vec!["--dir", &dir];
+        args.extend(no_delay);
+        let primary = match RedisServer::start(port, &args).await {
             Ok(server) => server,
             Err(e) => {
                 unreachable("redis", "own redis-server", &e);
@@ -61,11 +63,11 @@ impl Topology {
             }
         };
         let primary_port = primary.port().to_string();
-        let mut replica_args = vec!["--replicaof", "127.0.0.1", &primary_port];
+        let port = free_port();
+        let dir = fresh_dir(port);
+        let mut replica_args = vec!["--replicaof", "127.0.0.1", &primary_port, "--dir", &dir];
         replica_args.extend(no_delay);
-        let replica = RedisServer::start(free_port(), &replica_args)
-            .await
-            .unwrap();
+        let replica = RedisServer::start(port, &replica_args).await.unwrap();
         let mut sentinels = Vec::new();
         for _ in 0..3 {
             let sentinel = RedisServer::start_sentinel(free_port(), MASTER, primary.port())
@@ -127,6 +129,15 @@ impl Topology {
             ask(&mut c, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER]).await;
         port
     }
+}
+
+/// An empty directory for the files of the test's server on `port` (a replica's full
+/// synchronisation writes one, and a server loads a dump it finds at start).
+fn fresh_dir(port: u16) -> String {
+    let dir = std::env::temp_dir().join(format!("session-redis-{port}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.to_string_lossy().into_owned()
 }
 
 /// A raw command with string arguments; panics on an error.
@@ -512,14 +523,11 @@ struct OwnCluster {
 
 impl OwnCluster {
     async fn start() -> Option<OwnCluster> {
-        let tmp = std::env::temp_dir();
         let mut nodes = Vec::new();
         for _ in 0..6 {
             let port = free_port();
-            let conf = tmp.join(format!("session-cluster-{port}.conf"));
-            let _ = std::fs::remove_file(&conf);
-            let conf = conf.to_string_lossy().into_owned();
-            let dir = tmp.to_string_lossy().into_owned();
+            let dir = fresh_dir(port);
+            let conf = format!("{dir}/nodes.conf");
             let args = [
                 "--cluster-enabled",
                 "yes",
