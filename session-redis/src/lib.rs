@@ -63,7 +63,7 @@
 //!   connection it looks the primary up again and retries the command once (these commands
 //!   either did not run or are idempotent); and it listens to every sentinel's announcements.
 //!   - *Primary killed* (SIGKILL): the same store served reads and writes again **at most
-//!     2.5 s** after the kill (1.4–2.5 s over five runs: ≈ 1 s down-after, then election and
+//!     2.5 s** after the kill (1.3–2.5 s over six runs: ≈ 1 s down-after, then election and
 //!     promotion); operations in between failed with transient errors
 //!     (`Unavailable`/`Timeout`); no read ever returned another session's data or a
 //!     destroyed session. Replication is asynchronous, so writes the
@@ -84,11 +84,11 @@
 //!     planned-switch tests. A write too few replicas acknowledge in time fails with
 //!     `Unavailable` although the primary applied it. Memory is not disk: losing the primary
 //!     and those replicas together can still lose the write. Cost: one more round trip per
-//!     write (96 µs → 312 µs per sequential write, 35 000 → 9 900 writes/s from 16 tasks on
-//!     loopback), and writes fail while fewer than `n` replicas are attached: with one replica,
-//!     from the promotion until the old primary is back as a replica (12.7 s after a kill with
-//!     the old primary restarted at once; 10.4 s after a planned switch, which Redis needs to
-//!     demote the old primary).
+//!     write (94–162 µs → 304–341 µs per sequential write, and 22 600–37 200 → 6 400–10 500
+//!     writes/s from 16 tasks, over three runs on loopback), and writes fail while fewer than
+//!     `n` replicas are attached: with one replica, from the promotion until the old primary
+//!     is back as a replica (12.3–13.0 s after a kill with the old primary restarted at once;
+//!     10.1–10.8 s after a planned switch, which Redis needs to demote the old primary).
 //! - **Cluster** ([`RedisStore::connect_cluster`], `redis+cluster://`). With replicas, the
 //!   cluster promotes a replica of a dead primary after `cluster-node-timeout`; the cluster
 //!   client follows the new slot owner and the store rebuilds a failing connection in the
