@@ -17,11 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The cleanup trap comes first, so that whatever fails later leaves nothing behind: the
-# containers once `compose up` was attempted, and the cluster nodes this run started (unless
+# containers once `compose up` was attempted, and the Redis nodes this run started (unless
 # SESSION_KEEP_SERVICES=1 keeps them for the next run).
 compose=(docker compose -f integration-tests/docker-compose.yml)
 compose_up=0
 STARTED_REDIS_CLUSTER=0
+STARTED_REDIS_REPLICATED_CLUSTER=0
+STARTED_REDIS_SENTINEL=0
 # `cargo test --workspace` overrides any `-p`, so it is the default only.
 cargo_test() {
   if [ $# -eq 0 ]; then cargo test --workspace; else cargo test "$@"; fi
@@ -30,8 +32,10 @@ cleanup() {
   if [ "$compose_up" = 1 ]; then
     "${compose[@]}" down -v >/dev/null 2>&1 || true
   fi
-  if [ "$STARTED_REDIS_CLUSTER" = 1 ] && [ "${SESSION_KEEP_SERVICES:-0}" != 1 ]; then
-    stop_redis_cluster
+  if [ "${SESSION_KEEP_SERVICES:-0}" != 1 ]; then
+    if [ "$STARTED_REDIS_CLUSTER" = 1 ]; then stop_redis_cluster; fi
+    if [ "$STARTED_REDIS_REPLICATED_CLUSTER" = 1 ]; then stop_redis_replicated_cluster; fi
+    if [ "$STARTED_REDIS_SENTINEL" = 1 ]; then stop_redis_sentinel; fi
   fi
 }
 trap cleanup EXIT
@@ -50,6 +54,12 @@ if [ "$use_docker" = 1 ]; then
   compose_up=1
   "${compose[@]}" up -d --wait
   ensure_chromium # the demo's browser test runs on the host, not in a container
+  # Sentinel and the replicated cluster are not in the compose file: local servers, as without
+  # Docker (the fault tests start their own redis-server processes anyway).
+  start_redis_replicated_cluster
+  start_redis_sentinel
+  export REDIS_SENTINEL_URL="${REDIS_SENTINEL_URL:-$(svc_sentinel_url)}"
+  export REDIS_REPLICATED_CLUSTER_URLS="${REDIS_REPLICATED_CLUSTER_URLS:-redis://127.0.0.1:7201,redis://127.0.0.1:7202,redis://127.0.0.1:7203,redis://127.0.0.1:7204,redis://127.0.0.1:7205,redis://127.0.0.1:7206}"
   export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
   export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103}"
   export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
@@ -57,6 +67,7 @@ if [ "$use_docker" = 1 ]; then
   mysql8_url="mysql://root@127.0.0.1:3307/test"
   echo "[test] redis: $REDIS_URL (container redis:7.4)" >&2
   echo "[test] redis cluster: $REDIS_CLUSTER_URLS (container)" >&2
+  echo "[test] redis sentinel: $REDIS_SENTINEL_URL, replicated cluster: $REDIS_REPLICATED_CLUSTER_URLS (local)" >&2
   echo "[test] mysql: $MYSQL_URL (container mariadb:10.11) and $mysql8_url (container mysql:8.4)" >&2
   echo "[test] mongodb: $MONGODB_URL (container mongo:7.0)" >&2
   cargo_test "$@"

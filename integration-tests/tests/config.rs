@@ -3,7 +3,9 @@
 //!
 //! Needs the same servers as the per-backend files: `REDIS_URL` (default
 //! `redis://127.0.0.1:6379`), `REDIS_CLUSTER_URLS` (comma-separated, default
-//! `redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103`), `MONGODB_URL`
+//! `redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103`),
+//! `REDIS_SENTINEL_URL` (default `redis+sentinel://127.0.0.1:26380,127.0.0.1:26381,127.0.0.1:26382/sessions`),
+//! `REDIS_REPLICATED_CLUSTER_URLS` (default the 3 primaries and 3 replicas on 7201–7206), `MONGODB_URL`
 //! (default `mongodb://127.0.0.1:27017`), `MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`).
 //! `bash scripts/test.sh` starts them all. Without a server its tests are skipped with a loud
 //! message, or fail under `CI=true`.
@@ -51,6 +53,14 @@ async fn redis_cluster(namespace: String) -> Result<Arc<dyn SessionStore>> {
     from_url("redis_cluster", &namespace).await
 }
 
+async fn redis_sentinel(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    from_url("redis_sentinel", &namespace).await
+}
+
+async fn redis_replicated_cluster(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    from_url("redis_replicated_cluster", &namespace).await
+}
+
 async fn mongo(namespace: String) -> Result<Arc<dyn SessionStore>> {
     from_url("mongo", &namespace).await
 }
@@ -62,5 +72,7 @@ async fn mysql(namespace: String) -> Result<Arc<dyn SessionStore>> {
 session_testkit::conformance_suite!(config_memory, memory);
 session_testkit::conformance_suite!(config_redis, redis);
 session_testkit::conformance_suite!(config_redis_cluster, redis_cluster);
+session_testkit::conformance_suite!(config_redis_sentinel, redis_sentinel);
+session_testkit::conformance_suite!(config_redis_replicated_cluster, redis_replicated_cluster);
 session_testkit::conformance_suite!(config_mongo, mongo);
 session_testkit::conformance_suite!(config_mysql, mysql);

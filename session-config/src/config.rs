@@ -47,6 +47,20 @@ pub enum Backend {
         /// Key prefix (`prefix=`); `None` keeps `sess:`.
         prefix: Option<String>,
     },
+    /// `redis+sentinel://host1:26379,host2:26379/mymaster[/db]` or `rediss+sentinel://…`: the
+    /// primary Redis Sentinel knows as `mymaster`, followed through failovers.
+    RedisSentinel {
+        /// One URL per sentinel, with the sentinels' own credentials (`sentinel_username=`,
+        /// `sentinel_password=`).
+        sentinels: Vec<Secret>,
+        /// The name the sentinels know the primary by (the URL's path).
+        master: String,
+        /// The data nodes' credentials, database and driver options, as a URL whose host (the
+        /// first sentinel's) is not used.
+        node: Secret,
+        /// Key prefix (`prefix=`); `None` keeps `sess:`.
+        prefix: Option<String>,
+    },
     /// `mongodb://…/database?collection=sessions` or `mongodb+srv://…`.
     Mongo {
         /// The connection string as the driver takes it (our options removed).
@@ -79,6 +93,7 @@ impl Backend {
             Backend::Memory { .. } => memory::BACKEND,
             Backend::Redis { .. } => redis::BACKEND,
             Backend::RedisCluster { .. } => redis::CLUSTER_BACKEND,
+            Backend::RedisSentinel { .. } => redis::SENTINEL_BACKEND,
             Backend::Mongo { .. } => mongo::BACKEND,
             Backend::MySql { .. } => mysql::BACKEND,
         }
@@ -94,6 +109,9 @@ impl Backend {
                 vec![url]
             }
             Backend::RedisCluster { nodes, .. } => nodes.iter().collect(),
+            Backend::RedisSentinel {
+                sentinels, node, ..
+            } => sentinels.iter().chain([node]).collect(),
         }
     }
 
@@ -101,7 +119,9 @@ impl Backend {
     pub(crate) fn feature(&self) -> &'static str {
         match self {
             Backend::Memory { .. } => memory::BACKEND,
-            Backend::Redis { .. } | Backend::RedisCluster { .. } => redis::BACKEND,
+            Backend::Redis { .. }
+            | Backend::RedisCluster { .. }
+            | Backend::RedisSentinel { .. } => redis::BACKEND,
             Backend::Mongo { .. } => mongo::BACKEND,
             Backend::MySql { .. } => mysql::BACKEND,
         }
@@ -252,6 +272,20 @@ impl fmt::Display for StoreConfig {
                 let hosts: Vec<String> = nodes.iter().map(|n| redact_url(n.expose())).collect();
                 write!(f, "redis cluster [{}]", hosts.join(", "))
             }
+            Backend::RedisSentinel {
+                sentinels,
+                master,
+                node,
+                ..
+            } => {
+                let hosts: Vec<String> = sentinels.iter().map(|n| redact_url(n.expose())).collect();
+                write!(
+                    f,
+                    "redis sentinel master {master:?} [{}], data nodes as {}",
+                    hosts.join(", "),
+                    redact_url(node.expose())
+                )
+            }
         }
     }
 }
@@ -261,8 +295,10 @@ mod tests {
     use super::*;
 
     /// Each URL holds `hunter2` as a password or in a secret option.
-    const WITH_SECRETS: [&str; 8] = [
+    const WITH_SECRETS: [&str; 10] = [
         "redis://:hunter2@h:6379/?prefix=a",
+        "redis+sentinel://u:hunter2@a:1,b:2/m?sentinel_password=pw",
+        "rediss+sentinel://a:1,b:2/m/3?sentinel_username=s&sentinel_password=hunter2",
         "rediss+cluster://u:hunter2@a:1,b:2",
         "mongodb://u:hunter2@h1,h2/db?replicaSet=rs0",
         "mongodb+srv://c.example.com/db?authMechanism=MONGODB-AWS\

@@ -51,6 +51,16 @@ async fn open(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, ConfigError
         Backend::RedisCluster { nodes, prefix } => {
             scheme::redis::connect_cluster(nodes, prefix.as_deref(), options).await
         }
+        #[cfg(feature = "redis")]
+        Backend::RedisSentinel {
+            sentinels,
+            master,
+            node,
+            prefix,
+        } => {
+            scheme::redis::connect_sentinel(sentinels, master, node, prefix.as_deref(), options)
+                .await
+        }
         #[cfg(feature = "mongo")]
         Backend::Mongo {
             url,

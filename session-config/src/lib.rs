@@ -16,6 +16,7 @@
 //! | memory | `memory://` | `max_bytes` (capacity, bytes) |
 //! | Redis | `redis://[user:pass@]host:port[/db]`, `rediss://…` | `prefix` (default `sess:`); driver: `protocol`, `db` |
 //! | Redis Cluster | `redis+cluster://[user:pass@]host1:port1,host2:port2`, `rediss+cluster://…` | `prefix`; driver: `protocol` |
+//! | Redis Sentinel | `redis+sentinel://[user:pass@]sentinel1:26379,sentinel2:26379/master[/db]`, `rediss+sentinel://…` (userinfo and db: the data nodes') | `prefix`, `sentinel_username`, `sentinel_password`; driver: `protocol` |
 //! | MongoDB | `mongodb://…/database`, `mongodb+srv://…` | `collection` (default `sessions`), `database` (default: the URL's path, else `sessions`); every driver option passes through |
 //! | MySQL / MariaDB | `mysql://user:pass@host:port/db`, `mariadb://…` | `table` (default `sessions`), `migrate` (default `true`), `cleanup_interval_s` (default 900, `0` = off); driver: `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, `charset`, `collation`, `socket`, `statement-cache-capacity`, `timezone` |
 //!
@@ -32,8 +33,8 @@
 //! | feature | enables | pulls in |
 //! |---|---|---|
 //! | `memory` (default) | `memory://` | moka |
-//! | `redis` | `redis://`, `redis+cluster://` | redis |
-//! | `redis-tls` | `rediss://`, `rediss+cluster://` (rustls, system root certificates) | redis with rustls |
+//! | `redis` | `redis://`, `redis+cluster://`, `redis+sentinel://` | redis |
+//! | `redis-tls` | `rediss://`, `rediss+cluster://`, `rediss+sentinel://` (rustls, system root certificates) | redis with rustls |
 //! | `mongo` | `mongodb://`, `mongodb+srv://` | mongodb |
 //! | `mysql` | `mysql://`, `mariadb://` | sqlx |
 //!

@@ -7,8 +7,9 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use session_core::{Error, Result};
 
-use crate::connection::{Cluster, Connection};
+use crate::connection::{Cluster, Link, ReplicaAck};
 use crate::error::{BACKEND, timed};
+use crate::sentinel::Failover;
 use crate::{DEFAULT_TIMEOUT, RedisStore};
 
 /// Reconnection attempts the `ConnectionManager` makes before giving up on one operation.
@@ -34,7 +35,7 @@ impl RedisStore {
     /// [`ConnectionManagerConfig`](redis::aio::ConnectionManagerConfig) if it is shorter than
     /// the store's timeout you want.
     pub fn new(conn: ConnectionManager) -> Self {
-        Self::from_connection(Connection::Single(conn))
+        Self::from_connection(Link::Single(conn).into())
     }
 
     /// A store on an existing Redis Cluster connection, with the default settings.
@@ -43,7 +44,7 @@ impl RedisStore {
     /// [`connect_cluster`](Self::connect_cluster) keeps the client too and rebuilds the
     /// connection itself when it keeps failing, which recovers faster.
     pub fn from_cluster(conn: ClusterConnection) -> Self {
-        Self::from_connection(Connection::Cluster(Cluster::new(conn, None)))
+        Self::from_connection(Link::Cluster(Cluster::new(conn, None)).into())
     }
 
     /// Connects to a single Redis node at `url` (`redis://[user:password@]host[:port][/db]`)
@@ -109,23 +110,83 @@ impl RedisStore {
             .build()
             .map_err(|e| bad_url(e, "Redis Cluster configuration"))?;
         let conn = timed(DEFAULT_TIMEOUT, client.get_async_connection()).await?;
-        Ok(Self::from_connection(Connection::Cluster(Cluster::new(
-            conn,
-            Some(client),
-        ))))
+        Ok(Self::from_connection(
+            Link::Cluster(Cluster::new(conn, Some(client))).into(),
+        ))
+    }
+
+    /// Connects to the primary that Redis Sentinel knows as `master`, through any of
+    /// `sentinels` (URLs of the sentinels themselves, `redis://[user:password@]host:26379` or
+    /// `rediss://…`; their credentials are the sentinels'). `node` says how to reach the data
+    /// nodes: their username and password, TLS, database, as
+    /// [`SentinelNodeConnectionInfo`](redis::sentinel::SentinelNodeConnectionInfo).
+    ///
+    /// The store follows failovers by itself: after `READONLY`, a refused or a dropped
+    /// connection it asks Sentinel for the current primary, moves there and retries the command
+    /// once; and it listens to every sentinel's `+switch-master` announcement, so that after a
+    /// planned switch (`SENTINEL FAILOVER`) it stops writing to the old primary at once. See the
+    /// crate documentation's "Deployments" section for the measured behaviour.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed sentinel URL or an empty list (messages never contain
+    /// a password); [`Error::Unavailable`] or [`Error::Timeout`] when no sentinel names a
+    /// primary that answers as one within [`DEFAULT_TIMEOUT`].
+    pub async fn connect_sentinel<S: AsRef<str>>(
+        sentinels: &[S],
+        master: &str,
+        node: redis::sentinel::SentinelNodeConnectionInfo,
+    ) -> Result<Self> {
+        if sentinels.is_empty() {
+            return Err(Error::config(BACKEND, "the Redis Sentinel list is empty"));
+        }
+        let mut infos = Vec::with_capacity(sentinels.len());
+        for (i, sentinel) in sentinels.iter().enumerate() {
+            let info = redis::IntoConnectionInfo::into_connection_info(sentinel.as_ref())
+                .map_err(|e| bad_url(e, &format!("Redis Sentinel URL #{}", i + 1)))?;
+            infos.push(info);
+        }
+        let failover = Failover::connect(infos, master, node).await?;
+        Ok(Self::from_connection(Link::Sentinel(failover).into()))
+    }
+
+    /// Makes every write wait until `replicas` replicas have acknowledged it (`WAIT replicas
+    /// timeout` on the same connection, after the write), or fail.
+    ///
+    /// A write (`set`, `write_if`, a touch, a rolling read, `destroy`) that returns `Ok` then
+    /// sits in the memory of the primary and of at least `replicas` replicas; with Sentinel, a
+    /// failover promotes the replica with the most data, so with one replica (or `replicas`
+    /// equal to the number of replicas) no acknowledged write is lost when the primary dies
+    /// alone. When fewer replicas acknowledge within `timeout`, the operation fails with
+    /// [`Error::Unavailable`] although the primary applied the write: the caller learns that it
+    /// may not survive a failover, not that it was undone. Replicas' memory is not disk: losing
+    /// the primary and those replicas together can still lose the write.
+    ///
+    /// Costs one more round trip per write plus the replication delay, and a `WAIT` holds the
+    /// store's multiplexed connection for commands queued behind it. Applies to single-node and
+    /// Sentinel stores; a cluster store ignores it (with a warning), because `WAIT` would not
+    /// reach the node that took the write.
+    pub fn with_replica_ack(mut self, replicas: u32, timeout: Duration) -> Self {
+        if self.conn.kind() == "cluster" {
+            tracing::warn!("with_replica_ack has no effect on a Redis Cluster store");
+        }
+        self.conn
+            .set_replica_ack(Some(ReplicaAck { replicas, timeout }));
+        self
     }
 }
 
 /// A configuration error for an unparsable URL. The driver's error is kept as the source: its
 /// messages are fixed texts ("Redis URL did not parse", "Invalid database number") that never
 /// echo the URL, so they cannot leak a password.
-fn bad_url(e: redis::RedisError, what: &str) -> Error {
+pub(crate) fn bad_url(e: redis::RedisError, what: &str) -> Error {
     Error::config_with_source(BACKEND, format!("invalid {what}"), e)
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
+
+    use redis::sentinel::SentinelNodeConnectionInfo;
 
     use super::*;
 
@@ -161,15 +222,46 @@ mod tests {
             assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
             let printed = shown(&err);
             assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
+
+            let err = RedisStore::connect_sentinel(
+                &["redis://127.0.0.1:26380", url],
+                "m",
+                SentinelNodeConnectionInfo::default(),
+            )
+            .await
+            .expect_err(url);
+            assert!(matches!(err, Error::Config { .. }), "{url}: {err:?}");
+            let printed = shown(&err);
+            assert!(!printed.contains("hunter2"), "{url} leaked: {printed}");
         }
     }
 
     #[tokio::test]
-    async fn an_empty_cluster_node_list_is_a_config_error() {
+    async fn an_empty_cluster_node_or_sentinel_list_is_a_config_error() {
         let err = RedisStore::connect_cluster::<&str>(&[])
             .await
             .expect_err("no nodes");
         assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        let err =
+            RedisStore::connect_sentinel::<&str>(&[], "m", SentinelNodeConnectionInfo::default())
+                .await
+                .expect_err("no sentinels");
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn sentinels_on_closed_ports_fail_fast_and_transiently_without_the_password() {
+        let urls = [
+            format!("redis://:hunter2@127.0.0.1:{}", closed_port()),
+            format!("redis://:hunter2@127.0.0.1:{}", closed_port()),
+        ];
+        let started = Instant::now();
+        let err = RedisStore::connect_sentinel(&urls, "m", SentinelNodeConnectionInfo::default())
+            .await
+            .expect_err("nothing listens");
+        assert!(err.is_transient(), "{err:?}");
+        assert!(started.elapsed() < DEFAULT_TIMEOUT + Duration::from_millis(500));
+        assert!(!shown(&err).contains("hunter2"));
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
-//! The two connection kinds behind one store, the retry every command goes through, and the
-//! background rebuild of a failing cluster connection.
+//! The three connection kinds behind one store (a single node, a cluster, a Sentinel-managed
+//! primary), the retry every command goes through, the background rebuild of a failing cluster
+//! connection, and the optional wait for replicas after a write.
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -11,14 +12,39 @@ use redis::{Cmd, FromRedisValue, ScriptInvocation};
 use session_core::{Result, error_chain};
 use tokio::time::Instant;
 
-use crate::error::{is_dropped, timed};
+use crate::error::{BACKEND, is_dropped, timed};
+use crate::sentinel::Failover;
 
-/// A single node or a cluster. Both handles are cheap clones of a multiplexed connection, so a
-/// command clones the handle instead of locking it.
+/// A connection of one of the [`Link`] kinds, and what a write waits for.
 #[derive(Clone)]
-pub(crate) enum Connection {
+pub(crate) struct Connection {
+    link: Link,
+    replica_ack: Option<ReplicaAck>,
+}
+
+/// A single node, a cluster or a Sentinel-managed primary. All handles are cheap clones of a
+/// multiplexed connection, so a command clones the handle instead of locking it.
+#[derive(Clone)]
+pub(crate) enum Link {
     Single(ConnectionManager),
     Cluster(Cluster),
+    Sentinel(Failover),
+}
+
+/// `WAIT replicas timeout` after each write: see `RedisStore::with_replica_ack`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReplicaAck {
+    pub(crate) replicas: u32,
+    pub(crate) timeout: Duration,
+}
+
+impl From<Link> for Connection {
+    fn from(link: Link) -> Self {
+        Connection {
+            link,
+            replica_ack: None,
+        }
+    }
 }
 
 /// Least time between the starts of two rebuilds of a cluster connection.
@@ -153,16 +179,37 @@ impl Drop for RebuildPermit {
 impl Connection {
     /// What kind of connection this is, for `Debug` (never the address or credentials).
     pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Connection::Single(_) => "single node",
-            Connection::Cluster(_) => "cluster",
+        match self.link {
+            Link::Single(_) => "single node",
+            Link::Cluster(_) => "cluster",
+            Link::Sentinel(_) => "sentinel",
         }
     }
 
+    /// Whether keys of different slots may live on different nodes (a cluster), so that one
+    /// script must not touch both a session and its owner's index.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.link, Link::Cluster(_))
+    }
+
+    /// Whether writes wait for replicas, as [`ReplicaAck`] says (`None`: they do not).
+    pub(crate) fn set_replica_ack(&mut self, ack: Option<ReplicaAck>) {
+        self.replica_ack = ack;
+    }
+
     async fn query_once<T: FromRedisValue>(&self, cmd: &Cmd) -> redis::RedisResult<T> {
-        match self.clone() {
-            Connection::Single(mut conn) => cmd.query_async(&mut conn).await,
-            Connection::Cluster(cluster) => cmd.query_async(&mut cluster.current()).await,
+        let wait = self.replica_ack.filter(|_| is_write(cmd));
+        match self.link.clone() {
+            Link::Single(mut conn) => {
+                let value = cmd.query_async(&mut conn).await?;
+                acked(&mut conn, wait).await.map(|()| value)
+            }
+            Link::Cluster(cluster) => cmd.query_async(&mut cluster.current()).await,
+            Link::Sentinel(failover) => {
+                let mut conn = failover.current().await;
+                let value = cmd.query_async(&mut conn).await?;
+                acked(&mut conn, wait).await.map(|()| value)
+            }
         }
     }
 
@@ -170,9 +217,28 @@ impl Connection {
         &self,
         script: &ScriptInvocation<'_>,
     ) -> redis::RedisResult<T> {
-        match self.clone() {
-            Connection::Single(mut conn) => script.invoke_async(&mut conn).await,
-            Connection::Cluster(cluster) => script.invoke_async(&mut cluster.current()).await,
+        let wait = self.replica_ack;
+        match self.link.clone() {
+            Link::Single(mut conn) => {
+                let value = script.invoke_async(&mut conn).await?;
+                acked(&mut conn, wait).await.map(|()| value)
+            }
+            Link::Cluster(cluster) => script.invoke_async(&mut cluster.current()).await,
+            Link::Sentinel(failover) => {
+                let mut conn = failover.current().await;
+                let value = script.invoke_async(&mut conn).await?;
+                acked(&mut conn, wait).await.map(|()| value)
+            }
+        }
+    }
+
+    /// Whether a command that failed with `e` gets its one retry: after a dropped connection,
+    /// and on a Sentinel-managed primary after `READONLY` or a refused or dropped connection
+    /// once Sentinel named a primary to retry on.
+    async fn retry_after(&self, e: &redis::RedisError) -> bool {
+        match &self.link {
+            Link::Sentinel(failover) => failover.recover(e).await,
+            Link::Single(_) | Link::Cluster(_) => is_dropped(e),
         }
     }
 
@@ -186,7 +252,7 @@ impl Connection {
     ) -> Result<T> {
         let attempts = async {
             match self.invoke_once(script).await {
-                Err(e) if is_dropped(&e) => self.invoke_once(script).await,
+                Err(e) if self.retry_after(&e).await => self.invoke_once(script).await,
                 other => other,
             }
         };
@@ -195,7 +261,7 @@ impl Connection {
 
     /// Starts a rebuild of a cluster connection after a transient error.
     fn finish<T>(&self, result: Result<T>) -> Result<T> {
-        if let (Err(e), Connection::Cluster(cluster)) = (&result, self) {
+        if let (Err(e), Link::Cluster(cluster)) = (&result, &self.link) {
             if e.is_transient() {
                 cluster.rebuild_soon();
             }
@@ -203,7 +269,8 @@ impl Connection {
         result
     }
 
-    /// Runs `cmd`, retrying once when the connection was dropped, all within `timeout`.
+    /// Runs `cmd`, retrying once when the connection was dropped (or, on a Sentinel-managed
+    /// primary, when the primary moved), all within `timeout`.
     ///
     /// One retry because a dropped connection is usually a server restart or a load balancer
     /// closing an idle socket: the `ConnectionManager` has already started reconnecting, and the
@@ -211,19 +278,58 @@ impl Connection {
     /// behind the timeout. Retrying is safe because every command this store sends is
     /// idempotent (`GET`, `GETEX … PX`, `SET … PX`, `PEXPIRE`, `DEL` give the same result when
     /// applied twice; the conditional-write script, run by [`invoke`](Self::invoke), recognises
-    /// its own earlier write).
+    /// its own earlier write). After `READONLY` or a refused connection the command did not run
+    /// at all.
     ///
     /// The deadline covers both attempts, so a stalled server costs the caller `timeout`, never
     /// more.
     pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd, timeout: Duration) -> Result<T> {
         let attempts = async {
             match self.query_once(cmd).await {
-                Err(e) if is_dropped(&e) => self.query_once(cmd).await,
+                Err(e) if self.retry_after(&e).await => self.query_once(cmd).await,
                 other => other,
             }
         };
         self.finish(timed(timeout, attempts).await)
     }
+}
+
+/// Every command the store sends changes data except a plain `GET`.
+fn is_write(cmd: &Cmd) -> bool {
+    // The store's read-only commands; everything else it sends writes.
+    const READS: [&[u8]; 3] = [b"GET", b"MGET", b"ZRANGE"];
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(name)) => !READS.iter().any(|r| name.eq_ignore_ascii_case(r)),
+        _ => true,
+    }
+}
+
+/// `WAIT replicas ms` on the connection that just wrote, when `ack` asks for it: an error unless
+/// at least `replicas` replicas acknowledged every write this connection made so far.
+async fn acked<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
+    ack: Option<ReplicaAck>,
+) -> redis::RedisResult<()> {
+    let Some(ack) = ack else {
+        return Ok(());
+    };
+    let ms = u64::try_from(ack.timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let acknowledged: u32 = redis::cmd("WAIT")
+        .arg(ack.replicas)
+        .arg(ms)
+        .query_async(conn)
+        .await?;
+    if acknowledged < ack.replicas {
+        return Err(redis::RedisError::from((
+            // Mapped to `Error::Unavailable`, like a primary without its replicas.
+            redis::ErrorKind::Server(redis::ServerErrorKind::MasterDown),
+            "the write reached the primary but too few replicas acknowledged it in time",
+            format!("{acknowledged} of {} replicas ({BACKEND})", ack.replicas),
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -36,7 +36,13 @@ pub(crate) fn map(e: RedisError, timeout: Duration) -> Error {
         // MOVED / ASK reach us only when the cluster client ran out of redirects: the slot map
         // is changing under it (a failover, a restarted node, a reshard). That settles by
         // itself, so it is transient like CLUSTERDOWN and TRYAGAIN.
+        ErrorKind::EmptySentinelList => {
+            Error::config_with_source(BACKEND, "no Redis Sentinel address was given", e)
+        }
+        // No sentinel names a healthy primary right now: during a failover, until the replica
+        // is promoted.
         ErrorKind::Io
+        | ErrorKind::MasterNameNotFoundBySentinel
         | ErrorKind::ClusterConnectionNotFound
         | ErrorKind::Server(
             ServerErrorKind::Moved

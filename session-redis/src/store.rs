@@ -34,7 +34,7 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(2);
 /// commands it sends and how it behaves when the server is down or slow.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     prefix: String,
     timeout: StdDuration,
     max_record_bytes: usize,
@@ -102,7 +102,7 @@ impl RedisStore {
     /// Whether the record and its owner's index may sit in different slots (a cluster), so that
     /// a script must not touch both.
     fn split_slots(&self) -> bool {
-        matches!(self.conn, Connection::Cluster(_))
+        self.conn.is_cluster()
     }
 
     fn single_flag(&self) -> &'static str {

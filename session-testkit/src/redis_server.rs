@@ -79,6 +79,40 @@ impl RedisServer {
         RedisServer::start_with(port, &args).await
     }
 
+    /// Starts `redis-server --sentinel` on `port`, watching the primary on `primary_port` as
+    /// `master` with a quorum of 2, a down-after of 1 s and a failover timeout of 3 s. Its
+    /// configuration file (which a sentinel rewrites) goes in the system's temporary directory.
+    ///
+    /// # Errors
+    /// When `redis-server` is not installed or exits at once.
+    ///
+    /// # Panics
+    /// When the configuration file cannot be written, or the sentinel does not accept
+    /// connections within 10 s.
+    pub async fn start_sentinel(
+        port: u16,
+        master: &str,
+        primary_port: u16,
+    ) -> Result<RedisServer, String> {
+        let dir = std::env::temp_dir().join(format!("session-sentinel-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("sentinel.conf");
+        let text = format!(
+            "sentinel monitor {master} 127.0.0.1 {primary_port} 2\n\
+             sentinel down-after-milliseconds {master} 1000\n\
+             sentinel failover-timeout {master} 3000\n\
+             sentinel parallel-syncs {master} 1\n"
+        );
+        std::fs::write(&conf, text).unwrap();
+        let (conf, port_arg, dir) = (
+            conf.to_string_lossy(),
+            port.to_string(),
+            dir.to_string_lossy(),
+        );
+        let args = [&*conf, "--sentinel", "--port", &port_arg, "--dir", &dir];
+        RedisServer::start_with(port, &args).await
+    }
+
     async fn start_with(port: u16, args: &[&str]) -> Result<RedisServer, String> {
         let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let local_and_volatile = [

@@ -5,6 +5,10 @@ use session_core::{Result, error_chain};
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 const DEFAULT_REDIS_CLUSTER_URLS: &str =
     "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103";
+const DEFAULT_REDIS_REPLICATED_CLUSTER_URLS: &str = "redis://127.0.0.1:7201,redis://127.0.0.1:7202,\
+     redis://127.0.0.1:7203,redis://127.0.0.1:7204,redis://127.0.0.1:7205,redis://127.0.0.1:7206";
+const DEFAULT_REDIS_SENTINEL_URL: &str =
+    "redis+sentinel://127.0.0.1:26380,127.0.0.1:26381,127.0.0.1:26382/sessions";
 const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 const DEFAULT_MONGODB_URL: &str = "mongodb://127.0.0.1:27017";
 
@@ -25,7 +29,26 @@ pub fn redis_url() -> String {
 /// `REDIS_CLUSTER_URLS`, comma-separated, default the nodes on ports 7101–7103: any nodes of a
 /// Redis Cluster.
 pub fn redis_cluster_urls() -> Vec<String> {
-    env_url("REDIS_CLUSTER_URLS", DEFAULT_REDIS_CLUSTER_URLS)
+    url_list("REDIS_CLUSTER_URLS", DEFAULT_REDIS_CLUSTER_URLS)
+}
+
+/// `REDIS_REPLICATED_CLUSTER_URLS`, comma-separated, default the nodes on ports 7201–7206: any
+/// nodes of a Redis Cluster whose primaries have replicas.
+pub fn redis_replicated_cluster_urls() -> Vec<String> {
+    url_list(
+        "REDIS_REPLICATED_CLUSTER_URLS",
+        DEFAULT_REDIS_REPLICATED_CLUSTER_URLS,
+    )
+}
+
+/// `REDIS_SENTINEL_URL`, default the `sessions` master behind the sentinels on ports
+/// 26380–26382: a `session-config` `redis+sentinel://` URL without options.
+pub fn redis_sentinel_url() -> String {
+    env_url("REDIS_SENTINEL_URL", DEFAULT_REDIS_SENTINEL_URL)
+}
+
+fn url_list(var: &str, default: &str) -> Vec<String> {
+    env_url(var, default)
         .split(',')
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
@@ -93,7 +116,7 @@ pub fn mongo_collection(namespace: &str) -> String {
 }
 
 /// The `session-config` URL of a store in `namespace` on `backend` (`memory`, `redis`,
-/// `redis_cluster`, `mongo` or `mysql`), built from the environment's server URLs, with `options`
+/// `redis_cluster`, `redis_replicated_cluster`, `redis_sentinel`, `mongo` or `mysql`), built from the environment's server URLs, with `options`
 /// added to its query. MongoDB collections are named by [`mongo_collection`] in the database
 /// `session_tests`; MySQL's background cleanup is off (tests are short and tables are dropped as
 /// stale later).
@@ -109,8 +132,14 @@ pub fn store_url(backend: &str, namespace: &str, options: &[(&str, &str)]) -> St
     let mut url = match backend {
         "memory" => "memory://?".to_owned(),
         "redis" => format!("{}/?prefix={namespace}:", base(redis_url())),
-        "redis_cluster" => {
-            let hosts: Vec<String> = redis_cluster_urls()
+        "redis_sentinel" => format!("{}?prefix={namespace}:", base(redis_sentinel_url())),
+        "redis_cluster" | "redis_replicated_cluster" => {
+            let nodes = if backend == "redis_cluster" {
+                redis_cluster_urls()
+            } else {
+                redis_replicated_cluster_urls()
+            };
+            let hosts: Vec<String> = nodes
                 .iter()
                 .map(|n| {
                     n.trim_start_matches("redis://")

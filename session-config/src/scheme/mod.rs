@@ -12,12 +12,14 @@ pub(crate) mod redis;
 use crate::{ConfigError, StoreConfig};
 
 /// Every scheme [`parse`] knows, for error messages.
-pub(crate) const KNOWN: [&str; 9] = [
+pub(crate) const KNOWN: [&str; 11] = [
     memory::SCHEME,
     redis::SCHEME,
     redis::TLS_SCHEME,
     redis::CLUSTER_SCHEME,
     redis::TLS_CLUSTER_SCHEME,
+    redis::SENTINEL_SCHEME,
+    redis::TLS_SENTINEL_SCHEME,
     mongo::SCHEME,
     mongo::SRV_SCHEME,
     mysql::SCHEME,
@@ -35,6 +37,7 @@ pub(crate) fn parse(s: &str) -> Result<StoreConfig, ConfigError> {
         memory::SCHEME => memory::parse(s),
         redis::SCHEME | redis::TLS_SCHEME => redis::parse(s),
         redis::CLUSTER_SCHEME | redis::TLS_CLUSTER_SCHEME => redis::parse_cluster(s, &scheme),
+        redis::SENTINEL_SCHEME | redis::TLS_SENTINEL_SCHEME => redis::parse_sentinel(s, &scheme),
         mongo::SCHEME | mongo::SRV_SCHEME => mongo::parse(s, &scheme),
         mysql::SCHEME | mysql::MARIADB_SCHEME => mysql::parse(s, &scheme),
         _ => Err(ConfigError::UnknownScheme { scheme }),

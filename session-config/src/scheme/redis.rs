@@ -1,6 +1,8 @@
-//! `redis://`, `rediss://` (one server) and `redis+cluster://`, `rediss+cluster://` (a cluster
-//! reached through a list of seed nodes).
+//! `redis://`, `rediss://` (one server), `redis+cluster://`, `rediss+cluster://` (a cluster
+//! reached through a list of seed nodes) and `redis+sentinel://`, `rediss+sentinel://` (the
+//! primary that Redis Sentinel names, reached through a list of sentinels).
 
+use crate::redact::Secret;
 use crate::scheme::query::{Query, parse_query, parse_url, require_host};
 use crate::{Backend, ConfigError, StoreConfig};
 
@@ -12,6 +14,16 @@ pub(crate) const TLS_SCHEME: &str = "rediss";
 pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster";
 /// A cluster over TLS.
 pub(crate) const TLS_CLUSTER_SCHEME: &str = "rediss+cluster";
+/// A Sentinel-managed primary.
+pub(crate) const SENTINEL_SCHEME: &str = "redis+sentinel";
+/// A Sentinel-managed primary over TLS (to the sentinels and the data nodes).
+pub(crate) const TLS_SENTINEL_SCHEME: &str = "rediss+sentinel";
+/// The backend's name for a Sentinel-managed primary.
+pub(crate) const SENTINEL_BACKEND: &str = "redis-sentinel";
+/// The sentinels' own username (`sentinel_username=`), when they require one.
+const SENTINEL_USERNAME: &str = "sentinel_username";
+/// The sentinels' own password (`sentinel_password=`); the URL's userinfo is the data nodes'.
+const SENTINEL_PASSWORD: &str = "sentinel_password";
 /// The backend's name for one server, as [`Backend::name`] gives it, and the cargo feature
 /// that compiles both Redis backends in.
 pub(crate) const BACKEND: &str = "redis";
@@ -43,43 +55,17 @@ pub(crate) fn parse(s: &str) -> Result<StoreConfig, ConfigError> {
 /// `rediss+cluster://`) into one URL per node, each with the credentials. `scheme` is the URL's
 /// scheme, lower-cased.
 pub(crate) fn parse_cluster(s: &str, scheme: &str) -> Result<StoreConfig, ConfigError> {
-    let node_scheme = if scheme == TLS_CLUSTER_SCHEME {
-        TLS_SCHEME
-    } else {
-        SCHEME
-    };
-    let rest = &s[scheme.len() + "://".len()..];
-    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let authority = before_query.trim_end_matches('/');
-    if authority.contains('/') {
+    let list = HostList::parse(s, scheme, "redis+cluster")?;
+    if !list.path.is_empty() {
         return Err(ConfigError::malformed(
             "a redis+cluster URL takes no path (cluster mode has only database 0)",
         ));
     }
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    let mut nodes = Vec::new();
-    for host in hosts.split(',').map(str::trim) {
-        if host.is_empty() {
-            return Err(ConfigError::malformed(
-                "empty node in the redis+cluster node list",
-            ));
-        }
-        let node = match userinfo {
-            Some(u) => format!("{node_scheme}://{u}@{host}"),
-            None => format!("{node_scheme}://{host}"),
-        };
-        let parsed = url::Url::parse(&node)
-            .map_err(|e| ConfigError::unparsable("bad redis+cluster node", e))?;
-        require_host(&parsed)?;
-        nodes.push(parsed);
-    }
-    let mut q = Query::split(&parse_query(query)?, &[PREFIX]);
+    let mut q = Query::split(&parse_query(list.query)?, &[PREFIX]);
     q.only_driver_options(CLUSTER_BACKEND, &CLUSTER_DRIVER_OPTIONS)?;
     let options = q.common()?;
     let prefix = q.take(PREFIX)?;
+    let nodes = list.urls(list.userinfo)?;
     let nodes = nodes.into_iter().map(|n| q.driver_url(n)).collect();
     Ok(StoreConfig::new(
         Backend::RedisCluster { nodes, prefix },
@@ -87,8 +73,120 @@ pub(crate) fn parse_cluster(s: &str, scheme: &str) -> Result<StoreConfig, Config
     ))
 }
 
+/// Parses `redis+sentinel://[user:pass@]host1:26379,host2:26379/master[/db][?options]` (or
+/// `rediss+sentinel://`). The hosts are the sentinels; the userinfo and the database are the
+/// data nodes', and `sentinel_username=` / `sentinel_password=` the sentinels' own credentials.
+pub(crate) fn parse_sentinel(s: &str, scheme: &str) -> Result<StoreConfig, ConfigError> {
+    let list = HostList::parse(s, scheme, "redis+sentinel")?;
+    let mut path = list.path.split('/');
+    let master = path.next().unwrap_or_default();
+    let db = path.next();
+    if master.is_empty() || path.next().is_some() || db.is_some_and(|d| d.parse::<u32>().is_err()) {
+        return Err(ConfigError::malformed(
+            "a redis+sentinel URL's path is the master name, then optionally a database number: \
+             redis+sentinel://host:26379/mymaster[/0]",
+        ));
+    }
+    let mut q = Query::split(
+        &parse_query(list.query)?,
+        &[PREFIX, SENTINEL_USERNAME, SENTINEL_PASSWORD],
+    );
+    q.only_driver_options(SENTINEL_BACKEND, &CLUSTER_DRIVER_OPTIONS)?;
+    let options = q.common()?;
+    let prefix = q.take(PREFIX)?;
+    let (user, password) = (q.take(SENTINEL_USERNAME)?, q.take(SENTINEL_PASSWORD)?);
+    let mut sentinels = list.urls(None)?;
+    for sentinel in &mut sentinels {
+        // `set_username`/`set_password` percent-encode; they fail only for URLs without a host,
+        // which `urls` never returns.
+        if let Some(user) = &user {
+            let _ = sentinel.set_username(user);
+        }
+        if password.is_some() {
+            let _ = sentinel.set_password(password.as_deref());
+        }
+    }
+    // The data nodes' settings as a URL the `redis` crate parses: the first sentinel's host
+    // stands in for the primary, which Sentinel names at connect time.
+    let mut node = list.urls(list.userinfo)?.swap_remove(0);
+    node.set_path(db.unwrap_or_default());
+    Ok(StoreConfig::new(
+        Backend::RedisSentinel {
+            sentinels: sentinels
+                .into_iter()
+                .map(|u| Secret::new(u.into()))
+                .collect(),
+            master: master.to_owned(),
+            node: q.driver_url(node),
+            prefix,
+        },
+        options,
+    ))
+}
+
+/// The parts of a URL with a comma-separated host list (`redis+cluster://`,
+/// `redis+sentinel://`): `scheme://[userinfo@]h1:p1,h2:p2[/path][?query]`.
+struct HostList<'a> {
+    /// `redis` or `rediss`, for the URL of each host.
+    node_scheme: &'static str,
+    userinfo: Option<&'a str>,
+    hosts: &'a str,
+    /// Without its leading and trailing `/`.
+    path: &'a str,
+    query: &'a str,
+    /// The scheme as users write it, for error messages.
+    what: &'static str,
+}
+
+impl<'a> HostList<'a> {
+    fn parse(s: &'a str, scheme: &str, what: &'static str) -> Result<Self, ConfigError> {
+        let node_scheme = if scheme.starts_with(TLS_SCHEME) {
+            TLS_SCHEME
+        } else {
+            SCHEME
+        };
+        let rest = &s[scheme.len() + "://".len()..];
+        let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (authority, path) = before_query.split_once('/').unwrap_or((before_query, ""));
+        let (userinfo, hosts) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        Ok(HostList {
+            node_scheme,
+            userinfo,
+            hosts,
+            path: path.trim_end_matches('/'),
+            query,
+            what,
+        })
+    }
+
+    /// One URL per host, with `userinfo` when given.
+    fn urls(&self, userinfo: Option<&str>) -> Result<Vec<url::Url>, ConfigError> {
+        let mut urls = Vec::new();
+        for host in self.hosts.split(',').map(str::trim) {
+            if host.is_empty() {
+                return Err(ConfigError::malformed(format!(
+                    "empty host in the {} host list",
+                    self.what
+                )));
+            }
+            let node = match userinfo {
+                Some(u) => format!("{}://{u}@{host}", self.node_scheme),
+                None => format!("{}://{host}", self.node_scheme),
+            };
+            let parsed = url::Url::parse(&node)
+                .map_err(|e| ConfigError::unparsable("bad host in a host list", e))?;
+            require_host(&parsed)?;
+            urls.push(parsed);
+        }
+        Ok(urls)
+    }
+}
+
 #[cfg(feature = "redis")]
-pub(crate) use self::connect::{connect, connect_cluster};
+pub(crate) use self::connect::{connect, connect_cluster, connect_sentinel};
 
 #[cfg(feature = "redis")]
 mod connect {
@@ -96,6 +194,8 @@ mod connect {
 
     use session_core::SessionStore;
     use session_redis::RedisStore;
+    use session_redis::redis::sentinel::SentinelNodeConnectionInfo;
+    use session_redis::redis::{ConnectionAddr, IntoConnectionInfo, TlsMode};
 
     use super::TLS_SCHEME;
     use crate::redact::Secret;
@@ -122,6 +222,39 @@ mod connect {
         require_tls_feature(nodes.iter().copied())?;
         let store = RedisStore::connect_cluster(&nodes).await?;
         Ok(Arc::new(with_options(store, prefix, options)))
+    }
+
+    /// Opens a store on the primary Sentinel names `master`.
+    pub(crate) async fn connect_sentinel(
+        sentinels: &[Secret],
+        master: &str,
+        node: &Secret,
+        prefix: Option<&str>,
+        options: &CommonOptions,
+    ) -> Result<Arc<dyn SessionStore>, ConfigError> {
+        let sentinels: Vec<&str> = sentinels.iter().map(Secret::expose).collect();
+        require_tls_feature(sentinels.iter().copied().chain([node.expose()]))?;
+        let node = node_settings(node)?;
+        let store = RedisStore::connect_sentinel(&sentinels, master, node).await?;
+        Ok(Arc::new(with_options(store, prefix, options)))
+    }
+
+    /// The data nodes' credentials, database, protocol and TLS, from the URL `parse_sentinel`
+    /// made.
+    fn node_settings(node: &Secret) -> Result<SentinelNodeConnectionInfo, ConfigError> {
+        let info = IntoConnectionInfo::into_connection_info(node.expose()).map_err(|e| {
+            session_core::Error::config_with_source(
+                "redis",
+                "invalid Redis Sentinel data-node settings",
+                e,
+            )
+        })?;
+        let settings = SentinelNodeConnectionInfo::default()
+            .set_redis_connection_info(info.redis_settings().clone());
+        Ok(match info.addr() {
+            ConnectionAddr::TcpTls { .. } => settings.set_tls_mode(TlsMode::Secure),
+            _ => settings,
+        })
     }
 
     /// The cargo feature that adds TLS.
@@ -212,6 +345,72 @@ mod tests {
             panic!("{c:?}")
         };
         assert!(nodes.iter().all(|n| n.expose().starts_with("rediss://")));
+    }
+
+    #[test]
+    fn a_sentinel_url_gives_the_sentinels_the_master_and_the_data_nodes_settings() {
+        let c = StoreConfig::from_url(
+            "redis+sentinel://app:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster/2\
+             ?sentinel_password=s%40cret&prefix=s:&protocol=resp3",
+        )
+        .unwrap();
+        let Backend::RedisSentinel {
+            sentinels,
+            master,
+            node,
+            prefix,
+        } = c.backend()
+        else {
+            panic!("{c:?}")
+        };
+        let sentinels: Vec<&str> = sentinels.iter().map(|n| n.expose()).collect();
+        assert_eq!(
+            sentinels,
+            [
+                "redis://:s%40cret@10.0.0.1:26379",
+                "redis://:s%40cret@10.0.0.2:26379"
+            ]
+        );
+        assert_eq!(master, "mymaster");
+        assert_eq!(
+            node.expose(),
+            "redis://app:pw@10.0.0.1:26379/2?protocol=resp3"
+        );
+        assert_eq!(prefix.as_deref(), Some("s:"));
+        assert_eq!(c.backend().name(), "redis-sentinel");
+        let shown = format!("{c:?} {c}");
+        assert!(!shown.contains("pw") && !shown.contains("cret"), "{shown}");
+
+        let c = StoreConfig::from_url("rediss+sentinel://a:1/m").unwrap();
+        let Backend::RedisSentinel {
+            sentinels, node, ..
+        } = c.backend()
+        else {
+            panic!("{c:?}")
+        };
+        assert!(sentinels[0].expose().starts_with("rediss://"));
+        assert!(node.expose().starts_with("rediss://"));
+    }
+
+    #[test]
+    fn sentinel_urls_without_a_master_or_with_a_bad_database_are_rejected() {
+        assert_each_refused(
+            &[
+                "redis+sentinel://a:1",
+                "redis+sentinel://a:1/",
+                "redis+sentinel://a:1/m/x",
+                "redis+sentinel://a:1/m/1/2",
+                "redis+sentinel://a:1,,b:2/m",
+            ],
+            malformed,
+        );
+        assert!(matches!(
+            StoreConfig::from_url("redis+sentinel://a:1/m?db=2"),
+            Err(ConfigError::UnknownOption {
+                backend: "redis-sentinel",
+                ..
+            })
+        ));
     }
 
     #[test]
