@@ -1,0 +1,286 @@
+//! [`SqliteStore`]: construction, configuration and the [`SessionStore`] operations.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use session_core::{
+    DEFAULT_MAX_RECORD_BYTES, Duration, Loaded, Result, SessionData, SessionKey, SessionStore,
+    Version, WriteOutcome, async_trait, decode, encode, max_age_ms, now_ms,
+};
+use session_sql::{
+    MAX_RECORD_BYTES_CAP, timed, timed_retry, version_from_column, version_to_column,
+};
+use sqlx::SqlitePool;
+
+use crate::error::Lite;
+use crate::queries::{Queries, sql, validate_table_name};
+
+/// The table a store uses unless [`SqliteStore::with_table_name`] says otherwise.
+pub const DEFAULT_TABLE: &str = "sessions";
+
+/// How long one operation (a `get`, `set`, `destroy`, one cleanup batch, `migrate`) may take,
+/// waiting for a pooled connection and for the database's write lock included, before it fails
+/// with [`Error::Timeout`](session_core::Error::Timeout): 5 seconds.
+pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// A session store in a table of an SQLite database file, through a `sqlx` connection pool.
+///
+/// Cloning is cheap: clones share the pool. See the [crate documentation](crate) for the schema,
+/// the statements and the settings.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+    pub(crate) queries: Arc<Queries>,
+    max_record_bytes: usize,
+    pub(crate) timeout: StdDuration,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let options = self.pool.connect_options();
+        f.debug_struct("SqliteStore")
+            .field("file", &options.get_filename())
+            .field("table", &self.queries.table)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("timeout", &self.timeout)
+            .field("pool_size", &self.pool.size())
+            .field("pool_idle", &self.pool.num_idle())
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// A store over an existing pool, using table [`DEFAULT_TABLE`], records of at most
+    /// [`DEFAULT_MAX_RECORD_BYTES`] and a per-operation timeout of [`DEFAULT_TIMEOUT`].
+    ///
+    /// The pool's connection options apply as given: build them with
+    /// [`SqliteStore::options`] to get this crate's settings (WAL, a busy timeout).
+    pub fn new(pool: SqlitePool) -> Self {
+        SqliteStore {
+            pool,
+            queries: Arc::new(Queries::new(DEFAULT_TABLE)),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Uses table `name` instead of [`DEFAULT_TABLE`].
+    ///
+    /// # Errors
+    /// [`Error::Config`](session_core::Error::Config) unless `name` is 1 to 64 characters from
+    /// `A-Z a-z 0-9 _` and does not start with a digit.
+    pub fn with_table_name(mut self, name: &str) -> Result<Self> {
+        validate_table_name(name)?;
+        self.queries = Arc::new(Queries::new(name));
+        Ok(self)
+    }
+
+    /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`], 1 MiB); a
+    /// larger `set` fails with [`Error::TooLarge`](session_core::Error::TooLarge) before anything
+    /// is written. Values above [`MAX_RECORD_BYTES_CAP`] are capped there.
+    pub fn with_max_record_bytes(mut self, max: usize) -> Self {
+        self.max_record_bytes = max.min(MAX_RECORD_BYTES_CAP);
+        self
+    }
+
+    /// Sets the per-operation timeout (default [`DEFAULT_TIMEOUT`]). An operation that runs
+    /// longer fails with [`Error::Timeout`](session_core::Error::Timeout).
+    pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Creates the table and its `expires_at` index if they do not exist: the statements in
+    /// [`SCHEMA_SQL`](crate::SCHEMA_SQL) for this store's table. Safe to run at every start and
+    /// from several stores at once; an existing table is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](session_core::Error::Backend) when the file is read-only or not a
+    /// database; [`Error::Unavailable`](session_core::Error::Unavailable) while it stays locked.
+    pub async fn migrate(&self) -> Result<()> {
+        let script = sqlx::raw_sql(sql(&self.queries.create_table));
+        timed::<Lite, _, _>(self.timeout, script.execute(&self.pool)).await?;
+        Ok(())
+    }
+
+    /// The pool this store runs on.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The table this store uses.
+    pub fn table_name(&self) -> &str {
+        &self.queries.table
+    }
+
+    /// The configured maximum encoded record size in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// The configured per-operation timeout.
+    pub fn timeout(&self) -> StdDuration {
+        self.timeout
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn load(
+        &self,
+        key: &SessionKey,
+        max_age: Duration,
+        rolling: bool,
+    ) -> Result<Option<Loaded>> {
+        let max_age = max_age_ms(max_age)?;
+        let now = now_ms();
+        let q = &self.queries;
+        // One statement either way, safe to repeat after a busy database: a touch that ran
+        // twice moved the expiry to the same place twice. The rolling read is an UPDATE …
+        // RETURNING: it decides whether the session is alive and moves its expiry, and an
+        // expired row can never be extended.
+        let row: Option<(Vec<u8>, i64)> = timed_retry::<Lite, _, _, _, _>(self.timeout, || {
+            if rolling {
+                sqlx::query_as(sql(&q.touch_returning))
+                    .bind(now.saturating_add(max_age))
+                    .bind(key.as_str())
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+            } else {
+                sqlx::query_as(sql(&q.select))
+                    .bind(key.as_str())
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+            }
+        })
+        .await?;
+        // The `expires_at` column, moved by touches and rolling reads, is authoritative and was
+        // already checked. The `version` column is what `write_if` compares, so it is the version
+        // returned (written by the same statement as the record; 0 for a row from before
+        // versions, whose `ss1` record is legacy too).
+        match row {
+            None => Ok(None),
+            Some((bytes, version)) => Ok(Some(Loaded::new(
+                decode(&bytes)?.data,
+                version_from_column(version),
+            ))),
+        }
+    }
+
+    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
+        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
+        let version = Version::generate();
+        // Encoding enforces the size limit before any I/O.
+        let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
+        timed_retry::<Lite, _, _, _, _>(self.timeout, || {
+            sqlx::query(sql(&self.queries.upsert))
+                .bind(key.as_str())
+                .bind(bytes.as_slice())
+                .bind(expires_at)
+                .bind(version_to_column(version))
+                .execute(&self.pool)
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn write_if(
+        &self,
+        key: &SessionKey,
+        data: &SessionData,
+        max_age: Duration,
+        expected: Version,
+    ) -> Result<WriteOutcome> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        let version = Version::generate();
+        let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
+        // Safe to repeat after a busy database: the failed attempt changed nothing.
+        let after: Option<i64> = timed_retry::<Lite, _, _, _, _>(self.timeout, || {
+            sqlx::query_scalar(sql(&self.queries.write_if))
+                .bind(version_to_column(expected))
+                .bind(bytes.as_slice())
+                .bind(expires_at)
+                .bind(version_to_column(version))
+                .bind(key.as_str())
+                .bind(now)
+                .fetch_optional(&self.pool)
+        })
+        .await?;
+        Ok(match after {
+            None => WriteOutcome::Missing,
+            Some(v) if version_from_column(v) == version => WriteOutcome::Written(version),
+            Some(_) => WriteOutcome::Conflict,
+        })
+    }
+
+    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+        let now = now_ms();
+        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        // A touch moves the expiry of a live row and nothing else: no upsert, so a touch arriving
+        // after a logout or after expiry cannot bring the session back.
+        let touched = timed_retry::<Lite, _, _, _, _>(self.timeout, || {
+            sqlx::query(sql(&self.queries.touch))
+                .bind(expires_at)
+                .bind(key.as_str())
+                .bind(now)
+                .execute(&self.pool)
+        })
+        .await?;
+        Ok(touched.rows_affected() > 0)
+    }
+
+    async fn destroy(&self, key: &SessionKey) -> Result<()> {
+        timed_retry::<Lite, _, _, _, _>(self.timeout, || {
+            sqlx::query(sql(&self.queries.delete))
+                .bind(key.as_str())
+                .execute(&self.pool)
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use session_core::Error;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn table_name_is_validated_and_settings_apply() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        assert!(matches!(
+            store.clone().with_table_name("bad-name"),
+            Err(Error::Config { .. })
+        ));
+        let store = store
+            .with_table_name("app_sessions")
+            .unwrap()
+            .with_max_record_bytes(usize::MAX)
+            .with_timeout(StdDuration::from_millis(250));
+        assert_eq!(store.table_name(), "app_sessions");
+        assert_eq!(store.max_record_bytes(), MAX_RECORD_BYTES_CAP);
+        assert_eq!(store.timeout(), StdDuration::from_millis(250));
+        assert!(format!("{store:?}").contains("app_sessions"));
+    }
+
+    #[tokio::test]
+    async fn too_large_is_reported_before_any_io() {
+        let store = SqliteStore::connect("sqlite::memory:")
+            .await
+            .unwrap()
+            .with_max_record_bytes(100);
+        // No table: reaching the database would be a Backend error, not TooLarge.
+        let mut data = SessionData::new();
+        data.insert("pad", "x".repeat(200)).unwrap();
+        let err = store
+            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
+            .await;
+        assert!(
+            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
+            "{err:?}"
+        );
+    }
+}
