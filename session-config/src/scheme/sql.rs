@@ -1,0 +1,101 @@
+//! What the SQL schemes (`postgres://`, `sqlite://`) share: their table, migration and cleanup
+//! options, and a store that owns its background cleanup task.
+
+use std::time::Duration;
+
+use crate::ConfigError;
+use crate::scheme::query::Query;
+
+/// Table (`table=`).
+pub(crate) const TABLE: &str = "table";
+/// Create the table at start-up (`migrate=`).
+pub(crate) const MIGRATE: &str = "migrate";
+/// Seconds between two runs of the cleanup task (`cleanup_interval_s=`; `0` turns it off).
+pub(crate) const CLEANUP_INTERVAL_S: &str = "cleanup_interval_s";
+/// The cleanup interval when `cleanup_interval_s` is not given.
+pub(crate) const DEFAULT_CLEANUP_INTERVAL: Duration = Duration::from_secs(900);
+/// Rows deleted per statement by the background cleanup.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub(crate) const CLEANUP_BATCH: u32 = 1000;
+
+/// The options every SQL scheme takes, besides the common ones.
+pub(crate) const OWN: [&str; 3] = [TABLE, MIGRATE, CLEANUP_INTERVAL_S];
+
+/// A SQL store's table and maintenance settings, as a URL gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SqlOptions {
+    pub(crate) table: Option<String>,
+    pub(crate) migrate: bool,
+    pub(crate) cleanup_interval: Option<Duration>,
+}
+
+impl SqlOptions {
+    /// Takes `table` (default: the store's), `migrate` (default `true`) and
+    /// `cleanup_interval_s` (default 900; `0` is off) from `q`.
+    pub(crate) fn take(q: &mut Query) -> Result<SqlOptions, ConfigError> {
+        Ok(SqlOptions {
+            table: q.take(TABLE)?,
+            migrate: q.take_bool(MIGRATE)?.unwrap_or(true),
+            cleanup_interval: match q.take_number::<u64>(CLEANUP_INTERVAL_S)? {
+                None => Some(DEFAULT_CLEANUP_INTERVAL),
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+            },
+        })
+    }
+}
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub(crate) use self::with_cleanup::WithCleanup;
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod with_cleanup {
+    use session_core::{
+        Duration, Loaded, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome,
+        async_trait,
+    };
+    use session_sql::CleanupTask;
+
+    /// A store together with its background cleanup task, which stops when the last handle to
+    /// the store is dropped.
+    #[derive(Debug)]
+    pub(crate) struct WithCleanup<S> {
+        pub(crate) store: S,
+        pub(crate) _cleanup: Option<CleanupTask>,
+    }
+
+    #[async_trait]
+    impl<S: SessionStore> SessionStore for WithCleanup<S> {
+        async fn load(
+            &self,
+            key: &SessionKey,
+            max_age: Duration,
+            rolling: bool,
+        ) -> Result<Option<Loaded>> {
+            self.store.load(key, max_age, rolling).await
+        }
+        async fn write(
+            &self,
+            key: &SessionKey,
+            data: &SessionData,
+            max_age: Duration,
+        ) -> Result<()> {
+            self.store.write(key, data, max_age).await
+        }
+        async fn write_if(
+            &self,
+            key: &SessionKey,
+            data: &SessionData,
+            max_age: Duration,
+            expected: Version,
+        ) -> Result<WriteOutcome> {
+            self.store.write_if(key, data, max_age, expected).await
+        }
+        async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
+            self.store.touch(key, max_age).await
+        }
+        async fn destroy(&self, key: &SessionKey) -> Result<()> {
+            self.store.destroy(key).await
+        }
+    }
+}
