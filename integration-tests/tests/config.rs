@@ -4,7 +4,8 @@
 //! Needs the same servers as the per-backend files: `REDIS_URL` (default
 //! `redis://127.0.0.1:6379`), `REDIS_CLUSTER_URLS` (comma-separated, default
 //! `redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103`), `MONGODB_URL`
-//! (default `mongodb://127.0.0.1:27017`), `MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`).
+//! (default `mongodb://127.0.0.1:27017`), `MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`),
+//! `POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`); SQLite needs no server.
 //! `bash scripts/test.sh` starts them all. Without a server its tests are skipped with a loud
 //! message, or fail under `CI=true`.
 
@@ -64,3 +65,14 @@ session_testkit::conformance_suite!(config_redis, redis);
 session_testkit::conformance_suite!(config_redis_cluster, redis_cluster);
 session_testkit::conformance_suite!(config_mongo, mongo);
 session_testkit::conformance_suite!(config_mysql, mysql);
+
+async fn postgres(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    from_url("postgres", &namespace).await
+}
+
+async fn sqlite(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    from_url("sqlite", &namespace).await
+}
+
+session_testkit::conformance_suite!(config_postgres, postgres);
+session_testkit::conformance_suite!(config_sqlite, sqlite);

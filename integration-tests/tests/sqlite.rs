@@ -363,10 +363,15 @@ async fn sessions_survive_the_writing_process_being_killed() {
         let mut sessions = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let line = line.unwrap();
-            if line == "READY" {
+            // The test harness prints `test … ... ` before the child's first line, without a
+            // newline: look for the markers anywhere in a line.
+            if line.ends_with("READY") {
                 return sessions;
             }
-            let parts: Vec<&str> = line.split(' ').collect();
+            let Some(start) = line.find("SESSION ") else {
+                continue;
+            };
+            let parts: Vec<&str> = line[start..].split(' ').collect();
             if let ["SESSION", key, i, version] = parts[..] {
                 sessions.push((
                     SessionKey::parse(key).unwrap(),
