@@ -83,8 +83,7 @@ mod queries;
 mod schema;
 mod store;
 
-pub use cleanup::MAX_CLEANUP_BATCH;
 pub use schema::SCHEMA_SQL;
-pub use session_sql::{CleanupTask, MAX_RECORD_BYTES_CAP};
+pub use session_sql::{CleanupTask, MAX_CLEANUP_BATCH, MAX_RECORD_BYTES_CAP};
 pub use sqlx;
 pub use store::{DEFAULT_TABLE, DEFAULT_TIMEOUT, PgStore};

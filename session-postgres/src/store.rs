@@ -4,13 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Loaded, Result, SessionData, SessionKey, SessionStore,
-    Version, WriteOutcome, async_trait, decode, encode, max_age_ms, now_ms,
-};
-use session_sql::{
-    MAX_RECORD_BYTES_CAP, timed, timed_retry, version_from_column, version_to_column,
-};
+use session_core::{DEFAULT_MAX_RECORD_BYTES, Result};
+use session_sql::{MAX_RECORD_BYTES_CAP, timed};
 use sqlx::PgPool;
 
 use crate::error::Pg;
@@ -160,126 +155,11 @@ impl PgStore {
     }
 }
 
-#[async_trait]
-impl SessionStore for PgStore {
-    async fn load(
-        &self,
-        key: &SessionKey,
-        max_age: Duration,
-        rolling: bool,
-    ) -> Result<Option<Loaded>> {
-        let max_age = max_age_ms(max_age)?;
-        let now = now_ms();
-        let q = &self.queries;
-        // One statement either way, safe to repeat: a touch that ran twice moved the expiry to
-        // the same place twice. The rolling read is an UPDATE … RETURNING: it decides whether the
-        // session is alive, moves its expiry and returns it in one round trip, and an expired row
-        // can never be extended.
-        let row: Option<(Vec<u8>, i64)> = timed_retry::<Pg, _, _, _, _>(self.timeout, || {
-            if rolling {
-                sqlx::query_as(sql(&q.touch_returning))
-                    .bind(now.saturating_add(max_age))
-                    .bind(key.as_str())
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-            } else {
-                sqlx::query_as(sql(&q.select))
-                    .bind(key.as_str())
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-            }
-        })
-        .await?;
-        // The `expires_at` column, moved by touches and rolling reads, is authoritative and was
-        // already checked. The `version` column is what `write_if` compares, so it is the version
-        // returned (written by the same statement as the record; 0 for a row from before
-        // versions, whose `ss1` record is legacy too).
-        match row {
-            None => Ok(None),
-            Some((bytes, version)) => Ok(Some(Loaded::new(
-                decode(&bytes)?.data,
-                version_from_column(version),
-            ))),
-        }
-    }
-
-    async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
-        let version = Version::generate();
-        // Encoding enforces the size limit before any I/O.
-        let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
-        timed_retry::<Pg, _, _, _, _>(self.timeout, || {
-            sqlx::query(sql(&self.queries.upsert))
-                .bind(key.as_str())
-                .bind(bytes.as_slice())
-                .bind(expires_at)
-                .bind(version_to_column(version))
-                .execute(&self.pool)
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn write_if(
-        &self,
-        key: &SessionKey,
-        data: &SessionData,
-        max_age: Duration,
-        expected: Version,
-    ) -> Result<WriteOutcome> {
-        let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
-        let version = Version::generate();
-        let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
-        // Safe to repeat after a deadlock: a rolled-back attempt changed nothing.
-        let after: Option<i64> = timed_retry::<Pg, _, _, _, _>(self.timeout, || {
-            sqlx::query_scalar(sql(&self.queries.write_if))
-                .bind(version_to_column(expected))
-                .bind(bytes.as_slice())
-                .bind(expires_at)
-                .bind(version_to_column(version))
-                .bind(key.as_str())
-                .bind(now)
-                .fetch_optional(&self.pool)
-        })
-        .await?;
-        Ok(match after {
-            None => WriteOutcome::Missing,
-            Some(v) if version_from_column(v) == version => WriteOutcome::Written(version),
-            Some(_) => WriteOutcome::Conflict,
-        })
-    }
-
-    async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
-        let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
-        // A touch moves the expiry of a live row and nothing else: no upsert, so a touch arriving
-        // after a logout or after expiry cannot bring the session back.
-        let touched = timed_retry::<Pg, _, _, _, _>(self.timeout, || {
-            sqlx::query(sql(&self.queries.touch))
-                .bind(expires_at)
-                .bind(key.as_str())
-                .bind(now)
-                .execute(&self.pool)
-        })
-        .await?;
-        Ok(touched.rows_affected() > 0)
-    }
-
-    async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        timed_retry::<Pg, _, _, _, _>(self.timeout, || {
-            sqlx::query(sql(&self.queries.delete))
-                .bind(key.as_str())
-                .execute(&self.pool)
-        })
-        .await?;
-        Ok(())
-    }
-}
+session_sql::impl_session_store!(PgStore, Pg);
 
 #[cfg(test)]
 mod tests {
-    use session_core::Error;
+    use session_core::{Duration, Error, SessionData, SessionKey, SessionStore};
     use sqlx::postgres::PgPoolOptions;
 
     use super::*;

@@ -6,11 +6,14 @@
 //! Each backend crate keeps its own driver, error classification and SQL; this crate only holds
 //! the parts that do not depend on either.
 
+mod batches;
 mod cleanup;
 mod schema;
+mod store;
 mod timed;
 mod version;
 
+pub use batches::MAX_CLEANUP_BATCH;
 pub use cleanup::{CleanupTask, StopSignal, spawn_cleanup};
 pub use schema::{render_schema, schema_statements, validate_table_name};
 pub use timed::{Classify, timed, timed_retry};
