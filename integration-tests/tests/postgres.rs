@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionKey, SessionStore, WriteOutcome, async_trait};
+use session_core::{Duration, Error, Result, SessionKey, SessionStore, WriteOutcome};
+use session_postgres::PgStore;
 use session_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use session_postgres::sqlx::{self, AssertSqlSafe, PgPool, QueryBuilder};
-use session_postgres::{CleanupTask, PgStore};
+use session_postgres::sqlx::{self, AssertSqlSafe, PgPool};
 use session_testkit::conformance::MAX_RECORD_BYTES;
 use session_testkit::{data, fit_name, postgres_url, reachable, unique_name};
 use sql_common::Table;
@@ -109,53 +109,7 @@ async fn store_for(name: &str) -> Option<PgStore> {
     Some(migrated(store).await.unwrap())
 }
 
-#[async_trait]
-impl Table for PgStore {
-    const NAME: &'static str = "postgres";
-
-    async fn count_rows(&self) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM \"{}\"", self.table_name());
-        sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(self.pool())
-            .await
-            .unwrap()
-    }
-
-    async fn insert_rows(&self, rows: &[(String, Vec<u8>, i64)]) {
-        for chunk in rows.chunks(1000) {
-            let mut insert = QueryBuilder::new(format!(
-                "INSERT INTO \"{}\" (id, data, expires_at) ",
-                self.table_name()
-            ));
-            insert.push_values(chunk, |mut row, (id, bytes, expires_at)| {
-                row.push_bind(id.clone())
-                    .push_bind(bytes.clone())
-                    .push_bind(*expires_at);
-            });
-            insert.build().execute(self.pool()).await.unwrap();
-        }
-    }
-
-    async fn raw_row(&self, id: &str) -> (Vec<u8>, i64) {
-        let select = format!(
-            "SELECT data, version FROM \"{}\" WHERE id = $1",
-            self.table_name()
-        );
-        sqlx::query_as(AssertSqlSafe(select))
-            .bind(id)
-            .fetch_one(self.pool())
-            .await
-            .unwrap()
-    }
-
-    async fn cleanup(&self, batch: u32) -> Result<u64> {
-        self.cleanup_expired(batch).await
-    }
-
-    fn spawn(&self, interval: StdDuration, batch: u32) -> CleanupTask {
-        self.spawn_cleanup(interval, batch)
-    }
-}
+sql_common::impl_table!(PgStore, "postgres", "$1");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_removes_exactly_the_expired_rows() {

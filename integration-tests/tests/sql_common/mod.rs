@@ -25,6 +25,61 @@ pub(crate) trait Table: SessionStore + Clone + 'static {
     fn spawn(&self, interval: StdDuration, batch: u32) -> CleanupTask;
 }
 
+/// Implements [`Table`] for `$store`, whose crate re-exports its `sqlx` as `sqlx` at the call
+/// site, naming the backend `$name` and writing its first bind parameter as `$param`.
+macro_rules! impl_table {
+    ($store:ty, $name:literal, $param:literal) => {
+        #[session_core::async_trait]
+        impl $crate::sql_common::Table for $store {
+            const NAME: &'static str = $name;
+
+            async fn count_rows(&self) -> i64 {
+                let sql = format!("SELECT COUNT(*) FROM \"{}\"", self.table_name());
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(self.pool())
+                    .await
+                    .unwrap()
+            }
+
+            async fn insert_rows(&self, rows: &[(String, Vec<u8>, i64)]) {
+                for chunk in rows.chunks(1000) {
+                    let mut insert = sqlx::QueryBuilder::new(format!(
+                        "INSERT INTO \"{}\" (id, data, expires_at) ",
+                        self.table_name()
+                    ));
+                    insert.push_values(chunk, |mut row, (id, bytes, expires_at)| {
+                        row.push_bind(id.clone())
+                            .push_bind(bytes.clone())
+                            .push_bind(*expires_at);
+                    });
+                    insert.build().execute(self.pool()).await.unwrap();
+                }
+            }
+
+            async fn raw_row(&self, id: &str) -> (Vec<u8>, i64) {
+                let select = format!(
+                    concat!("SELECT data, version FROM \"{}\" WHERE id = ", $param),
+                    self.table_name()
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(select))
+                    .bind(id)
+                    .fetch_one(self.pool())
+                    .await
+                    .unwrap()
+            }
+
+            async fn cleanup(&self, batch: u32) -> session_core::Result<u64> {
+                self.cleanup_expired(batch).await
+            }
+
+            fn spawn(&self, interval: std::time::Duration, batch: u32) -> session_sql::CleanupTask {
+                self.spawn_cleanup(interval, batch)
+            }
+        }
+    };
+}
+pub(crate) use impl_table;
+
 /// Plants `n` rows that expired a minute ago.
 async fn insert_expired<T: Table>(store: &T, n: usize) {
     let past = session_core::now_ms() - 60_000;

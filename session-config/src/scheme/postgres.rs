@@ -54,7 +54,7 @@ mod connect {
     use session_postgres::PgStore;
 
     use crate::redact::Secret;
-    use crate::scheme::sql::{CLEANUP_BATCH, SqlOptions, WithCleanup};
+    use crate::scheme::sql::{SqlOptions, finish_sql_store};
     use crate::{CommonOptions, ConfigError};
 
     /// Opens the store, creates its table when `migrate`, and starts the cleanup task.
@@ -64,28 +64,10 @@ mod connect {
         unlogged: bool,
         options: &CommonOptions,
     ) -> Result<Arc<dyn SessionStore>, ConfigError> {
-        let mut store = PgStore::connect(url.expose())
+        let store = PgStore::connect(url.expose())
             .await?
             .with_unlogged(unlogged);
-        if let Some(table) = &sql.table {
-            store = store.with_table_name(table)?;
-        }
-        if let Some(t) = options.timeout {
-            store = store.with_timeout(t);
-        }
-        if let Some(max) = options.max_record_bytes {
-            store = store.with_max_record_bytes(max);
-        }
-        if sql.migrate {
-            store.migrate().await?;
-        }
-        let cleanup = sql
-            .cleanup_interval
-            .map(|every| store.spawn_cleanup(every, CLEANUP_BATCH));
-        Ok(Arc::new(WithCleanup {
-            store,
-            _cleanup: cleanup,
-        }))
+        finish_sql_store!(store, sql, options)
     }
 }
 

@@ -48,6 +48,39 @@ impl SqlOptions {
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub(crate) use self::with_cleanup::WithCleanup;
 
+/// Finishes opening a SQL store (`PgStore`, `SqliteStore`: they share these method names): applies
+/// the table and the common options, migrates when asked, starts the cleanup task, and returns
+/// the store owning its task as an `Arc<dyn SessionStore>`.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+macro_rules! finish_sql_store {
+    ($store:expr, $sql:expr, $options:expr) => {{
+        let (mut store, sql, options) = ($store, $sql, $options);
+        if let Some(table) = &sql.table {
+            store = store.with_table_name(table)?;
+        }
+        if let Some(t) = options.timeout {
+            store = store.with_timeout(t);
+        }
+        if let Some(max) = options.max_record_bytes {
+            store = store.with_max_record_bytes(max);
+        }
+        if sql.migrate {
+            store.migrate().await?;
+        }
+        let cleanup = sql
+            .cleanup_interval
+            .map(|every| store.spawn_cleanup(every, $crate::scheme::sql::CLEANUP_BATCH));
+        let store: ::std::sync::Arc<dyn ::session_core::SessionStore> =
+            ::std::sync::Arc::new($crate::scheme::sql::WithCleanup {
+                store,
+                _cleanup: cleanup,
+            });
+        Ok(store)
+    }};
+}
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub(crate) use finish_sql_store;
+
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod with_cleanup {
     use session_core::{

@@ -67,7 +67,7 @@ mod connect {
     use session_sqlite::SqliteStore;
 
     use crate::redact::Secret;
-    use crate::scheme::sql::{CLEANUP_BATCH, SqlOptions, WithCleanup};
+    use crate::scheme::sql::{SqlOptions, finish_sql_store};
     use crate::{CommonOptions, ConfigError};
 
     /// Opens the file, creates the table when `migrate`, and starts the cleanup task.
@@ -81,26 +81,8 @@ mod connect {
         if let Some(t) = busy_timeout {
             connect_options = connect_options.busy_timeout(t);
         }
-        let mut store = SqliteStore::connect_with(connect_options).await?;
-        if let Some(table) = &sql.table {
-            store = store.with_table_name(table)?;
-        }
-        if let Some(t) = options.timeout {
-            store = store.with_timeout(t);
-        }
-        if let Some(max) = options.max_record_bytes {
-            store = store.with_max_record_bytes(max);
-        }
-        if sql.migrate {
-            store.migrate().await?;
-        }
-        let cleanup = sql
-            .cleanup_interval
-            .map(|every| store.spawn_cleanup(every, CLEANUP_BATCH));
-        Ok(Arc::new(WithCleanup {
-            store,
-            _cleanup: cleanup,
-        }))
+        let store = SqliteStore::connect_with(connect_options).await?;
+        finish_sql_store!(store, sql, options)
     }
 }
 
