@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{DEFAULT_MAX_RECORD_BYTES, Result};
-use session_sql::{MAX_RECORD_BYTES_CAP, timed};
+use session_sql::{Statements, timed};
 use sqlx::PgPool;
 
 use crate::error::Pg;
-use crate::queries::{Queries, sql, validate_table_name};
+use crate::queries::{sql, statements};
 
 /// The table a store uses unless [`PgStore::with_table_name`] says otherwise.
 pub const DEFAULT_TABLE: &str = "sessions";
@@ -26,8 +26,8 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 #[derive(Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
-    pub(crate) queries: Arc<Queries>,
-    max_record_bytes: usize,
+    pub(crate) queries: Arc<Statements>,
+    pub(crate) max_record_bytes: usize,
     unlogged: bool,
     pub(crate) timeout: StdDuration,
 }
@@ -62,24 +62,11 @@ impl PgStore {
     pub fn new(pool: PgPool) -> Self {
         PgStore {
             pool,
-            queries: Arc::new(Queries::new(DEFAULT_TABLE)),
+            queries: Arc::new(statements(DEFAULT_TABLE)),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             unlogged: false,
             timeout: DEFAULT_TIMEOUT,
         }
-    }
-
-    /// Uses table `name` instead of [`DEFAULT_TABLE`].
-    ///
-    /// # Errors
-    /// [`Error::Config`](session_core::Error::Config) unless `name` is 1 to 55 characters from
-    /// `A-Z a-z 0-9 _` and does not start with a digit. (Identifiers cannot be bound as SQL
-    /// parameters, so the name is checked strictly enough to be spliced into statements safely;
-    /// 55 leaves room in PostgreSQL's 63-byte identifiers for the index named after the table.)
-    pub fn with_table_name(mut self, name: &str) -> Result<Self> {
-        validate_table_name(name)?;
-        self.queries = Arc::new(Queries::new(name));
-        Ok(self)
     }
 
     /// Makes [`migrate`](Self::migrate) create the table `UNLOGGED` (default: logged).
@@ -94,22 +81,6 @@ impl PgStore {
     /// UNLOGGED` (or `SET LOGGED`).
     pub fn with_unlogged(mut self, unlogged: bool) -> Self {
         self.unlogged = unlogged;
-        self
-    }
-
-    /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`], 1 MiB); a
-    /// larger `set` fails with [`Error::TooLarge`](session_core::Error::TooLarge) before anything
-    /// is sent. Values above [`MAX_RECORD_BYTES_CAP`] are capped there.
-    pub fn with_max_record_bytes(mut self, max: usize) -> Self {
-        self.max_record_bytes = max.min(MAX_RECORD_BYTES_CAP);
-        self
-    }
-
-    /// Sets the per-operation timeout (default [`DEFAULT_TIMEOUT`]). An operation that runs
-    /// longer, waiting for a pooled connection included, fails with
-    /// [`Error::Timeout`](session_core::Error::Timeout).
-    pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
-        self.timeout = timeout;
         self
     }
 
@@ -129,32 +100,13 @@ impl PgStore {
         Ok(())
     }
 
-    /// The pool this store runs on.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// The table this store uses.
-    pub fn table_name(&self) -> &str {
-        &self.queries.table
-    }
-
     /// Whether [`migrate`](Self::migrate) creates the table unlogged.
     pub fn is_unlogged(&self) -> bool {
         self.unlogged
     }
-
-    /// The configured maximum encoded record size in bytes.
-    pub fn max_record_bytes(&self) -> usize {
-        self.max_record_bytes
-    }
-
-    /// The configured per-operation timeout.
-    pub fn timeout(&self) -> StdDuration {
-        self.timeout
-    }
 }
 
+session_sql::impl_settings!(PgStore, PgPool);
 session_sql::impl_session_store!(PgStore, Pg);
 
 #[cfg(test)]
@@ -211,7 +163,7 @@ mod tests {
             .with_timeout(StdDuration::from_millis(250));
         assert_eq!(store.table_name(), "app_sessions");
         assert!(store.is_unlogged());
-        assert_eq!(store.max_record_bytes(), MAX_RECORD_BYTES_CAP);
+        assert_eq!(store.max_record_bytes(), session_sql::MAX_RECORD_BYTES_CAP);
         assert_eq!(store.timeout(), StdDuration::from_millis(250));
     }
 

@@ -9,6 +9,7 @@
 mod batches;
 mod cleanup;
 mod schema;
+mod settings;
 mod store;
 mod timed;
 mod version;
@@ -16,6 +17,7 @@ mod version;
 pub use batches::MAX_CLEANUP_BATCH;
 pub use cleanup::{CleanupTask, StopSignal, spawn_cleanup};
 pub use schema::{render_schema, schema_statements, validate_table_name};
+pub use settings::Statements;
 pub use timed::{Classify, timed, timed_retry};
 /// The largest record the SQL stores accept, whatever `with_max_record_bytes` asks: 64 MiB.
 /// (PostgreSQL's `BYTEA` and SQLite's `BLOB` hold far more, but a session that large is a bug.)

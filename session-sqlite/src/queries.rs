@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use session_core::Result;
+use session_sql::Statements;
 use sqlx::AssertSqlSafe;
 
 use crate::error::BACKEND;
@@ -18,70 +19,45 @@ pub(crate) fn validate_table_name(name: &str) -> Result<()> {
     session_sql::validate_table_name(BACKEND, name, MAX_TABLE_NAME_LEN)
 }
 
-/// The statements for one table. Held in an `Arc` so that cloning a store copies no SQL text.
-/// Parameters are numbered (`?1`), so one value can appear twice.
-#[derive(Debug)]
-pub(crate) struct Queries {
-    pub(crate) table: Box<str>,
-    pub(crate) create_table: Arc<str>,
-    /// Parameters: id, now. Reads data and version.
-    pub(crate) select: Arc<str>,
-    /// Parameters: new expiry, id, now. The rolling read in one statement.
-    pub(crate) touch_returning: Arc<str>,
-    /// Parameters: new expiry, id, now.
-    pub(crate) touch: Arc<str>,
-    /// Parameters: id, data, expiry, version.
-    pub(crate) upsert: Arc<str>,
-    /// Parameters: expected version, data, expiry, new version, id, now. Returns the row's
-    /// resulting version.
-    pub(crate) write_if: Arc<str>,
-    /// Parameters: id.
-    pub(crate) delete: Arc<str>,
-    /// Parameters: now, batch size. Deletes one batch of expired rows.
-    pub(crate) delete_expired: Arc<str>,
-}
-
-impl Queries {
-    /// Builds the statements for `table`, which must have passed [`validate_table_name`].
-    pub(crate) fn new(table: &str) -> Self {
-        let t = table;
-        Queries {
-            table: table.into(),
-            create_table: schema::create_table_sql(t).into(),
-            select: format!("SELECT data, version FROM \"{t}\" WHERE id = ?1 AND expires_at > ?2")
-                .into(),
-            touch_returning: format!(
-                "UPDATE \"{t}\" SET expires_at = ?1 WHERE id = ?2 AND expires_at > ?3 \
-                 RETURNING data, version"
-            )
+/// The statements for `table`, which must have passed [`validate_table_name`].
+pub(crate) fn statements(table: &str) -> Statements {
+    let t = table;
+    Statements {
+        table: table.into(),
+        create_table: vec![schema::create_table_sql(t).into()],
+        select: format!("SELECT data, version FROM \"{t}\" WHERE id = ?1 AND expires_at > ?2")
             .into(),
-            touch: format!("UPDATE \"{t}\" SET expires_at = ?1 WHERE id = ?2 AND expires_at > ?3")
-                .into(),
-            upsert: format!(
-                "INSERT INTO \"{t}\" (id, data, expires_at, version) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
-                 expires_at = excluded.expires_at, version = excluded.version"
-            )
+        touch_returning: format!(
+            "UPDATE \"{t}\" SET expires_at = ?1 WHERE id = ?2 AND expires_at > ?3 \
+             RETURNING data, version"
+        )
+        .into(),
+        touch: format!("UPDATE \"{t}\" SET expires_at = ?1 WHERE id = ?2 AND expires_at > ?3")
             .into(),
-            // One statement, three outcomes, as in session-postgres: SQLite evaluates every SET
-            // expression against the row as it was before the UPDATE, and the statement holds
-            // the database's write lock, so no other writer runs between the compare and the
-            // write. No returned row: missing; the new version: written; another: conflict.
-            write_if: format!(
-                "UPDATE \"{t}\" SET \
-                 data = CASE WHEN version = ?1 THEN ?2 ELSE data END, \
-                 expires_at = CASE WHEN version = ?1 THEN ?3 ELSE expires_at END, \
-                 version = CASE WHEN version = ?1 THEN ?4 ELSE version END \
-                 WHERE id = ?5 AND expires_at > ?6 RETURNING version"
-            )
-            .into(),
-            delete: format!("DELETE FROM \"{t}\" WHERE id = ?1").into(),
-            delete_expired: format!(
-                "DELETE FROM \"{t}\" WHERE id IN (SELECT id FROM \"{t}\" WHERE expires_at <= ?1 \
-                 LIMIT ?2)"
-            )
-            .into(),
-        }
+        upsert: format!(
+            "INSERT INTO \"{t}\" (id, data, expires_at, version) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
+             expires_at = excluded.expires_at, version = excluded.version"
+        )
+        .into(),
+        // One statement, three outcomes, as in session-postgres: SQLite evaluates every SET
+        // expression against the row as it was before the UPDATE, and the statement holds
+        // the database's write lock, so no other writer runs between the compare and the
+        // write. No returned row: missing; the new version: written; another: conflict.
+        write_if: format!(
+            "UPDATE \"{t}\" SET \
+             data = CASE WHEN version = ?1 THEN ?2 ELSE data END, \
+             expires_at = CASE WHEN version = ?1 THEN ?3 ELSE expires_at END, \
+             version = CASE WHEN version = ?1 THEN ?4 ELSE version END \
+             WHERE id = ?5 AND expires_at > ?6 RETURNING version"
+        )
+        .into(),
+        delete: format!("DELETE FROM \"{t}\" WHERE id = ?1").into(),
+        delete_expired: format!(
+            "DELETE FROM \"{t}\" WHERE id IN (SELECT id FROM \"{t}\" WHERE expires_at <= ?1 \
+             LIMIT ?2)"
+        )
+        .into(),
     }
 }
 
@@ -97,23 +73,8 @@ mod tests {
 
     #[test]
     fn every_statement_names_the_table_and_never_the_database_clock() {
-        let q = Queries::new("my_table");
-        for text in [
-            &q.select,
-            &q.touch_returning,
-            &q.touch,
-            &q.upsert,
-            &q.write_if,
-            &q.delete,
-            &q.delete_expired,
-            &q.create_table,
-        ] {
-            assert!(text.contains("\"my_table\""), "{text}");
-            let lower = text.to_ascii_lowercase();
-            for clock in ["now", "current_", "julianday", "unixepoch", "strftime"] {
-                assert!(!lower.contains(clock), "{text}");
-            }
-            assert!(!text.contains("sessions"), "{text}");
-        }
+        let q = statements("my_table");
+        assert_eq!(q.all().len(), 7 + q.create_table.len());
+        q.assert_well_formed(&["now", "current_", "julianday", "unixepoch", "strftime"]);
     }
 }

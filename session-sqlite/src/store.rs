@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{DEFAULT_MAX_RECORD_BYTES, Result};
-use session_sql::{MAX_RECORD_BYTES_CAP, timed};
+use session_sql::{Statements, timed};
 use sqlx::SqlitePool;
 
 use crate::error::Lite;
-use crate::queries::{Queries, sql, validate_table_name};
+use crate::queries::{sql, statements};
 
 /// The table a store uses unless [`SqliteStore::with_table_name`] says otherwise.
 pub const DEFAULT_TABLE: &str = "sessions";
@@ -26,8 +26,8 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    pub(crate) queries: Arc<Queries>,
-    max_record_bytes: usize,
+    pub(crate) queries: Arc<Statements>,
+    pub(crate) max_record_bytes: usize,
     pub(crate) timeout: StdDuration,
 }
 
@@ -54,36 +54,10 @@ impl SqliteStore {
     pub fn new(pool: SqlitePool) -> Self {
         SqliteStore {
             pool,
-            queries: Arc::new(Queries::new(DEFAULT_TABLE)),
+            queries: Arc::new(statements(DEFAULT_TABLE)),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
         }
-    }
-
-    /// Uses table `name` instead of [`DEFAULT_TABLE`].
-    ///
-    /// # Errors
-    /// [`Error::Config`](session_core::Error::Config) unless `name` is 1 to 64 characters from
-    /// `A-Z a-z 0-9 _` and does not start with a digit.
-    pub fn with_table_name(mut self, name: &str) -> Result<Self> {
-        validate_table_name(name)?;
-        self.queries = Arc::new(Queries::new(name));
-        Ok(self)
-    }
-
-    /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`], 1 MiB); a
-    /// larger `set` fails with [`Error::TooLarge`](session_core::Error::TooLarge) before anything
-    /// is written. Values above [`MAX_RECORD_BYTES_CAP`] are capped there.
-    pub fn with_max_record_bytes(mut self, max: usize) -> Self {
-        self.max_record_bytes = max.min(MAX_RECORD_BYTES_CAP);
-        self
-    }
-
-    /// Sets the per-operation timeout (default [`DEFAULT_TIMEOUT`]). An operation that runs
-    /// longer fails with [`Error::Timeout`](session_core::Error::Timeout).
-    pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
-        self.timeout = timeout;
-        self
     }
 
     /// Creates the table and its `expires_at` index if they do not exist: the statements in
@@ -94,32 +68,13 @@ impl SqliteStore {
     /// [`Error::Backend`](session_core::Error::Backend) when the file is read-only or not a
     /// database; [`Error::Unavailable`](session_core::Error::Unavailable) while it stays locked.
     pub async fn migrate(&self) -> Result<()> {
-        let script = sqlx::raw_sql(sql(&self.queries.create_table));
+        let script = sqlx::raw_sql(sql(&self.queries.create_table[0]));
         timed::<Lite, _, _>(self.timeout, script.execute(&self.pool)).await?;
         Ok(())
     }
-
-    /// The pool this store runs on.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// The table this store uses.
-    pub fn table_name(&self) -> &str {
-        &self.queries.table
-    }
-
-    /// The configured maximum encoded record size in bytes.
-    pub fn max_record_bytes(&self) -> usize {
-        self.max_record_bytes
-    }
-
-    /// The configured per-operation timeout.
-    pub fn timeout(&self) -> StdDuration {
-        self.timeout
-    }
 }
 
+session_sql::impl_settings!(SqliteStore, SqlitePool);
 session_sql::impl_session_store!(SqliteStore, Lite);
 
 #[cfg(test)]
@@ -141,7 +96,7 @@ mod tests {
             .with_max_record_bytes(usize::MAX)
             .with_timeout(StdDuration::from_millis(250));
         assert_eq!(store.table_name(), "app_sessions");
-        assert_eq!(store.max_record_bytes(), MAX_RECORD_BYTES_CAP);
+        assert_eq!(store.max_record_bytes(), session_sql::MAX_RECORD_BYTES_CAP);
         assert_eq!(store.timeout(), StdDuration::from_millis(250));
         assert!(format!("{store:?}").contains("app_sessions"));
     }
