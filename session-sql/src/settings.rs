@@ -73,6 +73,10 @@ impl Statements {
 /// `with_max_record_bytes` (capped at [`MAX_RECORD_BYTES_CAP`](crate::MAX_RECORD_BYTES_CAP)),
 /// `with_timeout`, and their getters.
 #[macro_export]
+#[allow(
+    clippy::crate_in_macro_def,
+    reason = "`crate::queries` is the calling backend's module, on purpose"
+)]
 macro_rules! impl_settings {
     ($store:ty, $pool:ty) => {
         impl $store {
