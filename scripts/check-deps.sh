@@ -20,6 +20,11 @@ check session-memory redis sqlx mongodb
 check session-redis sqlx mongodb
 check session-mysql redis mongodb
 check session-mongo redis sqlx
+check session-sql redis sqlx mongodb
+# The SQL backends share sqlx but each pulls in only its own driver.
+check session-mysql sqlx-postgres sqlx-sqlite libsqlite3-sys
+check session-postgres redis mongodb sqlx-mysql sqlx-sqlite libsqlite3-sys
+check session-sqlite redis mongodb sqlx-mysql sqlx-postgres
 # session-config with only its default feature compiles in the memory store alone.
 tree=$(cargo tree -q -p session-config -e normal --prefix none)
 for driver in redis sqlx mongodb; do

@@ -4,6 +4,7 @@
 #   a Sentinel-managed Redis (primary 6380, replica 6381, sentinels 26380-26382, master name
 #   `sessions`), a Redis Cluster with 3 primaries and 3 replicas on 127.0.0.1:7201-7206,
 #   MariaDB 127.0.0.1:3306 (root, empty password, database `test`),
+#   PostgreSQL 127.0.0.1:5432 (role `postgres`, trust auth on loopback, database `test`),
 #   a MongoDB-compatible server (SecantusDB) on 127.0.0.1:27017,
 # and Debian's chromium + chromium-driver for the demo's browser test.
 #
@@ -12,7 +13,7 @@
 #                                                 the same, and export REDIS_URL,
 #                                                 REDIS_CLUSTER_URLS, REDIS_SENTINEL_URL,
 #                                                 REDIS_REPLICATED_CLUSTER_URLS, MYSQL_URL,
-#                                                 MONGODB_URL
+#                                                 MONGODB_URL, POSTGRES_URL
 #   source scripts/services.sh && install_chromium
 #
 # A server that is already answering is used as it is and never reset, flushed or stopped: only
@@ -305,6 +306,48 @@ start_mariadb() {
   svc_fail_or_warn "mariadb did not start"
 }
 
+svc_pg_ready() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+svc_psql() { psql -h 127.0.0.1 -U postgres -d postgres -Atq "$@" 2>/dev/null; }
+
+# PostgreSQL from Debian's packages: an installed cluster on port 5432 is started when it is not
+# running (never reconfigured); with installing allowed and none installed, Debian's postgresql
+# is installed and its fresh cluster set to trust loopback connections, as the suite expects.
+start_postgres() {
+  local version i
+  if ! svc_pg_ready; then
+    if ! command -v pg_lsclusters >/dev/null; then
+      if svc_install_allowed; then
+        svc_say "installing postgresql from Debian"
+        svc_apt_install postgresql postgresql || { svc_fail_or_warn "could not install postgresql"; return; }
+        version=$(pg_lsclusters -h 2>/dev/null | awk '$3 == 5432 { print $1; exit }')
+        # Our own fresh cluster: let loopback connect without a password, like the other servers.
+        sed -i -E 's/^(host[[:space:]]+all[[:space:]]+all[[:space:]]+(127\.0\.0\.1\/32|::1\/128)[[:space:]]+).*/\1trust/' \
+          "/etc/postgresql/$version/main/pg_hba.conf" 2>/dev/null || true
+      else
+        svc_fail_or_warn "postgresql is not installed (SESSION_SERVICES_INSTALL=1 or --install installs it)"
+        return
+      fi
+    fi
+    version=$(pg_lsclusters -h 2>/dev/null | awk '$3 == 5432 { print $1; exit }')
+    if [ -z "$version" ]; then
+      svc_fail_or_warn "no postgresql cluster on port 5432"
+      return
+    fi
+    svc_say "starting postgresql $version"
+    pg_ctlcluster "$version" main start >/dev/null 2>&1 || pg_ctlcluster "$version" main reload >/dev/null 2>&1 || true
+    for ((i = 0; i < 300; i++)); do
+      svc_pg_ready && break
+      sleep 0.1
+    done
+    svc_pg_ready || { svc_fail_or_warn "postgresql did not start"; return; }
+  fi
+  if [ "$(svc_psql -c "select 1 from pg_database where datname = 'test'")" != 1 ]; then
+    svc_psql -c 'create database test' >/dev/null || true
+  fi
+  [ "$(svc_psql -d test -c 'select 1')" = 1 ] ||
+    svc_fail_or_warn "postgresql answers, but not to postgres@127.0.0.1/test without a password"
+}
+
 # Installs Debian packages, logging to $(svc_state_dir)/apt-<log>.log. Usage: svc_apt_install log pkg...
 svc_apt_install() {
   local log
@@ -392,6 +435,7 @@ start_all() {
   start_redis_sentinel || return 1
   start_mariadb || return 1
   start_mongo || return 1
+  start_postgres || return 1
   ensure_chromium || return 1
   local p urls=()
   for p in $(svc_cluster_ports); do urls+=("redis://127.0.0.1:$p"); done
@@ -403,7 +447,8 @@ start_all() {
   export REDIS_SENTINEL_URL="${REDIS_SENTINEL_URL:-$(svc_sentinel_url)}"
   export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:27017}"
-  local mysql_version mongo_kind
+  export POSTGRES_URL="${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+  local mysql_version mongo_kind postgres_version
   mysql_version=$(mariadb -h127.0.0.1 -uroot -N -e 'select version()' 2>/dev/null) ||
     mysql_version=unreachable
   if command -v secantusd-rs >/dev/null; then mongo_kind=SecantusDB; else mongo_kind='whatever answers on 27017'; fi
@@ -413,6 +458,8 @@ start_all() {
   svc_say "redis sentinel: $REDIS_SENTINEL_URL"
   svc_say "mysql:         $MYSQL_URL ($mysql_version)"
   svc_say "mongodb:       $MONGODB_URL ($mongo_kind)"
+  postgres_version=$(svc_psql -d test -c 'show server_version') || postgres_version=unreachable
+  svc_say "postgres:      $POSTGRES_URL ($postgres_version)"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -2,7 +2,8 @@
 # The project's test command. Runs the whole workspace's tests, the conformance suite on every
 # backend included, against real servers:
 #   - with a Docker engine: the containers in integration-tests/docker-compose.yml (Redis, a
-#     3-master Redis Cluster, a real mongod, MariaDB 10.11 and MySQL 8), torn down afterwards;
+#     3-master Redis Cluster, a real mongod, MariaDB 10.11, MySQL 8 and PostgreSQL 16), torn
+#     down afterwards;
 #   - without one: local servers on loopback, started when installed but not running
 #     (scripts/services.sh), with the SecantusDB MongoDB-compatible server for MongoDB.
 # Usage:
@@ -64,12 +65,14 @@ if [ "$use_docker" = 1 ]; then
   export REDIS_CLUSTER_URLS="${REDIS_CLUSTER_URLS:-redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103}"
   export MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:27017}"
+  export POSTGRES_URL="${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
   mysql8_url="mysql://root@127.0.0.1:3307/test"
   echo "[test] redis: $REDIS_URL (container redis:7.4)" >&2
   echo "[test] redis cluster: $REDIS_CLUSTER_URLS (container)" >&2
   echo "[test] redis sentinel: $REDIS_SENTINEL_URL, replicated cluster: $REDIS_REPLICATED_CLUSTER_URLS (local)" >&2
   echo "[test] mysql: $MYSQL_URL (container mariadb:10.11) and $mysql8_url (container mysql:8.4)" >&2
   echo "[test] mongodb: $MONGODB_URL (container mongo:7.0)" >&2
+  echo "[test] postgres: $POSTGRES_URL (container postgres:16)" >&2
   cargo_test "$@"
   if [ $# -eq 0 ]; then
     echo "[test] the MySQL suite again, against MySQL 8" >&2

@@ -16,7 +16,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "integration-tests" / "docker-compose.yml"
-EXPECTED = {"redis", "redis-cluster", "mongo", "mysql", "mariadb"}
+EXPECTED = {"redis", "redis-cluster", "mongo", "mysql", "mariadb", "postgres"}
 # Where check-jsonschema keeps its copy of the Compose Specification's schema.
 SCHEMA_PACKAGE = "check_jsonschema.builtin_schemas.vendor"
 SCHEMA_FILE = "compose-spec.json"

@@ -6,7 +6,8 @@
 //! `redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103`),
 //! `REDIS_SENTINEL_URL` (default `redis+sentinel://127.0.0.1:26380,127.0.0.1:26381,127.0.0.1:26382/sessions`),
 //! `REDIS_REPLICATED_CLUSTER_URLS` (default the 3 primaries and 3 replicas on 7201–7206), `MONGODB_URL`
-//! (default `mongodb://127.0.0.1:27017`), `MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`).
+//! (default `mongodb://127.0.0.1:27017`), `MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`),
+//! `POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`); SQLite needs no server.
 //! `bash scripts/test.sh` starts them all. Without a server its tests are skipped with a loud
 //! message, or fail under `CI=true`.
 
@@ -76,3 +77,14 @@ session_testkit::conformance_suite!(config_redis_sentinel, redis_sentinel);
 session_testkit::conformance_suite!(config_redis_replicated_cluster, redis_replicated_cluster);
 session_testkit::conformance_suite!(config_mongo, mongo);
 session_testkit::conformance_suite!(config_mysql, mysql);
+
+async fn postgres(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    from_url("postgres", &namespace).await
+}
+
+async fn sqlite(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    from_url("sqlite", &namespace).await
+}
+
+session_testkit::conformance_suite!(config_postgres, postgres);
+session_testkit::conformance_suite!(config_sqlite, sqlite);

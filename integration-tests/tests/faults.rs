@@ -3,7 +3,7 @@
 //! test-owned `redis-server` is killed with SIGKILL and restarted under load.
 //!
 //! For each backend (Redis, a Redis Cluster of three test-owned nodes behind proxies, MariaDB or
-//! MySQL, a MongoDB-compatible server) the tests show that
+//! MySQL, PostgreSQL, a MongoDB-compatible server) the tests show that
 //! - during an outage every operation fails with a transient error within the configured timeout
 //!   plus [`MARGIN`], and nothing hangs (an outer timeout turns a hang into a failure) or panics;
 //! - after the fault heals, the same store object serves again within [`RECOVERY`];
@@ -11,7 +11,8 @@
 //!   was given, or a record that was overwritten or destroyed (see [`Ledger`]).
 //!
 //! Needs `REDIS_URL` (default `redis://127.0.0.1:6379`), `MYSQL_URL` (default
-//! `mysql://root@127.0.0.1:3306/test`), `MONGODB_URL` (default `mongodb://127.0.0.1:27017`), and
+//! `mysql://root@127.0.0.1:3306/test`), `POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), `MONGODB_URL` (default `mongodb://127.0.0.1:27017`), and
 //! `redis-server` on the `PATH` for the cluster and restart tests. Start them with
 //! `source scripts/services.sh && start_all`, then
 //! `cargo test -p integration-tests --test faults`. A missing server skips loudly, or fails under
@@ -28,11 +29,12 @@ use std::time::{Duration as StdDuration, Instant};
 use session_core::{Duration, Result, SessionData, SessionKey, SessionStore};
 use session_mongo::MongoStore;
 use session_mysql::MySqlStore;
+use session_postgres::PgStore;
 use session_redis::RedisStore;
 use session_testkit::proxy::{FaultProxy, Mode};
 use session_testkit::{
     RedisServer, error_chain, free_cluster_port, free_port, mongo_collection, mongodb_url,
-    mysql_url, reachable, redis_url, unique_name, unreachable,
+    mysql_url, postgres_url, reachable, redis_url, unique_name, unreachable,
 };
 
 /// The per-operation timeout every store gets here: short, so outages are quick to observe.
@@ -568,6 +570,28 @@ async fn mysql_store_fails_in_time_and_recovers_through_every_fault() {
     fault_schedule("mysql", Arc::new(store.clone()), &[&proxy]).await;
     let drop_table = format!("DROP TABLE IF EXISTS `{table}`");
     let _ = sqlx::query(sqlx::AssertSqlSafe(drop_table))
+        .execute(store.pool())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_fails_in_time_and_recovers_through_every_fault() {
+    let url = postgres_url();
+    let proxy = proxy_to(&host_port(&url, "127.0.0.1:5432")).await;
+    let built = PgStore::connect(&through(&url, &proxy)).await;
+    let Some(store) = reachable("postgres", "postgres through faults", built) else {
+        return;
+    };
+    // PostgreSQL names hold 55 characters here; `unique_name` makes up to 64.
+    let table = session_testkit::fit_name(&unique_name("faults"), 55);
+    let store = store
+        .with_table_name(&table)
+        .unwrap()
+        .with_timeout(OP_TIMEOUT);
+    store.migrate().await.unwrap();
+    fault_schedule("postgres", Arc::new(store.clone()), &[&proxy]).await;
+    let drop_table = format!("DROP TABLE IF EXISTS \"{table}\"");
+    let _ = session_postgres::sqlx::query(session_postgres::sqlx::AssertSqlSafe(drop_table))
         .execute(store.pool())
         .await;
 }

@@ -346,3 +346,64 @@ async fn redis_cluster_lagging_index_entries_never_show_nor_hide_a_session() {
     let mut conn = client.get_async_connection().await.unwrap();
     lagging_entries(store, &mut conn, &format!("{}:", unique_name("lag"))).await;
 }
+
+/// Churns sessions in a SQL store, runs its cleanup past their expiry, and answers how many
+/// rows with an owner are left: the SQL stores' owner index is their rows.
+async fn sql_rows_left<F, Fut>(store: Arc<dyn SessionStore>, users: &[Owner], cleanup: F) -> u64
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = u64>,
+{
+    churn(store, users).await;
+    outlive_the_churn().await;
+    cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_index_holds_nothing_once_sessions_expired() {
+    let built = session_postgres::PgStore::connect(&session_testkit::postgres_url()).await;
+    let Some(base) = reachable("postgres", "index_leak", built) else {
+        return;
+    };
+    let table = session_testkit::fit_name(&unique_name("t_leak"), 55);
+    let store = base.with_table_name(&table).unwrap();
+    store.migrate().await.unwrap();
+    let users = users("postgres");
+    let left = sql_rows_left(Arc::new(store.clone()), &users, || async {
+        while store.cleanup_expired(1000).await.unwrap() > 0 {}
+        let count = format!("SELECT COUNT(*) FROM \"{table}\" WHERE owner IS NOT NULL");
+        let n: i64 = session_postgres::sqlx::query_scalar(AssertSqlSafe(count))
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        n as u64
+    })
+    .await;
+    assert_eq!(left, 0, "indexed rows left after every session expired");
+    let drop = format!("DROP TABLE \"{table}\"");
+    session_postgres::sqlx::raw_sql(AssertSqlSafe(drop))
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_index_holds_nothing_once_sessions_expired() {
+    let path = session_testkit::sqlite_file(&unique_name("leak"));
+    let store = session_sqlite::SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    let users = users("sqlite");
+    let left = sql_rows_left(Arc::new(store.clone()), &users, || async {
+        while store.cleanup_expired(1000).await.unwrap() > 0 {}
+        let n: i64 = session_sqlite::sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE owner IS NOT NULL",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        n as u64
+    })
+    .await;
+    assert_eq!(left, 0, "indexed rows left after every session expired");
+    let _ = std::fs::remove_file(&path);
+}

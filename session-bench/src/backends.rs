@@ -8,7 +8,9 @@ use session_core::{DEFAULT_MAX_RECORD_BYTES, SessionData, SessionStore, encode, 
 use session_memory::MemoryStore;
 use session_mongo::MongoStore;
 use session_mysql::MySqlStore;
+use session_postgres::PgStore;
 use session_redis::RedisStore;
+use session_sqlite::SqliteStore;
 use sqlx::AssertSqlSafe;
 use tower_sessions_redis_store::fred::prelude::{
     Builder as FredBuilder, ClientLike, Config as FredConfig,
@@ -31,6 +33,7 @@ pub(crate) struct Urls {
     pub(crate) cluster: Vec<String>,
     pub(crate) mongo: String,
     pub(crate) mysql: String,
+    pub(crate) postgres: String,
 }
 
 impl Urls {
@@ -50,6 +53,7 @@ impl Urls {
             .collect(),
             mongo: var("MONGODB_URL", "mongodb://127.0.0.1:27017"),
             mysql: var("MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+            postgres: var("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"),
         }
     }
 
@@ -69,15 +73,19 @@ pub(crate) enum Backend {
     Mongo,
     #[value(name = "mariadb")]
     MySql,
+    Postgres,
+    Sqlite,
 }
 
 impl Backend {
-    pub(crate) const ALL: [Backend; 5] = [
+    pub(crate) const ALL: [Backend; 7] = [
         Backend::Memory,
         Backend::Redis,
         Backend::RedisCluster,
         Backend::Mongo,
         Backend::MySql,
+        Backend::Postgres,
+        Backend::Sqlite,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -87,6 +95,8 @@ impl Backend {
             Backend::RedisCluster => "redis-cluster",
             Backend::Mongo => "mongo",
             Backend::MySql => "mariadb",
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
         }
     }
 
@@ -95,7 +105,7 @@ impl Backend {
         let full = match self {
             Backend::Memory => 400_000,
             Backend::Redis | Backend::RedisCluster => 60_000,
-            Backend::Mongo | Backend::MySql => 8_000,
+            Backend::Mongo | Backend::MySql | Backend::Postgres | Backend::Sqlite => 8_000,
         };
         if quick { full / 4 } else { full }
     }
@@ -390,6 +400,8 @@ pub(crate) async fn build(
                 Arc::new(tower),
             )
         }
+        Backend::Postgres => return postgres_subjects(urls, tag, n, bytes).await,
+        Backend::Sqlite => return sqlite_subjects(tag, n, bytes).await,
     };
     let _ = MAX_AGE;
     let list = vec![
@@ -425,6 +437,149 @@ fn mysql_drop(pool: sqlx::MySqlPool, table: String) -> Cleanup {
         let sql = format!("DROP TABLE IF EXISTS `{table}`");
         Box::pin(async move {
             sqlx::query(AssertSqlSafe(sql)).execute(&pool).await?;
+            Ok(())
+        })
+    })
+}
+
+/// The subject list of a backend measured without a raw-driver subject: ours (with and without
+/// versioned saves, and on owned sessions) and tower-sessions.
+fn without_raw(
+    store: Arc<dyn SessionStore>,
+    tag: &str,
+    n: usize,
+    bytes: usize,
+    ours_cleanup: Cleanup,
+    tower: Arc<dyn Subject>,
+) -> Subjects {
+    let list = vec![
+        (
+            OURS_VERSIONED,
+            ours_versioned(Arc::clone(&store), tag, n, bytes),
+        ),
+        (OURS_OWNED, ours_owned(Arc::clone(&store), tag, n, bytes)),
+        (
+            OURS,
+            ours(Arc::clone(&store), tag, n, bytes, Some(ours_cleanup)),
+        ),
+        (TOWER, tower),
+    ];
+    Subjects { list, store }
+}
+
+/// session-postgres beside tower-sessions-sqlx-store's `PostgresStore`, each in a table of its
+/// own, on the server at `POSTGRES_URL`.
+async fn postgres_subjects(
+    urls: &Urls,
+    tag: &str,
+    n: usize,
+    bytes: usize,
+) -> Result<Subjects, BoxError> {
+    let ours_table = format!("bench_ours_{tag}");
+    let ts_table = format!("bench_ts_{tag}");
+    let store = PgStore::connect(&urls.postgres)
+        .await?
+        .with_table_name(&ours_table)?;
+    store.migrate().await?;
+    let pool = store.pool().clone();
+    let ours_cleanup = sql_drop(
+        move |sql| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                session_postgres::sqlx::raw_sql(AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await?;
+                Ok(())
+            })
+        },
+        format!("DROP TABLE IF EXISTS \"{ours_table}\""),
+    );
+    let ts_pool = tower_sessions_sqlx_store::sqlx::PgPool::connect(&urls.postgres).await?;
+    let ts_store = tower_sessions_sqlx_store::PostgresStore::new(ts_pool.clone())
+        .with_schema_name("public")?
+        .with_table_name(&ts_table)?;
+    ts_store.migrate().await?;
+    let tower = TowerSessions {
+        store: Arc::new(ts_store),
+        ids: TowerSessions::ids(id_base(tag), n),
+        data: tower_payload(bytes),
+        cleanup: Some(sql_drop(
+            move |sql| {
+                let pool = ts_pool.clone();
+                Box::pin(async move {
+                    tower_sessions_sqlx_store::sqlx::query(&sql)
+                        .execute(&pool)
+                        .await?;
+                    Ok(())
+                })
+            },
+            format!("DROP TABLE IF EXISTS \"public\".\"{ts_table}\""),
+        )),
+    };
+    Ok(without_raw(
+        Arc::new(store),
+        tag,
+        n,
+        bytes,
+        ours_cleanup,
+        Arc::new(tower),
+    ))
+}
+
+/// session-sqlite beside tower-sessions-sqlx-store's `SqliteStore`, each in a database file of
+/// its own (WAL mode for both, as session-sqlite sets it) in the temporary directory.
+async fn sqlite_subjects(tag: &str, n: usize, bytes: usize) -> Result<Subjects, BoxError> {
+    let dir = std::env::temp_dir();
+    let ours_file = dir.join(format!("bench_ours_{tag}.db"));
+    let ts_file = dir.join(format!("bench_ts_{tag}.db"));
+    let store = SqliteStore::open(&ours_file).await?;
+    store.migrate().await?;
+    let ours_cleanup = remove_files(ours_file);
+    let ts_options = tower_sessions_sqlx_store::sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&ts_file)
+        .create_if_missing(true)
+        .journal_mode(tower_sessions_sqlx_store::sqlx::sqlite::SqliteJournalMode::Wal);
+    let ts_pool = tower_sessions_sqlx_store::sqlx::SqlitePool::connect_with(ts_options).await?;
+    let ts_store =
+        tower_sessions_sqlx_store::SqliteStore::new(ts_pool).with_table_name("tower_sessions")?;
+    ts_store.migrate().await?;
+    let tower = TowerSessions {
+        store: Arc::new(ts_store),
+        ids: TowerSessions::ids(id_base(tag), n),
+        data: tower_payload(bytes),
+        cleanup: Some(remove_files(ts_file)),
+    };
+    Ok(without_raw(
+        Arc::new(store),
+        tag,
+        n,
+        bytes,
+        ours_cleanup,
+        Arc::new(tower),
+    ))
+}
+
+/// A cleanup running `sql` through `run`.
+fn sql_drop(
+    run: impl Fn(String) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>
+    + Send
+    + Sync
+    + 'static,
+    sql: String,
+) -> Cleanup {
+    Box::new(move || run(sql.clone()))
+}
+
+/// A cleanup removing an SQLite database and its `-wal` and `-shm` files.
+fn remove_files(db: std::path::PathBuf) -> Cleanup {
+    Box::new(move || {
+        let db = db.clone();
+        Box::pin(async move {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = db.clone().into_os_string();
+                path.push(suffix);
+                let _ = std::fs::remove_file(path);
+            }
             Ok(())
         })
     })

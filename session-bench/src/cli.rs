@@ -161,7 +161,7 @@ mod tests {
             &["store", "--reps", "x"],
             &["store", "--backends", "redis,memcached"],
             &["store", "--bogus"],
-            &["profile", "postgres"],
+            &["profile", "cassandra"],
             &["profile", "redis", "ours", "delete"],
             &["profile", "redis", "ours", "get", "lots"],
             &["mem-child", "ours", "many"],

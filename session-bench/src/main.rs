@@ -5,12 +5,12 @@
 //! cargo run -p session-bench --release -- all            # everything, 3 repetitions
 //! cargo run -p session-bench --release -- all --quick    # a few minutes, 1 repetition
 //! cargo run -p session-bench --release -- store|http|scale [--quick] [--reps N]
-//!     [--backends memory,redis,redis-cluster,mongo,mariadb] [--out FILE]
+//!     [--backends memory,redis,redis-cluster,mongo,mariadb,postgres,sqlite] [--out FILE]
 //! ```
 //!
-//! Server URLs come from `REDIS_URL`, `REDIS_CLUSTER_URLS`, `MONGODB_URL`, `MYSQL_URL` (the
-//! integration tests' variables and defaults). Results go to stdout as Markdown (and to
-//! `--out`), progress to stderr. Every benchmark namespaces its keys, collections and tables
+//! Server URLs come from `REDIS_URL`, `REDIS_CLUSTER_URLS`, `MONGODB_URL`, `MYSQL_URL`,
+//! `POSTGRES_URL` (the integration tests' variables and defaults; SQLite uses files in the
+//! temporary directory). Results go to stdout as Markdown (and to `--out`), progress to stderr. Every benchmark namespaces its keys, collections and tables
 //! with a run tag and removes them when done.
 // A benchmark binary, not a library: failing loudly on a broken setup is the right behaviour,
 // and its items are documented for readers, not for rustdoc.

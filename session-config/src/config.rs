@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::ConfigError;
 use crate::redact::{Secret, redact_url};
-use crate::scheme::{self, memory, mongo, mysql, query, redis};
+use crate::scheme::{self, memory, mongo, mysql, postgres, query, redis, sqlite};
 
 /// Options shared by the backends.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -84,10 +84,43 @@ pub enum Backend {
         /// 900 s; `0` disables it).
         cleanup_interval: Option<Duration>,
     },
+    /// `postgres://user:pass@host:port/db?table=sessions` (or `postgresql://…`).
+    Postgres {
+        /// The URL as sqlx takes it (our options removed).
+        url: Secret,
+        /// Table (`table=`); `None` keeps `sessions`.
+        table: Option<String>,
+        /// Create the table at start-up (`migrate=true`, the default). Set `migrate=false` when
+        /// the application's role has no DDL rights and the table was created from
+        /// `session-postgres/schema.sql`.
+        migrate: bool,
+        /// Create the table `UNLOGGED` when migrating (`unlogged=true`; default `false`): faster
+        /// writes, but the table is emptied after a crash and not replicated.
+        unlogged: bool,
+        /// How often a background task deletes expired rows (`cleanup_interval_s=`, default
+        /// 900 s; `0` disables it).
+        cleanup_interval: Option<Duration>,
+    },
+    /// `sqlite://path/to/sessions.db?table=sessions`: a database file, created when missing.
+    Sqlite {
+        /// The URL as sqlx takes it (our options removed).
+        url: Secret,
+        /// Table (`table=`); `None` keeps `sessions`.
+        table: Option<String>,
+        /// Create the table at start-up (`migrate=true`, the default).
+        migrate: bool,
+        /// How often a background task deletes expired rows (`cleanup_interval_s=`, default
+        /// 900 s; `0` disables it).
+        cleanup_interval: Option<Duration>,
+        /// How long a writer waits for the database's write lock (`busy_timeout_ms=`); `None`
+        /// keeps the store's default (3 s).
+        busy_timeout: Option<Duration>,
+    },
 }
 
 impl Backend {
-    /// The backend's name: `memory`, `redis`, `redis-cluster`, `mongo` or `mysql`.
+    /// The backend's name: `memory`, `redis`, `redis-cluster`, `mongo`, `mysql`, `postgres` or
+    /// `sqlite`.
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Memory { .. } => memory::BACKEND,
@@ -96,6 +129,8 @@ impl Backend {
             Backend::RedisSentinel { .. } => redis::SENTINEL_BACKEND,
             Backend::Mongo { .. } => mongo::BACKEND,
             Backend::MySql { .. } => mysql::BACKEND,
+            Backend::Postgres { .. } => postgres::BACKEND,
+            Backend::Sqlite { .. } => sqlite::BACKEND,
         }
     }
 
@@ -105,7 +140,9 @@ impl Backend {
             Backend::Memory { .. } => Vec::new(),
             Backend::Redis { url, .. }
             | Backend::Mongo { url, .. }
-            | Backend::MySql { url, .. } => {
+            | Backend::MySql { url, .. }
+            | Backend::Postgres { url, .. }
+            | Backend::Sqlite { url, .. } => {
                 vec![url]
             }
             Backend::RedisCluster { nodes, .. } => nodes.iter().collect(),
@@ -124,6 +161,8 @@ impl Backend {
             | Backend::RedisSentinel { .. } => redis::BACKEND,
             Backend::Mongo { .. } => mongo::BACKEND,
             Backend::MySql { .. } => mysql::BACKEND,
+            Backend::Postgres { .. } => postgres::BACKEND,
+            Backend::Sqlite { .. } => sqlite::BACKEND,
         }
     }
 }
@@ -267,7 +306,9 @@ impl fmt::Display for StoreConfig {
             Backend::Memory { .. } => f.write_str("memory://"),
             Backend::Redis { url, .. }
             | Backend::Mongo { url, .. }
-            | Backend::MySql { url, .. } => f.write_str(&redact_url(url.expose())),
+            | Backend::MySql { url, .. }
+            | Backend::Postgres { url, .. }
+            | Backend::Sqlite { url, .. } => f.write_str(&redact_url(url.expose())),
             Backend::RedisCluster { nodes, .. } => {
                 let hosts: Vec<String> = nodes.iter().map(|n| redact_url(n.expose())).collect();
                 write!(f, "redis cluster [{}]", hosts.join(", "))

@@ -9,7 +9,9 @@ use crate::redact::withhold_secrets;
     feature = "memory",
     feature = "redis",
     feature = "mongo",
-    feature = "mysql"
+    feature = "mysql",
+    feature = "postgres",
+    feature = "sqlite"
 ))]
 use crate::{Backend, scheme};
 use crate::{ConfigError, StoreConfig};
@@ -19,7 +21,7 @@ pub const STORE_URL_ENV: &str = "SESSION_STORE_URL";
 
 /// Opens the store `config` describes.
 ///
-/// Network backends connect (and, for MongoDB and MySQL, ensure their index or table) before
+/// Network backends connect (and, for MongoDB and the SQL stores, ensure their index or table) before
 /// this returns, so a wrong host or password fails at start-up rather than on the first request.
 ///
 /// # Errors
@@ -76,6 +78,36 @@ async fn open(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, ConfigError
         } => {
             scheme::mysql::connect(url, table.as_deref(), *migrate, *cleanup_interval, options)
                 .await
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres {
+            url,
+            table,
+            migrate,
+            unlogged,
+            cleanup_interval,
+        } => {
+            let sql = scheme::sql::SqlOptions {
+                table: table.clone(),
+                migrate: *migrate,
+                cleanup_interval: *cleanup_interval,
+            };
+            scheme::postgres::connect(url, sql, *unlogged, options).await
+        }
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite {
+            url,
+            table,
+            migrate,
+            cleanup_interval,
+            busy_timeout,
+        } => {
+            let sql = scheme::sql::SqlOptions {
+                table: table.clone(),
+                migrate: *migrate,
+                cleanup_interval: *cleanup_interval,
+            };
+            scheme::sqlite::connect(url, sql, *busy_timeout, options).await
         }
         #[allow(unreachable_patterns)] // with every backend feature on
         other => Err(ConfigError::FeatureDisabled {

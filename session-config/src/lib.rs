@@ -1,5 +1,5 @@
 //! Choose the session store by configuration: move an application from memory to Redis to
-//! MongoDB to MySQL by changing one URL, without touching code.
+//! MongoDB to MySQL, PostgreSQL or SQLite by changing one URL, without touching code.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), session_config::ConfigError> {
@@ -19,6 +19,8 @@
 //! | Redis Sentinel | `redis+sentinel://[user:pass@]sentinel1:26379,sentinel2:26379/master[/db]`, `rediss+sentinel://…` (userinfo and db: the data nodes') | `prefix`, `sentinel_username`, `sentinel_password`; driver: `protocol` |
 //! | MongoDB | `mongodb://…/database`, `mongodb+srv://…` | `collection` (default `sessions`), `database` (default: the URL's path, else `sessions`); every driver option passes through |
 //! | MySQL / MariaDB | `mysql://user:pass@host:port/db`, `mariadb://…` | `table` (default `sessions`), `migrate` (default `true`), `cleanup_interval_s` (default 900, `0` = off); driver: `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, `charset`, `collation`, `socket`, `statement-cache-capacity`, `timezone` |
+//! | PostgreSQL | `postgres://user:pass@host:port/db`, `postgresql://…` | `table` (default `sessions`), `migrate` (default `true`), `unlogged` (default `false`: create the table `UNLOGGED`, faster but emptied after a crash), `cleanup_interval_s` (default 900, `0` = off); driver: `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, `application_name`, `options`, `statement-cache-capacity` |
+//! | SQLite | `sqlite://path/to/file.db` (relative), `sqlite:///abs/path.db`, `sqlite://:memory:` | `table`, `migrate`, `cleanup_interval_s` as for MySQL, `busy_timeout_ms` (default 3000); driver: `mode`, `cache`, `immutable`, `vfs` |
 //!
 //! Every backend also takes `max_record_bytes` (largest encoded session), and every network
 //! backend `timeout_ms` (per-operation timeout). An option the backend does not know is an error
@@ -36,7 +38,9 @@
 //! | `redis` | `redis://`, `redis+cluster://`, `redis+sentinel://` | redis |
 //! | `redis-tls` | `rediss://`, `rediss+cluster://`, `rediss+sentinel://` (rustls, system root certificates) | redis with rustls |
 //! | `mongo` | `mongodb://`, `mongodb+srv://` | mongodb |
-//! | `mysql` | `mysql://`, `mariadb://` | sqlx |
+//! | `mysql` | `mysql://`, `mariadb://` | sqlx (MySQL driver) |
+//! | `postgres` | `postgres://`, `postgresql://` | sqlx (PostgreSQL driver) |
+//! | `sqlite` | `sqlite://` | sqlx (SQLite driver, SQLite compiled in) |
 //!
 //! A URL whose backend is not compiled in fails with [`ConfigError::FeatureDisabled`] naming the
 //! feature to enable.

@@ -22,7 +22,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Whatever the URL names: memory://, redis://…, mongodb://…, mysql://…
+//! // Whatever the URL names: memory://, redis://…, mongodb://…, mysql://…, postgres://…, sqlite://…
 //! let store = session_config::connect(&"memory://".parse()?).await?;
 //! let keys = KeyRing::new([b"a secret of at least 32 bytes!!!"])?;
 //! let router = app(store, DemoConfig::new(keys, Users::demo()?))?;

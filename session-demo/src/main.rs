@@ -24,7 +24,8 @@ const KEYS_ENV: &str = "SESSION_KEYS";
     about = "Serves the session demo on 127.0.0.1 (log in as test / test)",
     after_help = "Environment:
   SESSION_STORE_URL  the session store (memory:// by default; redis://, redis+cluster://,
-                     mongodb://, mysql:// as described by session-config)
+                     mongodb://, mysql://, postgres://, sqlite:// as described by
+                     session-config)
   SESSION_KEYS       comma-separated cookie signing keys, newest first, >= 32 bytes each
                      (random at each start when unset, which logs everybody out on restart)"
 )]

@@ -62,9 +62,9 @@ pub use names::unique_name;
 pub use ports::{free_cluster_port, free_port};
 pub use redis_server::RedisServer;
 pub use servers::{
-    env_url, mongo_collection, mongodb_url, mysql_url, reachable, redis_cluster_urls,
-    redis_replicated_cluster_urls, redis_sentinel_url, redis_url, require_all, store_url,
-    unreachable,
+    env_url, fit_name, mongo_collection, mongodb_url, mysql_url, postgres_url, reachable,
+    redis_cluster_urls, redis_replicated_cluster_urls, redis_sentinel_url, redis_url, require_all,
+    sqlite_dir, sqlite_file, store_url, unreachable,
 };
 pub use session_core::error_chain;
 

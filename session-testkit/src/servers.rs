@@ -11,6 +11,7 @@ const DEFAULT_REDIS_SENTINEL_URL: &str =
     "redis+sentinel://127.0.0.1:26380,127.0.0.1:26381,127.0.0.1:26382/sessions";
 const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 const DEFAULT_MONGODB_URL: &str = "mongodb://127.0.0.1:27017";
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// The URL in environment variable `var`, or `default` when it is unset or empty. Read at run
 /// time, so one test binary runs against any server.
@@ -66,6 +67,44 @@ pub fn mongodb_url() -> String {
     env_url("MONGODB_URL", DEFAULT_MONGODB_URL)
 }
 
+/// `POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`: PostgreSQL, as a role that
+/// may create and drop tables.
+pub fn postgres_url() -> String {
+    env_url("POSTGRES_URL", DEFAULT_POSTGRES_URL)
+}
+
+/// The longest table name the PostgreSQL store accepts (`session_postgres`' limit).
+const POSTGRES_MAX_TABLE: usize = 55;
+
+/// `name` (from [`unique_name`](crate::unique_name), up to 64 characters) shortened to `max`
+/// characters by cutting its tag and keeping its unique suffix: for backends with shorter names
+/// than MySQL's.
+pub fn fit_name(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    // `t_<tag>_<8 hex>`: keep the `_<8 hex>` suffix.
+    let suffix = &name[name.len().saturating_sub(9)..];
+    let head: String = name
+        .chars()
+        .take(max.saturating_sub(suffix.len()))
+        .collect();
+    format!("{head}{suffix}")
+}
+
+/// The SQLite database file for `namespace`: `<temp dir>/session-tests-sqlite/<namespace>.db`,
+/// its directory created. Files older than a run are removed by `integration-tests/tests/sqlite.rs`.
+pub fn sqlite_file(namespace: &str) -> std::path::PathBuf {
+    let dir = sqlite_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(format!("{namespace}.db"))
+}
+
+/// The directory of [`sqlite_file`]'s files.
+pub fn sqlite_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("session-tests-sqlite")
+}
+
 /// `true` when a missing server must fail the run instead of skipping: `CI=true` (or `1`) or
 /// `SESSION_TEST_REQUIRE_ALL=1`.
 pub fn require_all() -> bool {
@@ -116,10 +155,11 @@ pub fn mongo_collection(namespace: &str) -> String {
 }
 
 /// The `session-config` URL of a store in `namespace` on `backend` (`memory`, `redis`,
-/// `redis_cluster`, `redis_replicated_cluster`, `redis_sentinel`, `mongo` or `mysql`), built from the environment's server URLs, with `options`
+/// `redis_cluster`, `redis_replicated_cluster`, `redis_sentinel`, `mongo`, `mysql`, `postgres` or `sqlite`), built from the environment's server URLs, with `options`
 /// added to its query. MongoDB collections are named by [`mongo_collection`] in the database
-/// `session_tests`; MySQL's background cleanup is off (tests are short and tables are dropped as
-/// stale later).
+/// `session_tests`; MySQL's and PostgreSQL's background cleanup is off (tests are short and tables are dropped
+/// as stale later); PostgreSQL tables are named by [`fit_name`]; SQLite gets a file of its own
+/// ([`sqlite_file`]).
 ///
 /// # Panics
 /// For an unknown backend name.
@@ -157,6 +197,15 @@ pub fn store_url(backend: &str, namespace: &str, options: &[(&str, &str)]) -> St
         "mysql" => format!(
             "{}?table={namespace}&cleanup_interval_s=0",
             base(mysql_url())
+        ),
+        "postgres" => format!(
+            "{}?table={}&cleanup_interval_s=0",
+            base(postgres_url()),
+            fit_name(namespace, POSTGRES_MAX_TABLE)
+        ),
+        "sqlite" => format!(
+            "sqlite://{}?cleanup_interval_s=0",
+            sqlite_file(namespace).display()
         ),
         other => panic!("unknown backend {other}"),
     };

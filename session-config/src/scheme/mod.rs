@@ -6,13 +6,16 @@
 pub(crate) mod memory;
 pub(crate) mod mongo;
 pub(crate) mod mysql;
+pub(crate) mod postgres;
 pub(crate) mod query;
 pub(crate) mod redis;
+pub(crate) mod sql;
+pub(crate) mod sqlite;
 
 use crate::{ConfigError, StoreConfig};
 
 /// Every scheme [`parse`] knows, for error messages.
-pub(crate) const KNOWN: [&str; 11] = [
+pub(crate) const KNOWN: [&str; 14] = [
     memory::SCHEME,
     redis::SCHEME,
     redis::TLS_SCHEME,
@@ -24,6 +27,9 @@ pub(crate) const KNOWN: [&str; 11] = [
     mongo::SRV_SCHEME,
     mysql::SCHEME,
     mysql::MARIADB_SCHEME,
+    postgres::SCHEME,
+    postgres::LONG_SCHEME,
+    sqlite::SCHEME,
 ];
 
 /// Parses a store URL by handing it to its scheme's module.
@@ -40,6 +46,8 @@ pub(crate) fn parse(s: &str) -> Result<StoreConfig, ConfigError> {
         redis::SENTINEL_SCHEME | redis::TLS_SENTINEL_SCHEME => redis::parse_sentinel(s, &scheme),
         mongo::SCHEME | mongo::SRV_SCHEME => mongo::parse(s, &scheme),
         mysql::SCHEME | mysql::MARIADB_SCHEME => mysql::parse(s, &scheme),
+        postgres::SCHEME | postgres::LONG_SCHEME => postgres::parse(s),
+        sqlite::SCHEME => sqlite::parse(s),
         _ => Err(ConfigError::UnknownScheme { scheme }),
     }
 }

@@ -1,0 +1,66 @@
+//! The table definition, shared by [`PgStore::migrate`](crate::PgStore::migrate) and the plain
+//! `schema.sql` file.
+
+/// The schema as plain SQL for the default table name ([`DEFAULT_TABLE`](crate::DEFAULT_TABLE)):
+/// the contents of `schema.sql` at the root of this crate. Apply it by hand when the
+/// application's database role may not run DDL; [`PgStore::migrate`](crate::PgStore::migrate)
+/// runs the same statements.
+pub const SCHEMA_SQL: &str = include_str!("../schema.sql");
+
+/// The table name as it appears in `schema.sql`, with its opening quote: it also prefixes the
+/// index name (`"sessions_exp_idx"`), which follows the table's.
+const DEFAULT_TABLE_PREFIX: &str = "\"sessions";
+
+/// The statements of `schema.sql` for `table` (already validated), as one script; `CREATE
+/// UNLOGGED TABLE` when `unlogged`.
+pub(crate) fn create_table_sql(table: &str, unlogged: bool) -> String {
+    let script =
+        session_sql::render_schema(SCHEMA_SQL, DEFAULT_TABLE_PREFIX, &format!("\"{table}"));
+    if unlogged {
+        script.replacen("CREATE TABLE", "CREATE UNLOGGED TABLE", 1)
+    } else {
+        script
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_file_holds_the_table_and_its_index() {
+        let stmts = session_sql::schema_statements(SCHEMA_SQL);
+        assert_eq!(stmts.len(), 3, "{stmts:?}");
+        assert!(stmts[0].starts_with("CREATE TABLE IF NOT EXISTS \"sessions\" ("));
+        for part in [
+            "id VARCHAR(128) COLLATE \"C\" PRIMARY KEY",
+            "data BYTEA NOT NULL",
+            "expires_at BIGINT NOT NULL",
+            "version BIGINT NOT NULL DEFAULT 0",
+        ] {
+            assert!(stmts[0].contains(part), "schema.sql lacks {part:?}");
+        }
+        assert_eq!(
+            stmts[1],
+            "CREATE INDEX IF NOT EXISTS \"sessions_exp_idx\" ON \"sessions\" (expires_at)"
+        );
+        assert_eq!(
+            stmts[2],
+            "CREATE INDEX IF NOT EXISTS \"sessions_own_idx\" ON \"sessions\" (owner, expires_at) \
+             WHERE owner IS NOT NULL"
+        );
+        assert_eq!(crate::DEFAULT_TABLE, "sessions");
+        assert_eq!(session_core::MAX_KEY_LEN, 128, "resize the id column");
+    }
+
+    #[test]
+    fn migration_renders_the_file_for_any_table() {
+        let custom = create_table_sql("app_sessions", false);
+        assert!(custom.starts_with("CREATE TABLE IF NOT EXISTS \"app_sessions\" ("));
+        assert!(custom.contains("\"app_sessions_exp_idx\" ON \"app_sessions\""));
+        assert!(!custom.contains("\"sessions"));
+        let unlogged = create_table_sql("app_sessions", true);
+        assert!(unlogged.starts_with("CREATE UNLOGGED TABLE IF NOT EXISTS \"app_sessions\" ("));
+        assert_eq!(unlogged.matches("UNLOGGED").count(), 1);
+    }
+}

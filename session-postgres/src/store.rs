@@ -1,0 +1,184 @@
+//! [`PgStore`]: construction, configuration and the [`SessionStore`] operations.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use session_core::{DEFAULT_MAX_RECORD_BYTES, Result};
+use session_sql::{Statements, timed};
+use sqlx::PgPool;
+
+use crate::error::Pg;
+use crate::queries::{sql, statements};
+
+/// The table a store uses unless [`PgStore::with_table_name`] says otherwise.
+pub const DEFAULT_TABLE: &str = "sessions";
+
+/// How long one operation (a `get`, `set`, `destroy`, one cleanup batch, `migrate`) may take,
+/// waiting for a pooled connection included, before it fails with
+/// [`Error::Timeout`](session_core::Error::Timeout): 5 seconds.
+pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// A session store on a PostgreSQL table, through a `sqlx` connection pool.
+///
+/// Cloning is cheap: clones share the pool. See the [crate documentation](crate) for the schema,
+/// the statements and the failure behaviour.
+#[derive(Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+    pub(crate) queries: Arc<Statements>,
+    pub(crate) max_record_bytes: usize,
+    unlogged: bool,
+    pub(crate) timeout: StdDuration,
+}
+
+impl fmt::Debug for PgStore {
+    /// Shows where the store points and how it is configured; never the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let options = self.pool.connect_options();
+        f.debug_struct("PgStore")
+            .field("host", &options.get_host())
+            .field("port", &options.get_port())
+            .field("username", &options.get_username())
+            .field("database", &options.get_database())
+            .field("table", &self.queries.table)
+            .field("unlogged", &self.unlogged)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("timeout", &self.timeout)
+            .field("pool_size", &self.pool.size())
+            .field("pool_idle", &self.pool.num_idle())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// A store over an existing pool, using table [`DEFAULT_TABLE`] (logged), records of at most
+    /// [`DEFAULT_MAX_RECORD_BYTES`] and a per-operation timeout of [`DEFAULT_TIMEOUT`].
+    ///
+    /// The pool's own settings apply: with sqlx's default `acquire_timeout` (30 s) a dead server
+    /// surfaces as [`Error::Timeout`](session_core::Error::Timeout) from the per-operation
+    /// timeout; set a shorter `acquire_timeout` to get
+    /// [`Error::Unavailable`](session_core::Error::Unavailable) instead. Both are transient.
+    pub fn new(pool: PgPool) -> Self {
+        PgStore {
+            pool,
+            queries: Arc::new(statements(DEFAULT_TABLE)),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            unlogged: false,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Makes [`migrate`](Self::migrate) create the table `UNLOGGED` (default: logged).
+    ///
+    /// An unlogged table skips PostgreSQL's write-ahead log: every write (login, save, rolling
+    /// read) is cheaper and commits without waiting for a WAL flush. The price: after a crash or
+    /// an unclean shutdown PostgreSQL **truncates the table** (every user is logged out), and the
+    /// table is not replicated to standbys (sessions are lost on a failover). A clean restart
+    /// keeps it. Sessions are often an acceptable thing to lose; decide per deployment.
+    ///
+    /// Only affects a table `migrate` creates; change an existing one with `ALTER TABLE … SET
+    /// UNLOGGED` (or `SET LOGGED`).
+    pub fn with_unlogged(mut self, unlogged: bool) -> Self {
+        self.unlogged = unlogged;
+        self
+    }
+
+    /// Creates the table and its `expires_at` index if they do not exist: the statements in
+    /// [`SCHEMA_SQL`](crate::SCHEMA_SQL) for this store's table (`CREATE UNLOGGED TABLE` with
+    /// [`with_unlogged`](Self::with_unlogged)), in one transaction holding an advisory lock on the
+    /// table's name. Safe to run at every start and from several processes at once; an existing
+    /// table is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](session_core::Error::Backend) when the role may not create tables
+    /// (apply `schema.sql` by hand instead), transient errors when the server is unreachable.
+    pub async fn migrate(&self) -> Result<()> {
+        let script = &self.queries.create_table[usize::from(self.unlogged)];
+        // Several statements in one simple query run as one implicit transaction.
+        timed::<Pg, _, _>(self.timeout, sqlx::raw_sql(sql(script)).execute(&self.pool)).await?;
+        Ok(())
+    }
+
+    /// Whether [`migrate`](Self::migrate) creates the table unlogged.
+    pub fn is_unlogged(&self) -> bool {
+        self.unlogged
+    }
+}
+
+session_sql::impl_settings!(PgStore, PgPool);
+session_sql::impl_session_store!(PgStore, Pg);
+
+#[cfg(test)]
+mod tests {
+    use session_core::{Duration, Error, SessionData, SessionKey, SessionStore};
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::*;
+
+    fn lazy(url: &str) -> PgStore {
+        let pool = PgPoolOptions::new().connect_lazy(url).unwrap();
+        PgStore::new(pool)
+    }
+
+    #[tokio::test]
+    async fn debug_never_prints_the_password() {
+        let store = lazy("postgres://app:s3cr3t-pw@127.0.0.1:1/db");
+        let printed = format!("{store:?}");
+        assert!(
+            printed.contains("sessions") && printed.contains("127.0.0.1"),
+            "{printed}"
+        );
+        assert!(!printed.contains("s3cr3t-pw"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn malformed_url_is_a_config_error_without_the_password() {
+        for url in [
+            "postgres://app:s3cr3t-pw@127.0.0.1:notaport/db",
+            "postgres://app:s3cr3t-pw@host/db?sslmode=sometimes",
+        ] {
+            match PgStore::connect(url).await {
+                Err(e @ Error::Config { .. }) => {
+                    let chain = session_core::error_chain(&e);
+                    assert!(!chain.contains("s3cr3t-pw"), "{chain}");
+                }
+                other => panic!("{url}: expected Config, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn table_name_is_validated_and_settings_apply() {
+        let store = lazy("postgres://root@127.0.0.1:1/test");
+        assert!(matches!(
+            store.clone().with_table_name("bad-name"),
+            Err(Error::Config { .. })
+        ));
+        let store = store
+            .with_table_name("app_sessions")
+            .unwrap()
+            .with_unlogged(true)
+            .with_max_record_bytes(usize::MAX)
+            .with_timeout(StdDuration::from_millis(250));
+        assert_eq!(store.table_name(), "app_sessions");
+        assert!(store.is_unlogged());
+        assert_eq!(store.max_record_bytes(), session_sql::MAX_RECORD_BYTES_CAP);
+        assert_eq!(store.timeout(), StdDuration::from_millis(250));
+    }
+
+    #[tokio::test]
+    async fn too_large_is_reported_before_any_io() {
+        // Port 1 answers nothing: reaching the network would be Unavailable, not TooLarge.
+        let store = lazy("postgres://root@127.0.0.1:1/test").with_max_record_bytes(100);
+        let mut data = SessionData::new();
+        data.insert("pad", "x".repeat(200)).unwrap();
+        let err = store
+            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
+            .await;
+        assert!(
+            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! The [`SessionStore`](session_core::SessionStore) operations of a SQL store, written once.
+
+/// Implements [`SessionStore`](session_core::SessionStore) for `$store`, a SQL store with the
+/// fields `pool` (a sqlx pool), `queries` (with the `Arc<str>` statements `select`,
+/// `touch_returning`, `touch`, `upsert`, `write_if`, `delete`, `list_owned` and `delete_owned`),
+/// `timeout` and
+/// `max_record_bytes`, whose driver errors `$classify` reads.
+///
+/// Expanded in the backend crate, against its own `sqlx` (with its one driver): the statements
+/// differ per database, the sequence of calls and the outcome logic do not. Each operation is
+/// one statement, run with [`timed_retry`](crate::timed_retry):
+///
+/// | operation | statement | result |
+/// |---|---|---|
+/// | `load` | `select` (id, now), or `touch_returning` (new expiry, id, now) when rolling | `(data, version)` row of a live session |
+/// | `write` | `upsert` (id, data, expiry, version) | — |
+/// | `write_if` | `write_if` (expected, data, expiry, new version, id, now) | the row's resulting version: none is missing, the new one written, another a conflict |
+/// | `touch` | `touch` (new expiry, id, now) | rows affected |
+/// | `destroy` | `delete` (id) | — |
+/// | `list_owned` | `list_owned` (owner index, now) | `(id, data, expires_at)` rows of the owner's live sessions |
+/// | `destroy_owned` | `delete_owned` (owner index, now, kept id, batch), repeated while a batch is full | rows affected |
+#[macro_export]
+macro_rules! impl_session_store {
+    ($store:ty, $classify:ty) => {
+        #[::session_core::async_trait]
+        impl ::session_core::SessionStore for $store {
+            async fn load(
+                &self,
+                key: &::session_core::SessionKey,
+                max_age: ::session_core::Duration,
+                rolling: bool,
+            ) -> ::session_core::Result<Option<::session_core::Loaded>> {
+                let max_age = ::session_core::max_age_ms(max_age)?;
+                let now = ::session_core::now_ms();
+                let q = &self.queries;
+                // One statement either way, safe to repeat: a touch that ran twice moved the expiry to
+                // the same place twice. The rolling read is an UPDATE … RETURNING: it decides whether the
+                // session is alive, moves its expiry and returns it in one statement, and an expired row
+                // can never be extended.
+                let row: Option<(Vec<u8>, i64)> =
+                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                        if rolling {
+                            ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                                &q.touch_returning,
+                            )))
+                            .bind(now.saturating_add(max_age))
+                            .bind(key.as_str())
+                            .bind(now)
+                            .fetch_optional(&self.pool)
+                        } else {
+                            ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                                &q.select,
+                            )))
+                            .bind(key.as_str())
+                            .bind(now)
+                            .fetch_optional(&self.pool)
+                        }
+                    })
+                    .await?;
+                // The `expires_at` column, moved by touches and rolling reads, is authoritative and was
+                // already checked. The `version` column is what `write_if` compares, so it is the version
+                // returned (written by the same statement as the record; 0 for a row from before
+                // versions, whose `ss1` record is legacy too).
+                match row {
+                    None => Ok(None),
+                    Some((bytes, version)) => Ok(Some(::session_core::Loaded::new(
+                        ::session_core::decode(&bytes)?.data,
+                        $crate::version_from_column(version),
+                    ))),
+                }
+            }
+
+            async fn write(
+                &self,
+                key: &::session_core::SessionKey,
+                data: &::session_core::SessionData,
+                max_age: ::session_core::Duration,
+            ) -> ::session_core::Result<()> {
+                let expires_at =
+                    ::session_core::now_ms().saturating_add(::session_core::max_age_ms(max_age)?);
+                let version = ::session_core::Version::generate();
+                // Encoding enforces the size limit before any I/O.
+                let bytes =
+                    ::session_core::encode(data, version, expires_at, self.max_record_bytes)?;
+                let owner = ::session_core::owner_index(data)?;
+                $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                    ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                        &self.queries.upsert,
+                    )))
+                    .bind(key.as_str())
+                    .bind(bytes.as_slice())
+                    .bind(expires_at)
+                    .bind($crate::version_to_column(version))
+                    .bind(owner.as_ref().map(|o| o.as_str().to_owned()))
+                    .execute(&self.pool)
+                })
+                .await?;
+                Ok(())
+            }
+
+            async fn write_if(
+                &self,
+                key: &::session_core::SessionKey,
+                data: &::session_core::SessionData,
+                max_age: ::session_core::Duration,
+                expected: ::session_core::Version,
+            ) -> ::session_core::Result<::session_core::WriteOutcome> {
+                let now = ::session_core::now_ms();
+                let expires_at = now.saturating_add(::session_core::max_age_ms(max_age)?);
+                let version = ::session_core::Version::generate();
+                let bytes =
+                    ::session_core::encode(data, version, expires_at, self.max_record_bytes)?;
+                let owner = ::session_core::owner_index(data)?;
+                // Safe to repeat after a conflict: a rolled-back attempt changed nothing.
+                let after: Option<i64> =
+                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                        ::sqlx::query_scalar(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                            &self.queries.write_if,
+                        )))
+                        .bind($crate::version_to_column(expected))
+                        .bind(bytes.as_slice())
+                        .bind(expires_at)
+                        .bind($crate::version_to_column(version))
+                        .bind(key.as_str())
+                        .bind(now)
+                        .bind(owner.as_ref().map(|o| o.as_str().to_owned()))
+                        .fetch_optional(&self.pool)
+                    })
+                    .await?;
+                Ok(match after {
+                    None => ::session_core::WriteOutcome::Missing,
+                    Some(v) if $crate::version_from_column(v) == version => {
+                        ::session_core::WriteOutcome::Written(version)
+                    }
+                    Some(_) => ::session_core::WriteOutcome::Conflict,
+                })
+            }
+
+            async fn touch(
+                &self,
+                key: &::session_core::SessionKey,
+                max_age: ::session_core::Duration,
+            ) -> ::session_core::Result<bool> {
+                let now = ::session_core::now_ms();
+                let expires_at = now.saturating_add(::session_core::max_age_ms(max_age)?);
+                // A touch moves the expiry of a live row and nothing else: no upsert, so a touch arriving
+                // after a logout or after expiry cannot bring the session back.
+                let touched = $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                    ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                        &self.queries.touch,
+                    )))
+                    .bind(expires_at)
+                    .bind(key.as_str())
+                    .bind(now)
+                    .execute(&self.pool)
+                })
+                .await?;
+                Ok(touched.rows_affected() > 0)
+            }
+
+            async fn destroy(
+                &self,
+                key: &::session_core::SessionKey,
+            ) -> ::session_core::Result<()> {
+                $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                    ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                        &self.queries.delete,
+                    )))
+                    .bind(key.as_str())
+                    .execute(&self.pool)
+                })
+                .await?;
+                Ok(())
+            }
+
+            async fn list_owned(
+                &self,
+                owner: &::session_core::Owner,
+            ) -> ::session_core::Result<Vec<::session_core::OwnedSession>> {
+                let now = ::session_core::now_ms();
+                let index = owner.index();
+                let rows: Vec<(String, Vec<u8>, i64)> =
+                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                        ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                            &self.queries.list_owned,
+                        )))
+                        .bind(index.as_str())
+                        .bind(now)
+                        .fetch_all(&self.pool)
+                    })
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .filter_map(|(id, bytes, expires_at)| {
+                        ::session_core::OwnedSession::from_stored(
+                            owner,
+                            id,
+                            bytes,
+                            *expires_at,
+                            now,
+                        )
+                    })
+                    .collect())
+            }
+
+            async fn destroy_owned(
+                &self,
+                owner: &::session_core::Owner,
+                keep: Option<&::session_core::SessionKey>,
+            ) -> ::session_core::Result<u64> {
+                const BATCH: i64 = 1000;
+                let index = owner.index();
+                let keep = keep.map_or("", ::session_core::SessionKey::as_str);
+                let mut ended = 0;
+                loop {
+                    let now = ::session_core::now_ms();
+                    let done = $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                        ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                            &self.queries.delete_owned,
+                        )))
+                        .bind(index.as_str())
+                        .bind(now)
+                        .bind(keep)
+                        .bind(BATCH)
+                        .execute(&self.pool)
+                    })
+                    .await?;
+                    ended += done.rows_affected();
+                    if done.rows_affected() < BATCH as u64 {
+                        return Ok(ended);
+                    }
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,121 @@
+//! [`SqliteStore`]: construction, configuration and the [`SessionStore`] operations.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use session_core::{DEFAULT_MAX_RECORD_BYTES, Result};
+use session_sql::{Statements, timed};
+use sqlx::SqlitePool;
+
+use crate::error::Lite;
+use crate::queries::{sql, statements};
+
+/// The table a store uses unless [`SqliteStore::with_table_name`] says otherwise.
+pub const DEFAULT_TABLE: &str = "sessions";
+
+/// How long one operation (a `get`, `set`, `destroy`, one cleanup batch, `migrate`) may take,
+/// waiting for a pooled connection and for the database's write lock included, before it fails
+/// with [`Error::Timeout`](session_core::Error::Timeout): 5 seconds.
+pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// A session store in a table of an SQLite database file, through a `sqlx` connection pool.
+///
+/// Cloning is cheap: clones share the pool. See the [crate documentation](crate) for the schema,
+/// the statements and the settings.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+    pub(crate) queries: Arc<Statements>,
+    pub(crate) max_record_bytes: usize,
+    pub(crate) timeout: StdDuration,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let options = self.pool.connect_options();
+        f.debug_struct("SqliteStore")
+            .field("file", &options.get_filename())
+            .field("table", &self.queries.table)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("timeout", &self.timeout)
+            .field("pool_size", &self.pool.size())
+            .field("pool_idle", &self.pool.num_idle())
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// A store over an existing pool, using table [`DEFAULT_TABLE`], records of at most
+    /// [`DEFAULT_MAX_RECORD_BYTES`] and a per-operation timeout of [`DEFAULT_TIMEOUT`].
+    ///
+    /// The pool's connection options apply as given: build them with
+    /// [`SqliteStore::options`] to get this crate's settings (WAL, a busy timeout).
+    pub fn new(pool: SqlitePool) -> Self {
+        SqliteStore {
+            pool,
+            queries: Arc::new(statements(DEFAULT_TABLE)),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Creates the table and its `expires_at` index if they do not exist: the statements in
+    /// [`SCHEMA_SQL`](crate::SCHEMA_SQL) for this store's table. Safe to run at every start and
+    /// from several stores at once; an existing table is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](session_core::Error::Backend) when the file is read-only or not a
+    /// database; [`Error::Unavailable`](session_core::Error::Unavailable) while it stays locked.
+    pub async fn migrate(&self) -> Result<()> {
+        let script = sqlx::raw_sql(sql(&self.queries.create_table[0]));
+        timed::<Lite, _, _>(self.timeout, script.execute(&self.pool)).await?;
+        Ok(())
+    }
+}
+
+session_sql::impl_settings!(SqliteStore, SqlitePool);
+session_sql::impl_session_store!(SqliteStore, Lite);
+
+#[cfg(test)]
+mod tests {
+    use session_core::{Duration, Error, SessionData, SessionKey, SessionStore};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn table_name_is_validated_and_settings_apply() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        assert!(matches!(
+            store.clone().with_table_name("bad-name"),
+            Err(Error::Config { .. })
+        ));
+        let store = store
+            .with_table_name("app_sessions")
+            .unwrap()
+            .with_max_record_bytes(usize::MAX)
+            .with_timeout(StdDuration::from_millis(250));
+        assert_eq!(store.table_name(), "app_sessions");
+        assert_eq!(store.max_record_bytes(), session_sql::MAX_RECORD_BYTES_CAP);
+        assert_eq!(store.timeout(), StdDuration::from_millis(250));
+        assert!(format!("{store:?}").contains("app_sessions"));
+    }
+
+    #[tokio::test]
+    async fn too_large_is_reported_before_any_io() {
+        let store = SqliteStore::connect("sqlite::memory:")
+            .await
+            .unwrap()
+            .with_max_record_bytes(100);
+        // No table: reaching the database would be a Backend error, not TooLarge.
+        let mut data = SessionData::new();
+        data.insert("pad", "x".repeat(200)).unwrap();
+        let err = store
+            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
+            .await;
+        assert!(
+            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
+            "{err:?}"
+        );
+    }
+}
