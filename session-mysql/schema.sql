@@ -13,9 +13,9 @@
 -- version     the record version (session_core::Version), new on every write; compared by the
 --             conditional write. 0 marks rows written before versions existed.
 -- owner       the owner index (session_core::OwnerIndex, 32 hex digits) of a session with an
---             owner, NULL otherwise; indexed with the expiry for listing and ending a user's
---             sessions. The index is the rows themselves, so it cannot leak: an expired row
---             leaves it when the cleanup deletes the row.
+--             owner, NULL otherwise; indexed alone (a touch moves only expires_at, never this
+--             index) for listing and ending a user's sessions. The index is the rows
+--             themselves, so it cannot leak: an expired row leaves it with the cleanup.
 CREATE TABLE IF NOT EXISTS `sessions` (
     id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     data MEDIUMBLOB NOT NULL,
@@ -24,5 +24,5 @@ CREATE TABLE IF NOT EXISTS `sessions` (
     owner CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
     PRIMARY KEY (id),
     KEY expires_at_idx (expires_at),
-    KEY owner_idx (owner, expires_at)
+    KEY owner_idx (owner)
 ) ENGINE = InnoDB;

@@ -28,4 +28,4 @@ CREATE TABLE IF NOT EXISTS "sessions" (
     owner VARCHAR(32) COLLATE "C"
 );
 CREATE INDEX IF NOT EXISTS "sessions_exp_idx" ON "sessions" (expires_at);
-CREATE INDEX IF NOT EXISTS "sessions_own_idx" ON "sessions" (owner, expires_at) WHERE owner IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "sessions_own_idx" ON "sessions" (owner) WHERE owner IS NOT NULL;

@@ -22,4 +22,4 @@ CREATE TABLE IF NOT EXISTS "sessions" (
     owner TEXT
 );
 CREATE INDEX IF NOT EXISTS "sessions_exp_idx" ON "sessions" (expires_at);
-CREATE INDEX IF NOT EXISTS "sessions_own_idx" ON "sessions" (owner, expires_at) WHERE owner IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "sessions_own_idx" ON "sessions" (owner) WHERE owner IS NOT NULL;

@@ -83,6 +83,10 @@ impl OwnerIndexes {
     /// Keeps the index in step with a put of `new` over `old` under the key's compute lock:
     /// the new owner's entry first, then the old owner's goes if the owner changed.
     fn on_put(&self, key: &str, old: Option<&Entry>, new: &Entry) {
+        if old.is_some_and(|old| old.owner == new.owner && old.version == new.version) {
+            // A touch or a rolling read: same owner, same version, nothing to change.
+            return;
+        }
         if let Some(owner) = &new.owner {
             self.add(owner, key, new.version);
         }

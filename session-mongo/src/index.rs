@@ -89,9 +89,9 @@ pub(crate) async fn ensure_ttl_index(
 }
 
 /// The name of the owner index.
-pub(crate) const OWNER_INDEX_NAME: &str = "owner_1_expiresAt_1";
+pub(crate) const OWNER_INDEX_NAME: &str = "owner_1";
 
-/// Makes sure `collection` has the sparse index on `owner` (and `expiresAt`) that lists and ends
+/// Makes sure `collection` has the sparse index on `owner` that lists and ends
 /// a user's sessions. Sparse: sessions without an owner have no `owner` field and no entry, so
 /// they cost nothing. Creating an index that exists with the same keys and options is a no-op
 /// on the server.
@@ -103,7 +103,7 @@ pub(crate) async fn ensure_owner_index(
         .name(OWNER_INDEX_NAME.to_owned())
         .sparse(true)
         .build();
-    let keys = doc! { crate::document::OWNER: 1, EXPIRES_AT: 1 };
+    let keys = doc! { crate::document::OWNER: 1 };
     create_index(collection, keys, options, timeout).await
 }
 

@@ -24,7 +24,7 @@
 //! | `write_if(k, data, max_age, v)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}, version: v}` with `$set` of data, expiry and the new version, no upsert; only when nothing matched, a `find` on `{_id: k, expiresAt: {$gt: now}}` tells a conflict from a missing session |
 //! | `set(k, _, max_age, false)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}}` with `$set: {expiresAt}`, no upsert |
 //! | `destroy(k)` | `deleteOne({_id: k})` |
-//! | `list_owned(o)` | `find({owner: index(o), expiresAt: {$gt: now}})` on the sparse index `owner_1_expiresAt_1` |
+//! | `list_owned(o)` | `find({owner: index(o), expiresAt: {$gt: now}})` on the sparse index `owner_1` |
 //! | `destroy_owned(o, keep)` | one `deleteMany({owner: index(o), expiresAt: {$gt: now}, _id: {$ne: keep}})` |
 //!
 //! A document whose `data` is not a readable record (written by another program, a newer

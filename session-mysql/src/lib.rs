@@ -10,7 +10,7 @@
 //! | `data` | `MEDIUMBLOB` | the encoded record; `BLOB` would silently cap at 64 KiB |
 //! | `expires_at` | `BIGINT`, indexed | epoch milliseconds, for the filter on every read and for cleanup |
 //! | `version` | `BIGINT UNSIGNED`, default 0 | the record version the conditional write compares; 0 for rows from before versions |
-//! | `owner` | `CHAR(32) CHARACTER SET ascii`, nullable, indexed with `expires_at` | the [`OwnerIndex`](session_core::OwnerIndex) of a session with an owner: the owner index is the rows themselves, so it cannot leak (expired rows leave it with the cleanup) |
+//! | `owner` | `CHAR(32) CHARACTER SET ascii`, nullable, indexed (not with `expires_at`, so a touch never updates this index) | the [`OwnerIndex`](session_core::OwnerIndex) of a session with an owner: the owner index is the rows themselves, so it cannot leak (expired rows leave it with the cleanup) |
 //!
 //! Every expiry comparison binds the application's clock ([`session_core::now_ms`]) as a
 //! parameter; the database's `NOW()` is never used, so time zones and clock skew between

@@ -33,7 +33,7 @@ pub(crate) fn add_version_column_sql(table: &str) -> String {
 /// The column and index [`MySqlStore::migrate`](crate::MySqlStore::migrate) adds to a table
 /// created before sessions had owners, as in `schema.sql`.
 pub(crate) const OWNER_COLUMN: &str = "owner CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL";
-pub(crate) const OWNER_INDEX: &str = "KEY owner_idx (owner, expires_at)";
+pub(crate) const OWNER_INDEX: &str = "KEY owner_idx (owner)";
 
 /// `ALTER TABLE` adding [`OWNER_COLUMN`] and [`OWNER_INDEX`] to `table` (already validated).
 pub(crate) fn add_owner_column_sql(table: &str) -> String {

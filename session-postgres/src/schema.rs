@@ -46,7 +46,7 @@ mod tests {
         );
         assert_eq!(
             stmts[2],
-            "CREATE INDEX IF NOT EXISTS \"sessions_own_idx\" ON \"sessions\" (owner, expires_at) \
+            "CREATE INDEX IF NOT EXISTS \"sessions_own_idx\" ON \"sessions\" (owner) \
              WHERE owner IS NOT NULL"
         );
         assert_eq!(crate::DEFAULT_TABLE, "sessions");

@@ -37,7 +37,8 @@ pub(crate) const OWNED_BATCH: usize = 500;
 /// `owner_of(key)`: the owner index in the header of the record under `key` (format 3:
 /// `ss3:<16 hex>:<32 hex>:…`, so bytes 22 to 53), or `false`.
 /// `bump(index, member, expiry, now)`: adds or raises the member's score to `expiry`, makes the
-/// set live until at least `expiry + slack`, and prunes members whose score is `slack` past.
+/// set live until at least `expiry + slack`, and (unless `now` is `false`: touches and rolling
+/// reads skip it) prunes members whose score is `slack` past `now`.
 const PRELUDE: &str = r"
 local SLACK = SLACK_MS
 local function owner_of(key)
@@ -54,7 +55,7 @@ local function bump(index, member, expiry, now)
     local until_ms = tonumber(expiry) + SLACK
     local current = redis.call('PEXPIRETIME', index)
     if current < until_ms then redis.call('PEXPIREAT', index, until_ms) end
-    redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (tonumber(now) - SLACK))
+    if now then redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (tonumber(now) - SLACK)) end
 end
 local function at_version(head, v)
     if v == 'ss1:' then return string.sub(head, 1, 4) == 'ss1:' end
@@ -136,7 +137,7 @@ end
 local owner = owner_of(KEYS[1])
 if owner and ARGV[7] ~= '1' then return {-1, value, owner} end
 local found = redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if found == 1 and owner then bump(ARGV[2] .. owner, ARGV[3], ARGV[4], ARGV[5]) end
+if found == 1 and owner then bump(ARGV[2] .. owner, ARGV[3], ARGV[4], false) end
 return {found, value}
 ",
     )
