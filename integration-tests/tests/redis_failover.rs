@@ -590,9 +590,18 @@ impl OwnCluster {
         self.nodes.iter().map(RedisServer::url).collect()
     }
 
-    /// The index in `nodes` of the primary serving `key`.
+    /// The index in `nodes` of the primary serving `key`, asked of the first node that answers
+    /// (the killed one may be any of them).
     async fn owner(&self, key: &str) -> usize {
-        let mut c = raw(&self.nodes[0].url()).await;
+        let mut alive = None;
+        for node in &self.nodes {
+            let client = ::redis::Client::open(node.url()).unwrap();
+            if let Ok(c) = client.get_multiplexed_async_connection().await {
+                alive = Some(c);
+                break;
+            }
+        }
+        let mut c = alive.expect("no node of the test's cluster answers");
         let slot: i64 = ask(&mut c, &["CLUSTER", "KEYSLOT", key]).await;
         let nodes: String = ask(&mut c, &["CLUSTER", "NODES"]).await;
         for line in nodes
