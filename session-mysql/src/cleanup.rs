@@ -1,14 +1,9 @@
 //! Deleting expired rows in bounded batches, on demand or from a background task.
 
-use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use session_core::{Error, Result, now_ms};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
+use session_core::{Result, now_ms};
+pub use session_sql::CleanupTask;
 
 use crate::MySqlStore;
 use crate::error::timed_retry;
@@ -90,113 +85,17 @@ impl MySqlStore {
     /// # Panics
     /// When called outside a Tokio runtime.
     pub fn spawn_cleanup(&self, interval: Duration, batch_size: u32) -> CleanupTask {
-        let (stop, mut stopped) = watch::channel(());
-        let stats = Arc::new(Stats::default());
         let store = self.clone();
-        let task_stats = Arc::clone(&stats);
-        let handle = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(1)));
-            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    biased;
-                    // A stop request, or the CleanupTask (the sender) dropped.
-                    _ = stopped.changed() => return,
-                    _ = ticker.tick() => {}
-                }
-                // Checked between batches: a stop never cancels a statement midway.
-                let stopping = || stopped.has_changed().unwrap_or(true);
-                match store.cleanup_batches(batch_size, stopping).await {
-                    Ok(n) => {
-                        task_stats.removed.fetch_add(n, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        // Logged here because nobody may ever call take_error: a cleanup that
-                        // keeps failing fills the table silently otherwise.
-                        tracing::warn!(
-                            table = %store.queries.table,
-                            error = %session_core::error_chain(&e),
-                            transient = e.is_transient(),
-                            "mysql session cleanup failed; retrying at the next interval"
-                        );
-                        *task_stats.lock_error() = Some(e);
-                    }
-                }
-                task_stats.runs.fetch_add(1, Ordering::Relaxed);
+        let table = self.queries.table.to_string();
+        session_sql::spawn_cleanup("mysql", table, interval, move |stop| {
+            let store = store.clone();
+            // Checked between batches: a stop never cancels a statement midway.
+            async move {
+                store
+                    .cleanup_batches(batch_size, || stop.is_stopping())
+                    .await
             }
-        });
-        CleanupTask {
-            stop,
-            handle,
-            stats,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Stats {
-    removed: AtomicU64,
-    runs: AtomicU64,
-    last_error: Mutex<Option<Error>>,
-}
-
-impl Stats {
-    fn lock_error(&self) -> std::sync::MutexGuard<'_, Option<Error>> {
-        // The lock only guards a replace/take; a panic cannot leave it inconsistent.
-        self.last_error
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// The background cleanup started by [`MySqlStore::spawn_cleanup`].
-///
-/// Dropping it stops the task: a batch in flight finishes, no further batch starts. Use
-/// [`stop`](Self::stop) to also wait for that.
-#[must_use = "dropping a CleanupTask stops the cleanup"]
-pub struct CleanupTask {
-    stop: watch::Sender<()>,
-    handle: JoinHandle<()>,
-    stats: Arc<Stats>,
-}
-
-impl fmt::Debug for CleanupTask {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CleanupTask")
-            .field("runs", &self.runs())
-            .field("removed", &self.removed())
-            .field("finished", &self.handle.is_finished())
-            .finish()
-    }
-}
-
-impl CleanupTask {
-    /// Stops the task and waits until it has ended (after the batch in flight, if any).
-    pub async fn stop(self) {
-        // An error only means the task has already ended.
-        let _ = self.stop.send(());
-        let _ = self.handle.await;
-    }
-
-    /// Rows removed so far by all completed runs.
-    pub fn removed(&self) -> u64 {
-        self.stats.removed.load(Ordering::Relaxed)
-    }
-
-    /// Runs completed so far, successful or not.
-    pub fn runs(&self) -> u64 {
-        self.stats.runs.load(Ordering::Relaxed)
-    }
-
-    /// The error of the most recent failed run, if any, clearing it. The task keeps running
-    /// after an error; a dead server shows up here as a transient error every interval.
-    pub fn take_error(&self) -> Option<Error> {
-        self.stats.lock_error().take()
-    }
-
-    /// `true` once the task has ended.
-    pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
+        })
     }
 }
 
