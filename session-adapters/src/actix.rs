@@ -98,7 +98,7 @@ impl<S: SessionStore> ActixSessionStore<S> {
         let key = shared::create(
             &self.store,
             SessionKey::generate(),
-            |k: &SessionKey| Ok(k.clone()),
+            |k: &SessionKey| Ok(k.digest()),
             SessionKey::generate,
             &data,
             ttl,
@@ -108,9 +108,11 @@ impl<S: SessionStore> ActixSessionStore<S> {
     }
 }
 
-/// Our key for an actix key; `None` when it cannot be one of ours (then no session has it).
+/// The key the store keeps the session of an actix key under: its digest
+/// ([`IdsAtRest::Sha256`](session_core::IdsAtRest)), so the store never holds an id that could
+/// be replayed as a cookie; `None` when the key cannot be one of ours (then no session has it).
 fn our_key(key: &storage::SessionKey) -> Option<SessionKey> {
-    SessionKey::parse(key.as_ref()).ok()
+    SessionKey::parse(key.as_ref()).ok().map(|key| key.digest())
 }
 
 fn to_actix_key(key: SessionKey) -> session_core::Result<storage::SessionKey> {

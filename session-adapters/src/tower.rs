@@ -88,9 +88,11 @@ impl<S: SessionStore> TowerSessionsStore<S> {
     }
 }
 
-/// The key of a tower-sessions id: its 22-character base64url form, as in the cookie.
+/// The key the store keeps a tower-sessions id under: the digest
+/// ([`IdsAtRest::Sha256`](session_core::IdsAtRest)) of its 22-character base64url form (the
+/// cookie's), so the store never holds an id that could be replayed as a cookie.
 fn key_of(id: &Id) -> session_core::Result<SessionKey> {
-    SessionKey::parse(&id.to_string())
+    Ok(SessionKey::parse(&id.to_string())?.digest())
 }
 
 /// The lifetime left until `expiry_date`, `None` when it has passed.
@@ -261,11 +263,14 @@ mod tests {
     }
 
     #[test]
-    fn ids_map_to_valid_keys_and_back() {
+    fn ids_are_stored_under_the_digest_of_their_cookie_form() {
         for _ in 0..1000 {
             let id = Id::default();
+            let cookie_form = SessionKey::parse(&id.to_string()).unwrap();
+            assert_eq!(cookie_form.as_str().parse::<Id>().unwrap(), id);
             let key = key_of(&id).unwrap();
-            assert_eq!(key.as_str().parse::<Id>().unwrap(), id);
+            assert_eq!(key, cookie_form.digest());
+            assert!(!key.as_str().contains(cookie_form.as_str()));
         }
     }
 

@@ -2,7 +2,10 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
+use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
@@ -96,6 +99,51 @@ impl fmt::Debug for SessionKey {
     }
 }
 
+/// How a session id is kept in the store: what the middleware passes to a
+/// [`SessionStore`](crate::SessionStore) as the key.
+///
+/// A session id is a bearer credential. With [`Sha256`](Self::Sha256), the default, the store
+/// only ever sees `base64url(SHA-256(id))`: a leaked Redis dump, database backup or `SELECT`
+/// holds no id that could be replayed as a cookie, and a cookie carrying a stored key is hashed
+/// again and finds nothing.
+///
+/// The digest is plain, not keyed: ids generated here carry 256 bits of randomness, so
+/// guessing an id from its digest is as hard as guessing the id, and a keyed digest would add a
+/// second secret whose rotation would end every session. A plain digest also lets an operator
+/// find the record of a cookie with standard tools (`printf %s "$id" | sha256sum`). An
+/// application that chooses its own low-entropy ids gives up that argument.
+///
+/// [`Plain`](Self::Plain) stores the id as it is: for records shared with Node apps
+/// (koa-redis, connect-redis, connect-mongo, express-mysql-session key their records by the
+/// plain id) and for records written before ids were hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum IdsAtRest {
+    /// `base64url(SHA-256(id))`, 43 characters, without padding (the default).
+    #[default]
+    Sha256,
+    /// The id itself.
+    Plain,
+}
+
+impl IdsAtRest {
+    /// The key under which the session with id `key` is stored.
+    pub fn key_at_rest(self, key: &SessionKey) -> Cow<'_, SessionKey> {
+        match self {
+            IdsAtRest::Sha256 => Cow::Owned(key.digest()),
+            IdsAtRest::Plain => Cow::Borrowed(key),
+        }
+    }
+}
+
+impl SessionKey {
+    /// `base64url(SHA-256(key))` without padding: the key [`IdsAtRest::Sha256`] stores.
+    pub fn digest(&self) -> SessionKey {
+        let digest = Sha256::digest(self.0.as_bytes());
+        SessionKey(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +159,24 @@ mod tests {
             assert_eq!(k.len(), 43);
             assert!(SessionKey::parse(k).is_ok());
         }
+    }
+
+    #[test]
+    fn the_digest_at_rest_is_sha256_and_never_the_id() {
+        let key = SessionKey::parse("abc").unwrap();
+        // SHA-256("abc") = ba7816bf…f20015ad (FIPS 180-2 test vector), base64url.
+        assert_eq!(
+            IdsAtRest::Sha256.key_at_rest(&key).as_str(),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+        assert_eq!(IdsAtRest::Plain.key_at_rest(&key).as_str(), "abc");
+        let generated = SessionKey::generate();
+        let stored = IdsAtRest::default().key_at_rest(&generated);
+        assert_ne!(stored.as_str(), generated.as_str());
+        assert_eq!(stored.as_str().len(), 43);
+        // Hashing a stored key again never lands on the record: a cookie built from a leaked
+        // store key names nothing.
+        assert_ne!(stored.digest(), *stored);
     }
 
     #[test]

@@ -151,6 +151,7 @@
 mod data;
 mod error;
 mod key;
+mod lifetime;
 mod owner;
 mod record;
 mod store;
@@ -159,7 +160,8 @@ mod version;
 pub use async_trait::async_trait;
 pub use data::SessionData;
 pub use error::{BoxError, DecodeError, Error, Result, error_chain};
-pub use key::{GENERATED_KEY_BYTES, MAX_KEY_LEN, SessionKey};
+pub use key::{GENERATED_KEY_BYTES, IdsAtRest, MAX_KEY_LEN, SessionKey};
+pub use lifetime::{LIFETIME_FIELD, Lifetime, lifetime_over, write_expiry};
 pub use owner::{
     MAX_META_ENTRIES, MAX_META_NAME_LEN, MAX_META_VALUE_LEN, MAX_OWNER_LEN, OWNER_FIELD,
     OwnedSession, Owner, OwnerIndex, OwnerInfo, SessionHandle, owner_index,

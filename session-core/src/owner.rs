@@ -330,8 +330,9 @@ pub struct OwnedSession {
 
 impl OwnedSession {
     /// The entry for the record under `key` holding `data` and expiring at `expires_at`, if it
-    /// is live at `now` and `data` belongs to `owner`; `None` otherwise (an index entry that
-    /// lags behind a logout, an owner change or an expiry).
+    /// is live at `now` (idle expiry and [absolute lifetime](crate::Lifetime)) and `data`
+    /// belongs to `owner`; `None` otherwise (an index entry that lags behind a logout, an owner
+    /// change or an expiry).
     pub fn from_record(
         owner: &Owner,
         key: SessionKey,
@@ -339,7 +340,7 @@ impl OwnedSession {
         expires_at: i64,
         now: i64,
     ) -> Option<OwnedSession> {
-        if expires_at <= now {
+        if expires_at <= now || crate::lifetime_over(data, now) {
             return None;
         }
         let info = OwnerInfo::from_data(data).ok().flatten()?;

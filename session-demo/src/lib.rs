@@ -16,6 +16,9 @@
 //!
 //! The application code never names a backend: [`app`] takes any `Arc<dyn SessionStore>`.
 //!
+//! With a front end on another origin ([`DemoConfig::front_end_origin`], `SESSION_CORS_ORIGIN`
+//! for the binary), the API answers CORS with credentials for that origin only; see [`cors`].
+//!
 //! ```
 //! use session_demo::{DemoConfig, Users, app};
 //! use session_tower::KeyRing;
@@ -33,6 +36,7 @@
 //! # }
 //! ```
 
+pub mod cors;
 mod page;
 mod routes;
 mod users;
@@ -44,6 +48,7 @@ use axum::routing::{get, post};
 use session_core::SessionStore;
 use session_tower::{Duration, KeyRing, SessionLayer};
 
+pub use cors::FrontEndOrigin;
 pub use users::{DEFAULT_USER, Users};
 
 /// How the demo's sessions behave. [`DemoConfig::new`] gives the defaults; the fields are public
@@ -62,6 +67,9 @@ pub struct DemoConfig {
     pub renew: bool,
     /// The cookie's `Secure` attribute. Default `false`, since the demo serves plain HTTP.
     pub secure: bool,
+    /// The origin of a front end served elsewhere, allowed to call the API with credentials
+    /// (see [`cors`]). Default `None`: the API answers no CORS requests.
+    pub front_end_origin: Option<FrontEndOrigin>,
 }
 
 impl DemoConfig {
@@ -74,6 +82,7 @@ impl DemoConfig {
             rolling: false,
             renew: true,
             secure: false,
+            front_end_origin: None,
         }
     }
 }
@@ -81,16 +90,18 @@ impl DemoConfig {
 /// The session layer [`app`] uses for `config`.
 ///
 /// # Errors
-/// [`session_tower::LayerError::InvalidMaxAge`] for a non-positive `max_age`.
+/// [`session_tower::LayerError::InvalidMaxAge`] for a non-positive `max_age`; the errors of
+/// [`SessionLayer::validate`] for cookie options a browser would refuse.
 pub fn session_layer(
     store: Arc<dyn SessionStore>,
     config: &DemoConfig,
 ) -> Result<SessionLayer, session_tower::LayerError> {
-    Ok(SessionLayer::new(store, config.keys.clone())
+    SessionLayer::new(store, config.keys.clone())
         .with_max_age(config.max_age)?
         .with_rolling(config.rolling)
         .with_renew(config.renew)
-        .with_secure(config.secure))
+        .with_secure(config.secure)
+        .validate()
 }
 
 /// The demo's router over `store`.
@@ -102,7 +113,11 @@ pub fn app(
     config: DemoConfig,
 ) -> Result<Router, session_tower::LayerError> {
     let layer = session_layer(store, &config)?;
-    Ok(router(config.users).layer(layer))
+    let app = router(config.users).layer(layer);
+    Ok(match &config.front_end_origin {
+        Some(origin) => cors::apply(app, origin),
+        None => app,
+    })
 }
 
 /// The routes without the session layer, for callers that build their own [`SessionLayer`].

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Parser;
 use session_config::StoreConfig;
 use session_core::SessionStore;
-use session_demo::{DemoConfig, Users, app};
+use session_demo::{DemoConfig, FrontEndOrigin, Users, app};
 use session_tower::KeyRing;
 
 const DEFAULT_PORT: u16 = 3000;
@@ -27,12 +27,17 @@ const KEYS_ENV: &str = "SESSION_KEYS";
                      mongodb://, mysql://, postgres://, sqlite:// as described by
                      session-config)
   SESSION_KEYS       comma-separated cookie signing keys, newest first, >= 32 bytes each
-                     (random at each start when unset, which logs everybody out on restart)"
+                     (random at each start when unset, which logs everybody out on restart)
+  SESSION_CORS_ORIGIN  see --cors-origin"
 )]
 struct Cli {
     /// The port to listen on.
     #[arg(long, short, env = "PORT", default_value_t = DEFAULT_PORT)]
     port: u16,
+    /// The origin of a front end served elsewhere (http://127.0.0.1:8080), allowed to call the
+    /// API with credentials; session-demo/front-end/index.html is such a front end.
+    #[arg(long, env = session_demo::cors::CORS_ORIGIN_ENV)]
+    cors_origin: Option<FrontEndOrigin>,
 }
 
 fn main() -> ExitCode {
@@ -59,13 +64,20 @@ fn run(cli: Cli) -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(cli.port, keys, config))
+    runtime.block_on(serve(cli, keys, config))
 }
 
-async fn serve(port: u16, keys: KeyRing, config: StoreConfig) -> Result<(), BoxError> {
+async fn serve(cli: Cli, keys: KeyRing, config: StoreConfig) -> Result<(), BoxError> {
+    let port = cli.port;
     let store = open_store(&config).await?;
     let users = tokio::task::spawn_blocking(Users::demo).await??;
-    let router = app(store, DemoConfig::new(keys, users))?;
+    let router = app(
+        store,
+        DemoConfig {
+            front_end_origin: cli.cors_origin,
+            ..DemoConfig::new(keys, users)
+        },
+    )?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("session demo on http://{}", listener.local_addr()?);
@@ -190,6 +202,16 @@ mod tests {
         assert_eq!(port_with_env("eighty", ""), "error=ValueValidation");
         // Set but empty is a value too, and not a port.
         assert_eq!(port_with_env("", ""), "error=ValueValidation");
+    }
+
+    #[test]
+    fn the_cors_origin_flag_takes_one_exact_origin() {
+        assert_eq!(parse(&[]).unwrap().cors_origin, None);
+        let cli = parse(&["--cors-origin", "http://127.0.0.1:8080/"]).unwrap();
+        assert_eq!(cli.cors_origin.unwrap().as_str(), "http://127.0.0.1:8080");
+        for bad in ["*", "null", "http://127.0.0.1:8080/app", "127.0.0.1:8080"] {
+            assert!(parse(&["--cors-origin", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

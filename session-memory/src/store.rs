@@ -9,9 +9,9 @@ use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Loaded, OwnedSession, Owner, OwnerIndex, Result,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Lifetime, Loaded, OwnedSession, Owner, OwnerIndex, Result,
     SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, check_nesting,
-    encode, estimate_size, expires_at, now_ms, owner_index,
+    encode, estimate_size, expires_at, now_ms, owner_index, write_expiry,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -25,12 +25,23 @@ struct Entry {
     data: Arc<SessionData>,
     /// The record version, new on every write of the data.
     version: Version,
-    /// Absolute expiry, epoch ms on the application clock.
+    /// Absolute expiry, epoch ms on the application clock; never after `until`, except by the
+    /// 1 ms a write of an already ended session gets.
     expires_at: i64,
+    /// The end of the session's absolute lifetime (see [`session_core::Lifetime`]), epoch ms;
+    /// `i64::MAX` when it has none.
+    until: i64,
     /// Encoded size, charged against the byte capacity.
     weight: u32,
     /// The index of the session's owner, when it has one.
     owner: Option<OwnerIndex>,
+}
+
+impl Entry {
+    /// Neither idle-expired nor past its absolute lifetime at `now`.
+    fn is_live_at(&self, now: i64) -> bool {
+        self.expires_at > now && self.until > now
+    }
 }
 
 /// The owner index: owner → (session key → version of the entry that put it there).
@@ -277,7 +288,12 @@ impl MemoryStore {
 
     /// A new entry holding `data` with a fresh version, after the checks every write makes.
     fn new_entry(&self, data: &SessionData, max_age: Duration) -> Result<Arc<Entry>> {
-        let expires_at = expires_at(max_age)?;
+        let expires_at = write_expiry(data, max_age)?;
+        let until = match Lifetime::from_data(data) {
+            None => i64::MAX,
+            Some(Ok(lifetime)) => lifetime.until,
+            Some(Err(())) => i64::MIN,
+        };
         let version = Version::generate();
         // The data is kept decoded, so the encoded size matters only for the limit and the
         // capacity charge. Serializing costs most of a `set` (JSON escaping), so walk the data
@@ -292,6 +308,7 @@ impl MemoryStore {
             data: Arc::new(data.clone()),
             version,
             expires_at,
+            until,
             weight: u32::try_from(size.approx).unwrap_or(u32::MAX),
             owner: owner_index(data)?,
         }))
@@ -310,7 +327,7 @@ impl MemoryStore {
             .and_compute_with(|current| {
                 std::future::ready(match current {
                     None => Op::Nop,
-                    Some(current) if current.value().expires_at <= now_ms() => {
+                    Some(current) if !current.value().is_live_at(now_ms()) => {
                         self.owners.on_remove(key.as_str(), current.value());
                         Op::Remove
                     }
@@ -343,7 +360,9 @@ impl MemoryStore {
             Op::Put(Arc::new(Entry {
                 data: Arc::clone(&entry.data),
                 version: entry.version,
-                expires_at,
+                // Never past the end of the absolute lifetime (a live entry's is in the future).
+                expires_at: expires_at.min(entry.until),
+                until: entry.until,
                 weight: entry.weight,
                 owner: entry.owner.clone(),
             }))
@@ -371,7 +390,7 @@ impl SessionStore for MemoryStore {
         let Some(entry) = self.cache.get(key.as_str()).await else {
             return Ok(None);
         };
-        if entry.expires_at <= now_ms() {
+        if !entry.is_live_at(now_ms()) {
             return Ok(None);
         }
         Ok(Some(Loaded::new(

@@ -9,8 +9,8 @@ use mongodb::bson::Document;
 use mongodb::options::ReturnDocument;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, Result, SessionData,
-    SessionKey, SessionStore, Version, WriteOutcome, async_trait, encode, max_age_ms, now_ms,
-    owner_index,
+    SessionKey, SessionStore, Version, WriteOutcome, async_trait, encode, lifetime_over,
+    max_age_ms, now_ms, owner_index, write_expiry,
 };
 
 use crate::document::{
@@ -132,13 +132,18 @@ impl SessionStore for MongoStore {
         match found {
             // An undecodable record is reported, not deleted: it may be worth inspecting, and the
             // middleware overwrites or destroys it anyway. (A rolling read has moved its expiry.)
-            Some(found) => Ok(Some(document::decode(&found).map_err(Error::Decode)?)),
+            Some(found) => {
+                let loaded = document::decode(&found).map_err(Error::Decode)?;
+                // Past its absolute lifetime: ended, whatever its expiry field says.
+                Ok((!lifetime_over(&loaded.data, now)).then_some(loaded))
+            }
             None => Ok(None),
         }
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
+        // now + max_age, or the end of the session's absolute lifetime when that comes first.
+        let expires_at = write_expiry(data, max_age)?;
         let version = Version::generate();
         let record = self.encode(data, version, expires_at)?;
         let owner = owner_index(data)?;
@@ -173,7 +178,7 @@ impl SessionStore for MongoStore {
         expected: Version,
     ) -> Result<WriteOutcome> {
         let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        let expires_at = write_expiry(data, max_age)?;
         let version = Version::generate();
         let record = self.encode(data, version, expires_at)?;
         let owner = owner_index(data)?;

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, OwnerIndex, Result,
     SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, decode, encode,
-    max_age_ms, now_ms, owner_index,
+    lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
 };
 use sqlx::MySqlPool;
 
@@ -225,15 +225,18 @@ impl SessionStore for MySqlStore {
         // 0 and an `ss1` record, both legacy).
         match row {
             None => Ok(None),
-            Some((bytes, version)) => Ok(Some(Loaded::new(
-                decode(&bytes)?.data,
-                Version::from_u64(version),
-            ))),
+            Some((bytes, version)) => {
+                let data = decode(&bytes)?.data;
+                // Past its absolute lifetime: ended, whatever the expiry column says.
+                Ok((!lifetime_over(&data, now))
+                    .then(|| Loaded::new(data, Version::from_u64(version))))
+            }
         }
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-        let expires_at = now_ms().saturating_add(max_age_ms(max_age)?);
+        // now + max_age, or the end of the session's absolute lifetime when that comes first.
+        let expires_at = write_expiry(data, max_age)?;
         let version = Version::generate();
         // Encoding enforces the size limit before any I/O.
         let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
@@ -259,7 +262,7 @@ impl SessionStore for MySqlStore {
         expected: Version,
     ) -> Result<WriteOutcome> {
         let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
+        let expires_at = write_expiry(data, max_age)?;
         let version = Version::generate();
         let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
         let owner = owner_index(data)?;

@@ -7,7 +7,7 @@ use redis::Value;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, OwnerIndex, Result,
     SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, decode, encode,
-    max_age_ms, now_ms, owner_index,
+    lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
 };
 
 use crate::connection::Connection;
@@ -248,12 +248,18 @@ impl SessionStore for RedisStore {
         // past. Redis' TTL is authoritative, and Redis never returns a key whose TTL has
         // passed: it checks expiry on every access, not only in its sweeper.
         let record = decode(&bytes).map_err(Error::Decode)?;
+        if lifetime_over(&record.data, now_ms()) {
+            // Past its absolute lifetime: ended, whatever its TTL says.
+            return Ok(None);
+        }
         Ok(Some(Loaded::new(record.data, record.version)))
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-        let ms = max_age_ms(max_age)?;
-        let expiry = now_ms().saturating_add(ms);
+        let now = now_ms();
+        // now + max_age, or the end of the session's absolute lifetime when that comes first.
+        let expiry = write_expiry(data, max_age)?;
+        let ms = expiry.saturating_sub(now).max(1);
         // Encode first: a record over the limit fails before any I/O, leaving the old one. The
         // version is drawn here, not read from the server: SET cannot read the old value in
         // the same round trip, which is why versions are random rather than counters.
@@ -297,9 +303,9 @@ impl SessionStore for RedisStore {
         max_age: Duration,
         expected: Version,
     ) -> Result<WriteOutcome> {
-        let ms = max_age_ms(max_age)?;
         let now = now_ms();
-        let expiry = now.saturating_add(ms);
+        let expiry = write_expiry(data, max_age)?;
+        let ms = expiry.saturating_sub(now).max(1);
         let version = Version::generate();
         let record = encode(data, version, expiry, self.max_record_bytes)?;
         let owner = owner_in(&record).map(<[u8]>::to_vec).unwrap_or_default();

@@ -63,10 +63,13 @@ macro_rules! impl_session_store {
                 // versions, whose `ss1` record is legacy too).
                 match row {
                     None => Ok(None),
-                    Some((bytes, version)) => Ok(Some(::session_core::Loaded::new(
-                        ::session_core::decode(&bytes)?.data,
-                        $crate::version_from_column(version),
-                    ))),
+                    Some((bytes, version)) => {
+                        let data = ::session_core::decode(&bytes)?.data;
+                        // Past its absolute lifetime: ended, whatever the expiry column says.
+                        Ok((!::session_core::lifetime_over(&data, now)).then(|| {
+                            ::session_core::Loaded::new(data, $crate::version_from_column(version))
+                        }))
+                    }
                 }
             }
 
@@ -76,8 +79,8 @@ macro_rules! impl_session_store {
                 data: &::session_core::SessionData,
                 max_age: ::session_core::Duration,
             ) -> ::session_core::Result<()> {
-                let expires_at =
-                    ::session_core::now_ms().saturating_add(::session_core::max_age_ms(max_age)?);
+                // now + max_age, or the end of the absolute lifetime when that comes first.
+                let expires_at = ::session_core::write_expiry(data, max_age)?;
                 let version = ::session_core::Version::generate();
                 // Encoding enforces the size limit before any I/O.
                 let bytes =
@@ -106,7 +109,7 @@ macro_rules! impl_session_store {
                 expected: ::session_core::Version,
             ) -> ::session_core::Result<::session_core::WriteOutcome> {
                 let now = ::session_core::now_ms();
-                let expires_at = now.saturating_add(::session_core::max_age_ms(max_age)?);
+                let expires_at = ::session_core::write_expiry(data, max_age)?;
                 let version = ::session_core::Version::generate();
                 let bytes =
                     ::session_core::encode(data, version, expires_at, self.max_record_bytes)?;

@@ -134,6 +134,10 @@ macro_rules! conformance_suite {
             destroy_owned_ends_every_session_but_the_kept_one,
             destroy_by_handle_ends_one_session_of_its_owner,
             touches_racing_destroy_owned_never_resurrect,
+            a_record_past_its_absolute_lifetime_is_never_returned,
+            writes_never_give_a_record_an_expiry_past_its_lifetime,
+            a_malformed_lifetime_is_never_served,
+            an_owned_session_past_its_lifetime_is_not_listed,
         ] }
     };
     // Inside the kit: the table of checks.

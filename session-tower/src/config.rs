@@ -1,6 +1,8 @@
 //! Cookie and expiry options, with koa-session's names and defaults.
 
-use session_core::Duration;
+use std::borrow::Cow;
+
+use session_core::{Duration, IdsAtRest, Lifetime, SessionData, SessionKey};
 
 use crate::{KeyRing, LayerError};
 
@@ -11,6 +13,11 @@ pub const DEFAULT_COOKIE_NAME: &str = "sid";
 /// Default session lifetime: one day, koa-session's `maxAge` default. Browser-session cookies
 /// still give the store this TTL.
 pub const DEFAULT_MAX_AGE: Duration = Duration::days(1);
+
+/// Default absolute lifetime: seven days. However active, a session ends seven days after it
+/// was created (or after the login that restarted its lifetime), so an id stolen once is not
+/// good forever. koa-session has no such limit; OWASP asks for one.
+pub const DEFAULT_ABSOLUTE_LIFETIME: Duration = Duration::days(7);
 
 /// Default cookie `Path`: `/`.
 pub const DEFAULT_PATH: &str = "/";
@@ -54,6 +61,12 @@ pub(crate) struct Config {
     pub(crate) keys: Option<KeyRing>,
     pub(crate) path: String,
     pub(crate) domain: Option<String>,
+    /// What the store gets as the key: the id's digest by default.
+    pub(crate) ids_at_rest: IdsAtRest,
+    /// `None`: sessions live as long as they are used.
+    pub(crate) absolute_lifetime: Option<Duration>,
+    /// The `Partitioned` attribute (CHIPS).
+    pub(crate) partitioned: bool,
 }
 
 impl Config {
@@ -70,7 +83,39 @@ impl Config {
             keys,
             path: DEFAULT_PATH.to_owned(),
             domain: None,
+            ids_at_rest: IdsAtRest::default(),
+            absolute_lifetime: Some(DEFAULT_ABSOLUTE_LIFETIME),
+            partitioned: false,
         }
+    }
+
+    /// The key the store keeps the session with id `key` under.
+    pub(crate) fn at_rest<'k>(&self, key: &'k SessionKey) -> Cow<'k, SessionKey> {
+        self.ids_at_rest.key_at_rest(key)
+    }
+
+    /// Whether the stored session `data` has reached the end of its absolute lifetime at `now`:
+    /// the end it stores, or its start plus the lifetime configured now (which may have been
+    /// shortened since). A malformed lifetime counts as ended.
+    pub(crate) fn lifetime_ended(&self, data: &SessionData, now: i64) -> bool {
+        match Lifetime::from_data(data) {
+            None => false,
+            Some(Err(())) => true,
+            Some(Ok(lifetime)) => {
+                lifetime.is_over_at(now)
+                    || self.absolute_lifetime.is_some_and(|length| {
+                        let ms = i64::try_from(length.whole_milliseconds()).unwrap_or(i64::MAX);
+                        lifetime.created.saturating_add(ms) <= now
+                    })
+            }
+        }
+    }
+
+    /// A lifetime starting at `now`, when one is configured.
+    pub(crate) fn new_lifetime(&self, now: i64) -> Option<Lifetime> {
+        // The length was checked when it was configured.
+        self.absolute_lifetime
+            .and_then(|length| Lifetime::starting(now, length).ok())
     }
 
     /// The lifetime in milliseconds (at least 1).

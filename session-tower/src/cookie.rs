@@ -157,6 +157,9 @@ fn attributes(config: &Config, out: &mut String) {
     }
     out.push_str("; SameSite=");
     out.push_str(config.same_site.as_str());
+    if config.partitioned {
+        out.push_str("; Partitioned");
+    }
 }
 
 fn header(value: String) -> HeaderValue {

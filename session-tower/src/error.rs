@@ -36,6 +36,26 @@ pub enum LayerError {
         /// `"Path"` or `"Domain"`.
         attribute: &'static str,
     },
+    /// The cookie name starts with `__Secure-` or `__Host-` (in any letter case, as browsers
+    /// compare it) but the cookie is not `Secure`: browsers refuse to store it.
+    #[error("a cookie named {prefix}… must be Secure (with_secure(true))")]
+    PrefixRequiresSecure {
+        /// `"__Secure-"` or `"__Host-"`.
+        prefix: &'static str,
+    },
+    /// The cookie name starts with `__Host-` but the `Path` is not `/`: browsers refuse to
+    /// store it.
+    #[error("a cookie named __Host-… must have Path=/")]
+    HostPrefixRequiresRootPath,
+    /// The cookie name starts with `__Host-` but a `Domain` is set: browsers refuse to store it.
+    #[error("a cookie named __Host-… must not have a Domain")]
+    HostPrefixForbidsDomain,
+    /// `SameSite=None` on a cookie that is not `Secure`: browsers refuse to store it.
+    #[error("SameSite=None requires a Secure cookie (with_secure(true))")]
+    SameSiteNoneRequiresSecure,
+    /// `Partitioned` on a cookie that is not `Secure`: browsers refuse to store it.
+    #[error("a Partitioned cookie must be Secure (with_secure(true))")]
+    PartitionedRequiresSecure,
 }
 
 /// Why a [`Session`](crate::Session) operation failed inside a handler.

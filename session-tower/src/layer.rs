@@ -4,10 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use session_core::{Duration, SessionStore};
+use session_core::{Duration, IdsAtRest, SessionStore};
 use tower_layer::Layer;
 
 use crate::config::{Config, SameSite, validate_attribute, validate_name};
+use crate::policy;
 use crate::shared::Shared;
 use crate::{KeyRing, LayerError, SessionMetrics, SessionService};
 
@@ -16,7 +17,31 @@ use crate::{KeyRing, LayerError, SessionMetrics, SessionService};
 ///
 /// Build it with [`SessionLayer::new`] (signed cookies) or [`SessionLayer::unsigned`], then
 /// adjust options with the `with_*` methods; each states its default, which is koa-session's.
-/// Clones share the store and the [metrics](SessionLayer::metrics).
+/// Finish with [`validate`](SessionLayer::validate), which checks the rules that tie several
+/// options together (the `__Host-` and `__Secure-` name prefixes, `SameSite=None` and
+/// `Partitioned` need `Secure`); the `with_*` calls can come in any order. Clones share the store
+/// and the [metrics](SessionLayer::metrics).
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use session_tower::{KeyRing, LayerError, SameSite, SessionLayer};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = Arc::new(session_memory::MemoryStore::new());
+/// let keys = KeyRing::new([b"a secret of at least 32 bytes!!!"])?;
+/// let layer = SessionLayer::new(store, keys)
+///     .with_key("__Host-sid")?
+///     .with_secure(true)
+///     .with_same_site(SameSite::Strict)
+///     .validate()?;
+///
+/// // A `__Host-` cookie scoped to a domain would be dropped by every browser.
+/// let broken = layer.clone().with_domain("example.com")?.validate();
+/// assert!(matches!(broken, Err(LayerError::HostPrefixForbidsDomain)));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct SessionLayer {
     shared: Arc<Shared>,
@@ -112,12 +137,15 @@ impl SessionLayer {
     }
 
     /// The cookie's `Secure` attribute: sent over HTTPS only. Default `false` (so the demo works
-    /// on `http://localhost`); turn it on in production.
+    /// on `http://localhost`); turn it on in production. Required by a `__Secure-` or `__Host-`
+    /// name, `SameSite=None` and [`with_partitioned`](Self::with_partitioned) (see
+    /// [`validate`](Self::validate)).
     pub fn with_secure(self, secure: bool) -> Self {
         self.config(|c| c.secure = secure)
     }
 
-    /// The cookie's `SameSite` attribute. Default [`SameSite::Lax`].
+    /// The cookie's `SameSite` attribute. Default [`SameSite::Lax`]. [`SameSite::None`] requires
+    /// [`with_secure`](Self::with_secure)`(true)` (see [`validate`](Self::validate)).
     pub fn with_same_site(self, same_site: SameSite) -> Self {
         self.config(|c| c.same_site = same_site)
     }
@@ -143,6 +171,72 @@ impl SessionLayer {
         Ok(self.config(|c| c.domain = Some(domain)))
     }
 
+    /// How session ids are kept in the store. Default [`IdsAtRest::Sha256`]: the store only ever
+    /// sees `base64url(SHA-256(id))`, so a leaked dump or backup of the store holds no id that
+    /// could be replayed as a cookie. [`IdsAtRest::Plain`] is for records shared with Node apps,
+    /// which key them by the plain id, and for records written by releases before ids were
+    /// hashed (switching to hashed ids ends those sessions once).
+    pub fn with_ids_at_rest(self, ids: IdsAtRest) -> Self {
+        self.config(|c| c.ids_at_rest = ids)
+    }
+
+    /// The absolute lifetime: a session ends at most this long after it was created, however
+    /// active it is (`rolling` and `renew` never extend it), or after the login that restarted
+    /// it ([`Session::set_owner`](crate::Session::set_owner),
+    /// [`Session::restart_lifetime`](crate::Session::restart_lifetime)); `regenerate` keeps it.
+    /// `None` lets a session live as long as it is used. Default
+    /// [`DEFAULT_ABSOLUTE_LIFETIME`](crate::DEFAULT_ABSOLUTE_LIFETIME) (seven days).
+    ///
+    /// The end is stored in the session record (`session_core::Lifetime`), and every store
+    /// refuses to return a record past it, so it holds even against a cookie replayed by hand.
+    /// A session whose lifetime was stored while a longer setting was in force also ends
+    /// when the current setting says it is over.
+    ///
+    /// # Errors
+    /// [`LayerError::InvalidMaxAge`] for zero, a negative duration, or more than
+    /// [`session_core::MAX_MAX_AGE`].
+    pub fn with_absolute_lifetime(self, lifetime: Option<Duration>) -> Result<Self, LayerError> {
+        if let Some(lifetime) = lifetime {
+            session_core::max_age_ms(lifetime).map_err(|_| LayerError::InvalidMaxAge)?;
+        }
+        Ok(self.config(|c| c.absolute_lifetime = lifetime))
+    }
+
+    /// The cookie's `Partitioned` attribute (CHIPS): a browser that partitions third-party
+    /// cookies keeps a separate cookie jar per top-level site, so when this application is
+    /// embedded cross-site (an iframe) it still gets a session, but one that cannot follow the
+    /// user from one embedding site to another. Requires
+    /// [`with_secure`](Self::with_secure)`(true)` (see [`validate`](Self::validate)); usually
+    /// combined with [`SameSite::None`], since a `Lax` or `Strict` cookie is not sent to an
+    /// embedded cross-site frame anyway. Default `false`.
+    pub fn with_partitioned(self, partitioned: bool) -> Self {
+        self.config(|c| c.partitioned = partitioned)
+    }
+
+    /// Checks the rules that tie the cookie options together and returns the layer unchanged
+    /// when it follows them. Browsers silently drop a cookie that breaks one, so a layer that
+    /// did would hand out sessions that never come back:
+    ///
+    /// - a name starting with `__Secure-` needs [`with_secure`](Self::with_secure)`(true)`;
+    /// - a name starting with `__Host-` needs `Secure`, the [`Path`](Self::with_path) `/` and no
+    ///   [`Domain`](Self::with_domain);
+    /// - [`SameSite::None`] needs `Secure`;
+    /// - [`with_partitioned`](Self::with_partitioned) needs `Secure`.
+    ///
+    /// Prefixes are matched ignoring ASCII case, as browsers do. Applying the layer
+    /// ([`Layer::layer`]) runs the same checks and panics when one fails (as tower-http's
+    /// `CorsLayer` does for an unusable configuration), so call this where the configuration is
+    /// assembled to get the error as a value instead.
+    ///
+    /// # Errors
+    /// [`LayerError::PrefixRequiresSecure`], [`LayerError::HostPrefixRequiresRootPath`],
+    /// [`LayerError::HostPrefixForbidsDomain`], [`LayerError::SameSiteNoneRequiresSecure`] or
+    /// [`LayerError::PartitionedRequiresSecure`]: the first rule broken, in that order.
+    pub fn validate(self) -> Result<Self, LayerError> {
+        policy::check(&self.shared.config)?;
+        Ok(self)
+    }
+
     /// Counters shared by this layer, its clones and every service they built.
     pub fn metrics(&self) -> &SessionMetrics {
         &self.shared.metrics
@@ -161,7 +255,13 @@ impl fmt::Debug for SessionLayer {
 impl<S> Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
+    /// # Panics
+    /// When the cookie options break a rule [`SessionLayer::validate`] checks: a browser would
+    /// drop every cookie this service sets.
     fn layer(&self, inner: S) -> Self::Service {
+        if let Err(e) = policy::check(&self.shared.config) {
+            panic!("invalid session layer: {e}");
+        }
         SessionService::new(inner, Arc::clone(&self.shared))
     }
 }

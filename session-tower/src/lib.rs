@@ -60,6 +60,7 @@
 //! | `sameSite` | [`with_same_site`](SessionLayer::with_same_site) | [`SameSite::Lax`] |
 //! | `signed` | [`SessionLayer::new`] with a [`KeyRing`] / [`SessionLayer::unsigned`] | signed |
 //! | `path`, `domain` | [`with_path`](SessionLayer::with_path), [`with_domain`](SessionLayer::with_domain) | `/`, none |
+//! | `partitioned` | [`with_partitioned`](SessionLayer::with_partitioned) | `false` |
 //! | `prefix` | a store setting here: Redis `prefix`, MySQL `table`, MongoDB `collection` | the store's |
 //!
 //! # The cookie
@@ -73,6 +74,60 @@
 //! one verifies. The expiry in the cookie is where the record expires, as last written; `renew`
 //! decides from it without loading the session (koa-session keeps the same `_expire` inside the
 //! session data instead). The store's own expiry stays authoritative.
+//!
+//! # Security
+//!
+//! What each setting defends against. [`SessionLayer::validate`] refuses combinations a browser
+//! would silently drop (the rules are listed there).
+//!
+//! - **Session id from the CSPRNG, 256 bits.** Guessing or enumerating another user's session
+//!   is hopeless; the id carries no user data.
+//! - **Signed cookies** ([`SessionLayer::new`] with a [`KeyRing`]). A forged, truncated or
+//!   tampered cookie is rejected before any store lookup, so garbage cookies cost no database
+//!   round trip; the MAC covers the cookie name, so a value cannot be replayed under another
+//!   cookie. Keys rotate without logging anybody out.
+//! - **New id at login** ([`Session::regenerate`]). Session fixation: an id planted in the
+//!   victim's browser before login is worthless afterwards.
+//! - **Several different session cookies in one request are no session** (see
+//!   [The cookie](#the-cookie)). Cookie tossing from a sibling subdomain or a narrower path
+//!   cannot pick the victim's session.
+//! - **`HttpOnly`** (default on). Script injected into a page (XSS) cannot read the id and send
+//!   it elsewhere; it can still act within the page while it runs.
+//! - **`Secure`** ([`with_secure`](SessionLayer::with_secure)). A network attacker on plain
+//!   HTTP (public Wi-Fi, a downgrade) never sees the id. Turn it on wherever HTTPS is served.
+//! - **`SameSite`** (default `Lax`). Cross-site request forgery: another site's forms and
+//!   scripts do not carry the cookie, except top-level `GET` navigations with `Lax`. `Strict`
+//!   drops those too. `None` (needed when the front end lives on another *site*) gives this
+//!   up: pair it with CORS restricted to exact origins and CSRF tokens or `Origin` checks on
+//!   state-changing routes; it requires `Secure`.
+//! - **The `__Host-` name prefix** (`with_key("__Host-sid")`). A cookie of that name can only
+//!   be set by this exact host over HTTPS, with `Path=/` and no `Domain`: a compromised or
+//!   hostile sibling subdomain, or a plain-HTTP response, cannot plant or overwrite it (cookie
+//!   tossing, session fixation through a subdomain). `__Secure-` gives the HTTPS-only part of
+//!   that guarantee while allowing a `Domain`. Prefer `__Host-` whenever the session is for one
+//!   host.
+//! - **`Partitioned`** ([`with_partitioned`](SessionLayer::with_partitioned)). For an
+//!   application embedded cross-site: browsers keep its cookie per top-level site, so an
+//!   embedding site cannot be used to track the user across sites, and third-party cookie
+//!   blocking does not break the embedded session.
+//! - **Ids hashed at rest** ([`with_ids_at_rest`](SessionLayer::with_ids_at_rest), default
+//!   [`IdsAtRest::Sha256`]). A leaked Redis dump, database backup, replica or a `SELECT` by a
+//!   support engineer holds only `base64url(SHA-256(id))`: nothing in it can be replayed as a
+//!   cookie, and a cookie carrying a stored key is hashed again and finds no session. The
+//!   digest is plain rather than keyed because the ids are 256 random bits (a keyed digest would
+//!   add a secret whose rotation ends every session); an operator can still find a cookie's
+//!   record with `sha256sum`.
+//! - **Absolute lifetime** ([`with_absolute_lifetime`](SessionLayer::with_absolute_lifetime),
+//!   seven days by default). A session stolen once and kept busy by the thief (`rolling` or
+//!   `renew` would otherwise keep it alive forever) still ends a fixed time after it was created
+//!   or after the login that restarted it. The end is stored in the record, so every store
+//!   refuses the session past it, whatever the cookie says.
+//! - **Idle expiry enforced by the store** ([`with_max_age`](SessionLayer::with_max_age)). A
+//!   stolen or forgotten session dies after `max_age` without activity, whatever the cookie
+//!   says: the expiry in the cookie is advisory, the store's TTL decides.
+//! - **Logout destroys the record** ([`Session::destroy`]). A copied cookie stops working at
+//!   logout, not only when it expires; [`Session::end_other_sessions`] does the same for every
+//!   other device of the user.
 //!
 //! # After the handler
 //!
@@ -177,7 +232,8 @@
 //! let (a, b) = tokio::join!(send("/theme", Some(&cookie)), send("/visit", Some(&cookie)));
 //! assert!(a?.status().is_success() && b?.status().is_success());
 //! let key = cookie.trim_start_matches("sid=").split('.').next().unwrap();
-//! let key = session_core::SessionKey::parse(key)?;
+//! // The store keeps the session under the digest of its id (ids are hashed at rest).
+//! let key = session_core::SessionKey::parse(key)?.digest();
 //! let stored = store.get(&key, Duration::days(1), false).await?.unwrap();
 //! assert_eq!(stored.get::<u64>("visits")?, Some(2));
 //! assert_eq!(stored.get::<String>("theme")?.as_deref(), Some("dark"));
@@ -235,17 +291,22 @@ mod cookie;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod layer;
 mod merge;
 mod metrics;
 mod plan;
+mod policy;
 mod service;
 mod session;
 mod shared;
 mod state;
 
-pub use config::{DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE, DEFAULT_PATH, SameSite};
+pub use config::{
+    DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE, DEFAULT_PATH, SameSite,
+};
 pub use error::{LayerError, SessionError};
 #[cfg(feature = "axum")]
 pub use extract::MissingSessionLayer;
@@ -254,4 +315,4 @@ pub use layer::SessionLayer;
 pub use metrics::SessionMetrics;
 pub use service::SessionService;
 pub use session::{Session, SessionInfo};
-pub use session_core::{Duration, SessionData};
+pub use session_core::{Duration, IdsAtRest, SessionData};

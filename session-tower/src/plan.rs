@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 use http::header::HeaderValue;
-use session_core::{Error, SessionData, SessionKey, SessionStore, Version, WriteOutcome};
+use session_core::{Duration, Error, SessionData, SessionKey, SessionStore, Version, WriteOutcome};
 
 use crate::config::Config;
 use crate::cookie::{self, Incoming};
@@ -28,8 +28,10 @@ pub(crate) struct Plan<'a> {
 pub(crate) enum StoreStep<'a> {
     /// No store I/O.
     Nothing,
-    /// `touch`: move the expiry of the existing record, which answers whether it still exists.
-    Touch(&'a SessionKey),
+    /// `touch`: move the expiry of the existing record to the given instant (epoch ms: now +
+    /// max age, or the end of the session's absolute lifetime when that comes first), which
+    /// answers whether it still exists.
+    Touch(&'a SessionKey, i64),
     /// A new session under a fresh key nobody else holds: an unconditional `write`.
     Create(&'a SessionKey, &'a SessionData),
     /// The handler changed a stored session: write `data` if the record is still at `version`;
@@ -125,7 +127,8 @@ pub(crate) fn plan<'a>(
 
     let Some(data) = &state.data else {
         // The handler never touched the session: no load happened (and so nothing is obsolete).
-        // Only a cookie the browser sent can need work, and none of it needs the data.
+        // Only a cookie the browser sent can need work, and none of it needs the data (so the
+        // absolute lifetime is unknown here; the store enforces it on the next load).
         return Ok(match &state.incoming {
             Incoming::Valid {
                 key,
@@ -133,7 +136,7 @@ pub(crate) fn plan<'a>(
                 resign,
             } => Plan {
                 destroy,
-                ..keep(key, *expires_at, *resign, config.rolling, config, now)
+                ..keep(key, *expires_at, *resign, config.rolling, None, config, now)
             },
             Incoming::Absent | Incoming::Invalid => nothing,
         });
@@ -142,9 +145,12 @@ pub(crate) fn plan<'a>(
     let Some(key) = &state.key else {
         return Ok(nothing);
     };
+    // Never past the end of the absolute lifetime: not the cookie, not a touch.
+    let until = state.lifetime_until();
+    let renewed = capped(now.saturating_add(config.max_age_ms()), until);
     let fresh = CookieStep::Set {
         key,
-        expires_at: now.saturating_add(config.max_age_ms()),
+        expires_at: renewed,
     };
 
     if state.original.is_none() && data.is_empty() {
@@ -174,8 +180,15 @@ pub(crate) fn plan<'a>(
     }
     // An existing session, unchanged: the record the cookie names.
     if state.rolled {
-        // The rolling load already moved the record's expiry.
+        // The rolling load already moved the record's expiry, to now + max age: near the end of
+        // the absolute lifetime, a touch brings it back to that end.
+        let store = if until.is_some_and(|until| until < now.saturating_add(config.max_age_ms())) {
+            StoreStep::Touch(key, renewed)
+        } else {
+            StoreStep::Nothing
+        };
         return Ok(Plan {
+            store,
             cookie: fresh,
             ..nothing
         });
@@ -186,33 +199,43 @@ pub(crate) fn plan<'a>(
             expires_at, resign, ..
         } => Plan {
             destroy,
-            ..keep(key, *expires_at, *resign, false, config, now)
+            ..keep(key, *expires_at, *resign, false, until, config, now)
         },
         Incoming::Absent | Incoming::Invalid => nothing,
     })
 }
 
+/// `expiry`, or `until` when that comes first.
+fn capped(expiry: i64, until: Option<i64>) -> i64 {
+    until.map_or(expiry, |until| expiry.min(until))
+}
+
 /// The plan for the cookie's record when the handler left it as it was (never looked at it, or
 /// read it and changed nothing): a touch and a fresh cookie when `rolling` or a due `renew` asks
 /// for one, the same expiry re-signed when an older key signed the cookie, otherwise nothing.
+#[allow(clippy::too_many_arguments)]
 fn keep<'a>(
     key: &'a SessionKey,
     expires_at: i64,
     resign: bool,
     rolling: bool,
+    until: Option<i64>,
     config: &Config,
     now: i64,
 ) -> Plan<'a> {
     let lifetime = config.max_age_ms();
-    // koa-session's renew: less than half of the lifetime left on the cookie's expiry.
-    let renew_due = config.renew && expires_at.saturating_sub(now) < lifetime / 2;
+    let renewed = capped(now.saturating_add(lifetime), until);
+    // koa-session's renew: less than half of the lifetime left on the cookie's expiry; but
+    // never once the cookie already runs to the end of the absolute lifetime.
+    let renew_due =
+        config.renew && expires_at.saturating_sub(now) < lifetime / 2 && renewed > expires_at;
     if rolling || renew_due {
         Plan {
             destroy: &[],
-            store: StoreStep::Touch(key),
+            store: StoreStep::Touch(key, renewed),
             cookie: CookieStep::Set {
                 key,
-                expires_at: now.saturating_add(lifetime),
+                expires_at: renewed,
             },
         }
     } else if resign && expires_at > now {
@@ -235,13 +258,18 @@ pub(crate) async fn apply(
     now: i64,
 ) -> Result<Option<HeaderValue>, session_core::Error> {
     for old in plan.destroy {
-        store.destroy(old).await?;
+        store.destroy(&config.at_rest(old)).await?;
     }
     let found = match plan.store {
         StoreStep::Nothing => true,
-        StoreStep::Touch(key) => store.touch(key, config.max_age).await?,
+        StoreStep::Touch(key, until) => {
+            let max_age = Duration::milliseconds(until.saturating_sub(now).max(1));
+            store.touch(&config.at_rest(key), max_age).await?
+        }
         StoreStep::Create(key, data) => {
-            store.write(key, data, config.max_age).await?;
+            store
+                .write(&config.at_rest(key), data, config.max_age)
+                .await?;
             true
         }
         StoreStep::Save {
@@ -280,6 +308,7 @@ pub(crate) async fn save(
 ) -> Result<bool, Error> {
     let changes = Changes::between(original, data);
     let (mut data, mut version) = (data.clone(), version);
+    let key = &*config.at_rest(key);
     for attempt in 1..=SAVE_ATTEMPTS {
         match store.write_if(key, &data, config.max_age, version).await? {
             WriteOutcome::Written(_) => return Ok(true),

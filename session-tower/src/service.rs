@@ -76,8 +76,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let mut response = inner.call(req).await?;
-            let state = session.state().await;
+            let mut state = session.state().await;
             let now = now_ms();
+            state.keep_lifetime(&shared.config, now);
             let plan = match plan::plan(&state, &shared.config, now) {
                 Ok(plan) => plan,
                 // Already logged where the load failed.

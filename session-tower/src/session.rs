@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use session_core::{SessionData, WriteOutcome};
+use session_core::{SessionData, WriteOutcome, now_ms};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::SessionError;
@@ -70,9 +70,15 @@ impl Session {
         if let Some(key) = state.key.clone() {
             match shared
                 .store
-                .load(&key, config.max_age, config.rolling)
+                .load(&config.at_rest(&key), config.max_age, config.rolling)
                 .await
             {
+                Ok(Some(loaded)) if config.lifetime_ended(&loaded.data, now_ms()) => {
+                    // Over by the absolute lifetime configured now (the store already refuses
+                    // records past the end they carry): gone, and its record with it.
+                    tracing::debug!("session past its absolute lifetime treated as no session");
+                    state.obsolete.push(key);
+                }
                 Ok(Some(loaded)) => {
                     state.found(loaded.data, loaded.version, config.rolling);
                     return Ok(state);
@@ -142,6 +148,7 @@ impl Session {
         };
         let store = &*self.inner.shared.store;
         let max_age = self.inner.shared.config.max_age;
+        let key = self.inner.shared.config.at_rest(&key).into_owned();
         for attempt in 1..=SAVE_ATTEMPTS {
             let stored = state.original.clone().unwrap_or_default();
             let new = f(stored.get(name).map_err(SessionError::Value)?);
@@ -282,7 +289,8 @@ impl Session {
     /// Gives the session a fresh id, keeping its data: the record under the old id is destroyed
     /// after the handler and the data is saved under the new one. Call it when the privilege
     /// level changes (at login) so that an id planted in the browser before login is worthless
-    /// afterwards (session fixation).
+    /// afterwards (session fixation). The session keeps its absolute lifetime: a login restarts
+    /// it through [`set_owner`](Self::set_owner) or [`restart_lifetime`](Self::restart_lifetime).
     ///
     /// # Errors
     /// [`SessionError::Store`] when loading the data to keep failed.
@@ -290,6 +298,21 @@ impl Session {
         let mut state = self.loaded().await?;
         let data = state.data.take().unwrap_or_default();
         state.restart(data);
+        Ok(())
+    }
+
+    /// Starts a new absolute lifetime now (see
+    /// [`SessionLayer::with_absolute_lifetime`](crate::SessionLayer::with_absolute_lifetime)):
+    /// for a fresh login. [`set_owner`](Self::set_owner) does it already; call this at a login
+    /// that does not set an owner. Does nothing when no absolute lifetime is configured.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when loading the session failed.
+    pub async fn restart_lifetime(&self) -> Result<(), SessionError> {
+        let mut state = self.loaded().await?;
+        if let Some(lifetime) = self.inner.shared.config.new_lifetime(now_ms()) {
+            lifetime.put_into(state.data_mut());
+        }
         Ok(())
     }
 

@@ -2,8 +2,9 @@
 //! [plan](crate::plan).
 
 use http::StatusCode;
-use session_core::{SessionData, SessionKey, Version};
+use session_core::{LIFETIME_FIELD, Lifetime, SessionData, SessionKey, Version};
 
+use crate::config::Config;
 use crate::cookie::Incoming;
 use crate::merge::Changes;
 
@@ -99,6 +100,43 @@ impl State {
         self.data = Some(data);
         self.original = None;
         self.rolled = false;
+    }
+
+    /// Before the end-of-request plan: gives a session about to be saved the absolute lifetime
+    /// it must carry. A session that had one keeps it, even if the handler cleared or replaced
+    /// the data; one that had none (new, or stored before lifetimes were configured) starts one
+    /// now. A session that stays empty gets nothing, so it still costs no record.
+    pub(crate) fn keep_lifetime(&mut self, config: &Config, now: i64) {
+        let Some(data) = &mut self.data else {
+            return;
+        };
+        if data.get_value(LIFETIME_FIELD).is_some() || (data.is_empty() && self.original.is_none())
+        {
+            return;
+        }
+        let stored = self
+            .original
+            .as_ref()
+            .and_then(|original| original.get_value(LIFETIME_FIELD))
+            .cloned();
+        match stored {
+            Some(value) => {
+                data.as_map_mut().insert(LIFETIME_FIELD.to_owned(), value);
+            }
+            None => {
+                if let Some(lifetime) = config.new_lifetime(now) {
+                    lifetime.put_into(data);
+                }
+            }
+        }
+    }
+
+    /// The end of the session's absolute lifetime, epoch ms, when the loaded data has one.
+    pub(crate) fn lifetime_until(&self) -> Option<i64> {
+        let data = self.data.as_ref()?;
+        Lifetime::from_data(data)?
+            .ok()
+            .map(|lifetime| lifetime.until)
     }
 
     /// The data, empty until loaded.

@@ -12,7 +12,7 @@ use session_memory::MemoryStore;
 use session_testkit::{CountingStore, Failure, Op};
 use session_tower::SessionLayer;
 
-use support::{Browser, NEW, app, counted, counted_memory, key_of, loads, send, signed};
+use support::{Browser, NEW, app, counted, counted_memory, key_of, loads, send, signed, stored_of};
 
 #[tokio::test]
 async fn untouched_session_without_cookie_costs_no_io_and_sets_no_cookie() {
@@ -144,7 +144,7 @@ async fn rolling_never_refreshes_nor_clears_the_cookie_of_a_destroyed_session() 
     let app = app(signed(store.clone(), &[NEW]).with_rolling(true));
     let mut browser = Browser::holding(send(&app, "/incr", None).await.cookie());
     // Logged out elsewhere, or evicted.
-    let key = key_of(browser.cookie.as_deref().unwrap());
+    let key = stored_of(browser.cookie.as_deref().unwrap());
     memory.destroy(&key).await.unwrap();
 
     for _ in 0..2 {
@@ -189,7 +189,7 @@ async fn a_due_renew_never_refreshes_the_cookie_of_a_destroyed_session() {
         .unwrap();
     let app = app(layer);
     let key = key_of(&send(&app, "/incr", None).await.cookie());
-    memory.destroy(&key).await.unwrap();
+    memory.destroy(&key.digest()).await.unwrap();
     // 40 s left of 100: renew is due.
     let mut browser = Browser::holding(format!("sid={}.{}", key.as_str(), now_ms() + 40_000));
 
@@ -203,7 +203,7 @@ async fn destroy_removes_the_record_and_expires_the_cookie() {
     let (memory, store) = counted_memory();
     let app = app(signed(store.clone(), &[NEW]));
     let cookie = send(&app, "/incr", None).await.cookie();
-    let key = key_of(&cookie);
+    let key = stored_of(&cookie);
     let r = send(&app, "/destroy", Some(&cookie)).await;
     let set = r.set_cookie.unwrap();
     assert!(
@@ -304,7 +304,7 @@ async fn a_value_of_the_wrong_type_is_a_500_value_error_and_the_session_survives
     let r = send(&app, "/read", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     let stored = memory
-        .get(&key_of(&cookie), Duration::hours(1), false)
+        .get(&stored_of(&cookie), Duration::hours(1), false)
         .await;
     let stored = stored.unwrap().unwrap();
     assert_eq!(
@@ -381,7 +381,7 @@ async fn a_save_that_always_loses_answers_409_and_writes_nothing() {
     let contended = Arc::new(Contended(memory.clone()));
     let app = app(signed(contended, &[NEW]));
     let cookie = send(&app, "/incr", None).await.cookie();
-    let key = key_of(&cookie);
+    let key = stored_of(&cookie);
     let before = memory.get(&key, Duration::hours(1), false).await.unwrap();
     let r = send(&app, "/incr", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::CONFLICT);

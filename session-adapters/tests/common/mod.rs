@@ -93,10 +93,11 @@ pub(crate) fn tampered(cookie: &str) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-/// Whether the store holds a live session under the key in `cookie`.
+/// Whether the store holds a live session under the key in `cookie` (kept at rest as its
+/// digest).
 pub(crate) async fn stored(store: &dyn SessionStore, cookie: &str) -> bool {
     store
-        .get(&key_in(cookie), Duration::SECOND, false)
+        .get(&key_in(cookie).digest(), Duration::SECOND, false)
         .await
         .unwrap()
         .is_some()

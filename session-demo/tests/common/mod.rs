@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod chromium;
+
 use std::sync::{Arc, OnceLock};
 
 use reqwest::StatusCode;
@@ -180,7 +182,11 @@ pub fn key_of(cookie: &str) -> SessionKey {
     SessionKey::parse(key).unwrap()
 }
 
-/// The record under `key`, read straight from the store (not rolling).
+/// The record of the session with id `key`, read straight from the store (not rolling): the
+/// store keeps it under the id's digest.
 pub async fn record(store: &dyn SessionStore, key: &SessionKey) -> Option<SessionData> {
-    store.get(key, Duration::hours(1), false).await.unwrap()
+    store
+        .get(&key.digest(), Duration::hours(1), false)
+        .await
+        .unwrap()
 }

@@ -11,6 +11,7 @@ use session_core::{
 };
 
 use super::MAX_RECORD_BYTES;
+pub(super) use super::lifetime::*;
 pub(super) use super::owners::*;
 use crate::{Harness, data};
 

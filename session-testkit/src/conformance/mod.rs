@@ -21,6 +21,7 @@ use std::pin::Pin;
 use crate::Harness;
 
 mod checks;
+mod lifetime;
 mod owners;
 
 /// The record size limit a conformance factory must configure: 200 000 bytes.
@@ -91,15 +92,19 @@ mod tests {
 
     /// The names of the checks defined in `checks.rs`: its functions that take only a harness.
     fn defined_checks() -> BTreeSet<String> {
-        [include_str!("checks.rs"), include_str!("owners.rs")]
-            .iter()
-            .flat_map(|file| file.lines())
-            .filter_map(|line| {
-                let rest = line.trim_start().strip_prefix("pub(super) async fn ")?;
-                let (name, params) = rest.split_once('(')?;
-                params.starts_with("h: &Harness)").then(|| name.to_owned())
-            })
-            .collect()
+        [
+            include_str!("checks.rs"),
+            include_str!("owners.rs"),
+            include_str!("lifetime.rs"),
+        ]
+        .iter()
+        .flat_map(|file| file.lines())
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("pub(super) async fn ")?;
+            let (name, params) = rest.split_once('(')?;
+            params.starts_with("h: &Harness)").then(|| name.to_owned())
+        })
+        .collect()
     }
 
     #[test]
@@ -111,7 +116,7 @@ mod tests {
         assert!(defined.len() >= 30, "found only {defined:?} in checks.rs");
         assert_eq!(
             unique, defined,
-            "the list in conformance_suite! and the checks in checks.rs and owners.rs differ"
+            "the list in conformance_suite! and the checks in checks.rs, owners.rs and lifetime.rs differ"
         );
     }
 }

@@ -77,7 +77,7 @@ fn plan_of<'a>(state: &'a State, config: &Config) -> Plan<'a> {
 fn touched(key: &SessionKey) -> Plan<'_> {
     Plan {
         destroy: &[],
-        store: StoreStep::Touch(key),
+        store: StoreStep::Touch(key, FRESH),
         cookie: CookieStep::Set {
             key,
             expires_at: FRESH,
@@ -170,7 +170,7 @@ fn a_touch_or_save_that_finds_no_record_leaves_the_cookie_unrefreshed_and_unclea
     let state = State::new(current_cookie());
     let config = rolling();
     let plan = plan_of(&state, &config);
-    assert_eq!(plan.store, StoreStep::Touch(cookie_key(&state)));
+    assert_eq!(plan.store, StoreStep::Touch(cookie_key(&state), FRESH));
     assert_eq!(plan.cookie(false), &CookieStep::None);
     assert_eq!(plan.cookie(true), &plan.cookie);
 }
@@ -367,4 +367,107 @@ fn a_failed_load_saves_nothing_and_answers_its_status() {
         plan(&state, &rolling(), NOW),
         Err(StatusCode::SERVICE_UNAVAILABLE)
     );
+}
+
+/// The state after the handler read a session whose absolute lifetime ends at `until`.
+fn read_with_lifetime(incoming: Incoming, rolled: bool, until: i64) -> State {
+    let mut stored = data("n", 1);
+    session_core::Lifetime {
+        created: until - 7 * DAY,
+        until,
+    }
+    .put_into(&mut stored);
+    let mut state = State::new(incoming);
+    state.found(stored, LOADED, rolled);
+    state
+}
+
+#[test]
+fn a_rolling_read_near_the_end_of_the_absolute_lifetime_touches_back_to_that_end() {
+    let until = NOW + 1000;
+    let state = read_with_lifetime(current_cookie(), true, until);
+    let key = state.key.as_ref().unwrap();
+    assert_eq!(
+        plan_of(&state, &rolling()),
+        Plan {
+            destroy: &[],
+            store: StoreStep::Touch(key, until),
+            cookie: CookieStep::Set {
+                key,
+                expires_at: until,
+            },
+        }
+    );
+    // Far from the end, the rolling read's own expiry stands.
+    let state = read_with_lifetime(current_cookie(), true, NOW + 3 * DAY);
+    assert_eq!(plan_of(&state, &rolling()).store, StoreStep::Nothing);
+}
+
+#[test]
+fn a_renew_or_a_write_never_sets_a_cookie_past_the_absolute_lifetime() {
+    let (aging, until) = (NOW + DAY / 4, NOW + DAY / 3);
+    let state = read_with_lifetime(cookie(aging, false), false, until);
+    let key = state.key.as_ref().unwrap();
+    assert_eq!(
+        plan_of(&state, &renewing()),
+        Plan {
+            destroy: &[],
+            store: StoreStep::Touch(key, until),
+            cookie: CookieStep::Set {
+                key,
+                expires_at: until
+            },
+        }
+    );
+    let until = NOW + 1000;
+    let mut state = read_with_lifetime(current_cookie(), false, until);
+    state.data_mut().insert("n", 2).unwrap();
+    let key = state.key.clone().unwrap();
+    assert_eq!(
+        plan_of(&state, &config()).cookie,
+        CookieStep::Set {
+            key: &key,
+            expires_at: until
+        }
+    );
+}
+
+#[test]
+fn renew_stops_once_the_cookie_already_runs_to_the_end_of_the_lifetime() {
+    let until = NOW + 1000;
+    let state = read_with_lifetime(cookie(until, false), false, until);
+    assert_eq!(plan_of(&state, &renewing()), Plan::nothing(&[]));
+}
+
+#[test]
+fn a_session_about_to_be_saved_keeps_its_lifetime_or_starts_one() {
+    let config = config();
+    // Cleared by the handler: the stored lifetime survives the clear.
+    let mut state = read_with_lifetime(current_cookie(), false, NOW + DAY);
+    state.data_mut().clear();
+    state.keep_lifetime(&config, NOW);
+    assert_eq!(state.lifetime_until(), Some(NOW + DAY));
+    // New and non-empty: a lifetime from now.
+    let mut state = read_missing(Incoming::Absent);
+    state.data_mut().insert("user", "alice").unwrap();
+    state.keep_lifetime(&config, NOW);
+    assert_eq!(
+        state.lifetime_until(),
+        Some(NOW + crate::DEFAULT_ABSOLUTE_LIFETIME.whole_milliseconds() as i64)
+    );
+    // New and empty: nothing, so it still costs no record.
+    let mut state = read_missing(Incoming::Absent);
+    state.keep_lifetime(&config, NOW);
+    assert!(state.data().is_empty());
+    // Without an absolute lifetime configured, nothing is added.
+    let mut state = read_missing(Incoming::Absent);
+    state.data_mut().insert("user", "alice").unwrap();
+    state.keep_lifetime(
+        &Config {
+            absolute_lifetime: None,
+            ..config
+        },
+        NOW,
+    );
+    assert_eq!(state.lifetime_until(), None);
 }

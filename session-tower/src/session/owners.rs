@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use session_core::{
-    OWNER_FIELD, OwnedSession, Owner, OwnerInfo, SessionHandle, SessionKey, SessionStore, now_ms,
+    LIFETIME_FIELD, OWNER_FIELD, OwnedSession, Owner, OwnerInfo, SessionHandle, SessionKey,
+    SessionStore, now_ms,
 };
 
 use super::Session;
@@ -43,11 +44,16 @@ impl SessionInfo {
     }
 }
 
-/// The error for writing the reserved owner field by hand.
+/// The error for writing a reserved field by hand.
 pub(super) fn reserved(name: &str) -> Result<(), SessionError> {
     if name == OWNER_FIELD {
         return Err(SessionError::Value(session_core::Error::InvalidOwner {
             reason: "the $owner field is reserved: use Session::set_owner / clear_owner",
+        }));
+    }
+    if name == LIFETIME_FIELD {
+        return Err(SessionError::Value(session_core::Error::InvalidOwner {
+            reason: "the $lifetime field is reserved: use Session::restart_lifetime",
         }));
     }
     Ok(())
@@ -57,8 +63,9 @@ impl Session {
     /// Makes `owner` (the application's user id) the owner of this session, with `meta` shown
     /// in the user's session list (user agent, IP address, …; names up to 64 bytes, values cut
     /// to 512 bytes, at most 16 entries). Call it at login, after
-    /// [`regenerate`](Self::regenerate). Saved after the handler like any other change; the
-    /// store's owner index follows.
+    /// [`regenerate`](Self::regenerate). It also starts a new absolute lifetime (a login is a
+    /// new authentication). Saved after the handler like any other change; the store's owner
+    /// index follows.
     ///
     /// # Errors
     /// [`SessionError::Value`] holding [`Error::InvalidOwner`](session_core::Error::InvalidOwner)
@@ -74,9 +81,14 @@ impl Session {
         let ttl = i64::try_from(self.inner.shared.config.max_age.whole_milliseconds())
             .unwrap_or(i64::MAX);
         let meta = meta.into_iter().map(|(k, v)| (k.into(), v.into()));
-        let info = OwnerInfo::new(owner, now_ms(), ttl, meta).map_err(SessionError::Value)?;
+        let now = now_ms();
+        let info = OwnerInfo::new(owner, now, ttl, meta).map_err(SessionError::Value)?;
         let mut state = self.loaded().await?;
         info.put_into(state.data_mut());
+        // A login starts a new absolute lifetime.
+        if let Some(lifetime) = self.inner.shared.config.new_lifetime(now) {
+            lifetime.put_into(state.data_mut());
+        }
         Ok(())
     }
 
@@ -102,11 +114,18 @@ impl Session {
             .map(|info| info.owner.as_str().to_owned()))
     }
 
-    /// The owner and the key of this session, when it has an owner.
+    /// The owner of this session and the key its record is stored under, when it has an owner.
     async fn owned(&self) -> Result<Option<(Owner, Option<SessionKey>)>, SessionError> {
         let state = self.loaded().await?;
         let info = OwnerInfo::from_data(state.data()).map_err(SessionError::Value)?;
-        Ok(info.map(|info| (info.owner, state.key.clone())))
+        let config = &self.inner.shared.config;
+        Ok(info.map(|info| {
+            let stored = state
+                .key
+                .as_ref()
+                .map(|key| config.at_rest(key).into_owned());
+            (info.owner, stored)
+        }))
     }
 
     fn store(&self) -> &dyn SessionStore {

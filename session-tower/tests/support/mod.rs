@@ -191,6 +191,11 @@ impl Browser {
     }
 }
 
+/// The key the store keeps the session of a `sid=…` cookie under (ids are hashed at rest).
+pub(crate) fn stored_of(cookie: &str) -> SessionKey {
+    key_of(cookie).digest()
+}
+
 /// The session key in a `sid=<key>.<expiry>[.<mac>]` cookie.
 pub(crate) fn key_of(cookie: &str) -> SessionKey {
     let (_, value) = cookie.split_once('=').unwrap();
