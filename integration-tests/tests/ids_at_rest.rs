@@ -294,60 +294,41 @@ fn rows_text(rows: Vec<(String, Vec<u8>, Option<String>)>) -> String {
         .collect()
 }
 
+/// The check on a server-backed SQL store: a fresh table (its name quoted with `$q`) on the
+/// server `$connect` reaches, every row of it dumped, then dropped.
+macro_rules! sql_server_holds_no_session_id {
+    ($name:literal, $connect:expr, $q:literal) => {{
+        let Some(base) = reachable($name, "ids_at_rest", $connect.await) else {
+            return;
+        };
+        let table = unique_name("t_ids");
+        let store = base.with_table_name(&table).unwrap();
+        store.migrate().await.unwrap();
+        let shared: Arc<dyn SessionStore> = Arc::new(store.clone());
+        let cookies = log_in(Arc::clone(&shared), $name).await;
+        let select = format!(concat!("SELECT id, data, owner FROM ", $q, "{}", $q), table);
+        let rows = sqlx::query_as(AssertSqlSafe(select))
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_no_id_in(&rows_text(rows), &cookies, $name);
+        assert_stored_keys_are_useless(shared, &cookies, $name).await;
+        let drop = format!(concat!("DROP TABLE ", $q, "{}", $q), table);
+        sqlx::raw_sql(AssertSqlSafe(drop))
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }};
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_holds_no_session_id() {
-    let Some(base) = reachable(
-        "mysql",
-        "ids_at_rest",
-        MySqlStore::connect(&mysql_url()).await,
-    ) else {
-        return;
-    };
-    let table = unique_name("t_ids");
-    let store = base.with_table_name(&table).unwrap();
-    store.migrate().await.unwrap();
-    let shared: Arc<dyn SessionStore> = Arc::new(store.clone());
-    let cookies = log_in(Arc::clone(&shared), "mysql").await;
-    let select = format!("SELECT id, data, owner FROM `{table}`");
-    let rows = sqlx::query_as(AssertSqlSafe(select))
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
-    assert_no_id_in(&rows_text(rows), &cookies, "mysql");
-    assert_stored_keys_are_useless(shared, &cookies, "mysql").await;
-    let drop = format!("DROP TABLE `{table}`");
-    sqlx::raw_sql(AssertSqlSafe(drop))
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sql_server_holds_no_session_id!("mysql", MySqlStore::connect(&mysql_url()), "`");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_holds_no_session_id() {
-    let Some(base) = reachable(
-        "postgres",
-        "ids_at_rest",
-        PgStore::connect(&postgres_url()).await,
-    ) else {
-        return;
-    };
-    let table = unique_name("t_ids");
-    let store = base.with_table_name(&table).unwrap();
-    store.migrate().await.unwrap();
-    let shared: Arc<dyn SessionStore> = Arc::new(store.clone());
-    let cookies = log_in(Arc::clone(&shared), "postgres").await;
-    let select = format!("SELECT id, data, owner FROM \"{table}\"");
-    let rows = sqlx::query_as(AssertSqlSafe(select))
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
-    assert_no_id_in(&rows_text(rows), &cookies, "postgres");
-    assert_stored_keys_are_useless(shared, &cookies, "postgres").await;
-    let drop = format!("DROP TABLE \"{table}\"");
-    sqlx::raw_sql(AssertSqlSafe(drop))
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sql_server_holds_no_session_id!("postgres", PgStore::connect(&postgres_url()), "\"");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,15 +14,13 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::chromium::{click, start_browser, text_of, tool, type_into, wait_for_user};
+use common::chromium::{self, click, text_of, type_into, wait_for_user};
 use common::{KEY_A, Server, config, open};
 use fantoccini::Client;
 use fantoccini::Locator;
 use fantoccini::cookies::Cookie;
-use session_testkit::{free_port, unique_name};
 
 /// The scenario itself, in the browser `browser` controls.
 async fn log_in_count_and_log_out(browser: &Client, base: &str) {
@@ -148,62 +146,19 @@ async fn end_another_device(browsers: Vec<Client>, base: String) {
     assert!(rows[0].1, "the remaining session is A's own");
 }
 
-/// Runs `scenario` with `profiles` headless Chromium browsers, each with a profile of its own,
-/// against the demo on the memory store; closes them whatever happens.
+/// Runs `scenario` with `profiles` browsers against the demo on the memory store.
 async fn in_browsers<F, Fut>(profiles: usize, scenario: F)
 where
-    F: FnOnce(Vec<Client>, String) -> Fut,
+    F: FnOnce(Vec<Client>, String) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let (Some(chromium), Some(chromedriver)) = (
-        tool("CHROMIUM", "/usr/bin/chromium"),
-        tool("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    ) else {
-        session_testkit::unreachable(
-            "browser",
-            "chromium and chromedriver",
-            &"not installed (apt-get install chromium chromium-driver)",
-        );
-        return;
-    };
-    let started = Instant::now();
     let Some(store) = open("memory", "browser").await else {
         return;
     };
     let server = Server::demo(store, config(&[KEY_A])).await;
     // The cookie is set for the host the browser uses; keep it 127.0.0.1 throughout.
     let base = server.base.clone();
-
-    let port = free_port();
-    let mut driver_process = tokio::process::Command::new(&chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut browsers = Vec::new();
-    let mut dirs = Vec::new();
-    for _ in 0..profiles {
-        let profile = std::env::temp_dir().join(unique_name("demo_chromium"));
-        let driver = format!("http://127.0.0.1:{port}");
-        browsers.push(start_browser(&driver, &chromium, &profile).await);
-        dirs.push(profile);
-    }
-
-    // Run the scenario in its own task so that the browsers are closed even when it panics.
-    let outcome = tokio::spawn(scenario(browsers.clone(), base)).await;
-    for browser in browsers {
-        let _ = browser.close().await;
-    }
-    let _ = driver_process.kill().await;
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-    eprintln!("browser test took {:.1?}", started.elapsed());
+    chromium::in_browsers(profiles, move |browsers| scenario(browsers, base)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

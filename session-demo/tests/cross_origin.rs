@@ -17,13 +17,10 @@
 
 mod common;
 
-use std::process::Stdio;
-use std::time::Instant;
-
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use common::chromium::{click, start_browser, tool, type_into, wait_for_user};
+use common::chromium::{click, in_browsers, type_into, wait_for_user};
 use common::{KEY_A, Server, config, open};
 use fantoccini::Client;
 use reqwest::header::{
@@ -32,7 +29,6 @@ use reqwest::header::{
 };
 use serde_json::{Value, json};
 use session_demo::{DemoConfig, FrontEndOrigin, cors};
-use session_testkit::{free_port, unique_name};
 
 /// The three origins: the API (with CORS for the front end), the front end, and a stranger.
 struct Origins {
@@ -154,47 +150,18 @@ async fn cross_origin_scenario(browser: Client, api: String, front: String, thir
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_front_end_on_another_origin_logs_in_counts_and_logs_out_and_a_third_reads_nothing() {
-    let (Some(chromium), Some(chromedriver)) = (
-        tool("CHROMIUM", "/usr/bin/chromium"),
-        tool("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    ) else {
-        session_testkit::unreachable(
-            "browser",
-            "chromium and chromedriver",
-            &"not installed (apt-get install chromium chromium-driver)",
-        );
-        return;
-    };
-    let started = Instant::now();
     let Some(origins) = serve_origins().await else {
         return;
     };
-    let port = free_port();
-    let mut driver = tokio::process::Command::new(&chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let profile = std::env::temp_dir().join(unique_name("demo_chromium_cors"));
-    let browser = start_browser(&format!("http://127.0.0.1:{port}"), &chromium, &profile).await;
-
-    // In its own task so that the browser is closed even when the scenario panics.
-    let outcome = tokio::spawn(cross_origin_scenario(
-        browser.clone(),
+    let (api, front, third) = (
         origins.api.base.clone(),
         origins.front.base.clone(),
         origins.third.base.clone(),
-    ))
+    );
+    in_browsers(1, move |browsers| {
+        cross_origin_scenario(browsers[0].clone(), api, front, third)
+    })
     .await;
-    let _ = browser.close().await;
-    let _ = driver.kill().await;
-    let _ = std::fs::remove_dir_all(&profile);
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-    eprintln!("cross-origin browser test took {:.1?}", started.elapsed());
 }
 
 /// A request to the API from `origin` (and its answer's CORS headers).
