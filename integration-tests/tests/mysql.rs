@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionKey, SessionStore};
+use session_core::{Duration, Error, ExpiryResolution, Result, SessionKey, SessionStore};
 use session_mysql::MySqlStore;
 use session_mysql::sqlx::{self, AssertSqlSafe, MySqlPool, QueryBuilder};
 use session_testkit::conformance::MAX_RECORD_BYTES;
@@ -53,12 +53,14 @@ async fn drop_stale_tables(pool: &MySqlPool) {
     }
 }
 
-/// The conformance factory: a migrated store in its own table.
+/// The conformance factory, in the exact mode (every rolling read rewrites the expiry): a
+/// migrated store in its own table.
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
     let store = connect()
         .await?
         .with_table_name(&namespace)?
-        .with_max_record_bytes(MAX_RECORD_BYTES);
+        .with_max_record_bytes(MAX_RECORD_BYTES)
+        .with_expiry_resolution(ExpiryResolution::Exact);
     store.migrate().await?;
     Ok(Arc::new(store))
 }
@@ -73,6 +75,29 @@ async fn store_for(name: &str) -> Option<MySqlStore> {
         .unwrap();
     store.migrate().await.unwrap();
     Some(store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_reads_rewrite_only_a_lagging_expiry() {
+    let Some(store) = store_for("resolution").await else {
+        return;
+    };
+    let raw = store.clone();
+    session_testkit::resolution::rolling_reads_rewrite_only_a_lagging_expiry(
+        |r| Arc::new(store.clone().with_expiry_resolution(r)),
+        |id| {
+            let raw = raw.clone();
+            async move {
+                let select = format!("SELECT expires_at FROM `{}` WHERE id = ?", raw.table_name());
+                sqlx::query_scalar(AssertSqlSafe(select))
+                    .bind(id)
+                    .fetch_one(raw.pool())
+                    .await
+                    .unwrap()
+            }
+        },
+    )
+    .await;
 }
 
 async fn count_rows(store: &MySqlStore) -> i64 {

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionKey, SessionStore, WriteOutcome};
+use session_core::{
+    Duration, Error, ExpiryResolution, Result, SessionKey, SessionStore, WriteOutcome,
+};
 use session_postgres::PgStore;
 use session_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use session_postgres::sqlx::{self, AssertSqlSafe, PgPool};
@@ -77,18 +79,20 @@ async fn migrated(store: PgStore) -> Result<PgStore> {
     Ok(store)
 }
 
-/// The conformance factory: a migrated store in its own table.
+/// The conformance factory, in the exact mode (every rolling read rewrites the expiry): a
+/// migrated store in its own table.
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
     let store = connect()
         .await?
         .with_table_name(&fit_name(&namespace, MAX_TABLE))?
-        .with_max_record_bytes(MAX_RECORD_BYTES);
+        .with_max_record_bytes(MAX_RECORD_BYTES)
+        .with_expiry_resolution(ExpiryResolution::Exact);
     Ok(Arc::new(migrated(store).await?))
 }
 
 session_testkit::conformance_suite!(postgres, make);
 
-/// The same suite on an `UNLOGGED` table.
+/// The same suite on an `UNLOGGED` table, in the default expiry resolution.
 async fn make_unlogged(namespace: String) -> Result<Arc<dyn SessionStore>> {
     let store = connect()
         .await?
@@ -122,6 +126,13 @@ async fn cleanup_removes_exactly_the_expired_rows() {
 async fn background_cleanup_removes_expired_rows_and_stops_when_dropped() {
     if let Some(store) = store_for("background").await {
         sql_common::background_cleanup_removes_expired_rows_and_stops(store).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_reads_rewrite_only_a_lagging_expiry() {
+    if let Some(store) = store_for("resolution").await {
+        sql_common::rolling_reads_rewrite_only_a_lagging_expiry(store).await;
     }
 }
 

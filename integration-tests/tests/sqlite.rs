@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionKey, SessionStore, Version, WriteOutcome};
+use session_core::{
+    Duration, Error, ExpiryResolution, Result, SessionKey, SessionStore, Version, WriteOutcome,
+};
 use session_sqlite::SqliteStore;
 use session_sqlite::sqlx;
 use session_testkit::conformance::MAX_RECORD_BYTES;
@@ -49,11 +51,13 @@ fn remove_stale_files() {
     }
 }
 
-/// The conformance factory: a migrated store in a file of its own.
+/// The conformance factory, in the exact mode (every rolling read rewrites the expiry): a
+/// migrated store in a file of its own.
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
     let store = open(&namespace)
         .await?
-        .with_max_record_bytes(MAX_RECORD_BYTES);
+        .with_max_record_bytes(MAX_RECORD_BYTES)
+        .with_expiry_resolution(ExpiryResolution::Exact);
     Ok(Arc::new(store))
 }
 
@@ -74,6 +78,12 @@ async fn cleanup_removes_exactly_the_expired_rows() {
 async fn background_cleanup_removes_expired_rows_and_stops_when_dropped() {
     let store = store_for("background").await;
     sql_common::background_cleanup_removes_expired_rows_and_stops(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_reads_rewrite_only_a_lagging_expiry() {
+    let store = store_for("resolution").await;
+    sql_common::rolling_reads_rewrite_only_a_lagging_expiry(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,6 +34,8 @@ pub(crate) struct Urls {
     pub(crate) mongo: String,
     pub(crate) mysql: String,
     pub(crate) postgres: String,
+    /// `redis+sentinel://host:port,…/master`, as session-config takes it.
+    pub(crate) sentinel: String,
 }
 
 impl Urls {
@@ -54,7 +56,24 @@ impl Urls {
             mongo: var("MONGODB_URL", "mongodb://127.0.0.1:27017"),
             mysql: var("MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
             postgres: var("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"),
+            sentinel: var(
+                "REDIS_SENTINEL_URL",
+                "redis+sentinel://127.0.0.1:26380,127.0.0.1:26381,127.0.0.1:26382/sessions",
+            ),
         }
+    }
+
+    /// The sentinels' URLs and the master name of [`Urls::sentinel`].
+    pub(crate) fn sentinels(&self) -> Result<(Vec<String>, String), BoxError> {
+        let rest = self
+            .sentinel
+            .strip_prefix("redis+sentinel://")
+            .ok_or("REDIS_SENTINEL_URL must start with redis+sentinel://")?;
+        let (hosts, master) = rest
+            .split_once('/')
+            .ok_or("REDIS_SENTINEL_URL names no master")?;
+        let hosts = hosts.split(',').map(|h| format!("redis://{h}")).collect();
+        Ok((hosts, master.trim_end_matches('/').to_owned()))
     }
 
     /// The database named in the MySQL URL.
@@ -70,6 +89,9 @@ pub(crate) enum Backend {
     Memory,
     Redis,
     RedisCluster,
+    /// A primary and a replica behind three sentinels: our store through Sentinel, with and
+    /// without `with_replica_ack`; the raw driver and tower-sessions on the primary directly.
+    RedisSentinel,
     Mongo,
     #[value(name = "mariadb")]
     MySql,
@@ -78,10 +100,11 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    pub(crate) const ALL: [Backend; 7] = [
+    pub(crate) const ALL: [Backend; 8] = [
         Backend::Memory,
         Backend::Redis,
         Backend::RedisCluster,
+        Backend::RedisSentinel,
         Backend::Mongo,
         Backend::MySql,
         Backend::Postgres,
@@ -93,6 +116,7 @@ impl Backend {
             Backend::Memory => "memory",
             Backend::Redis => "redis",
             Backend::RedisCluster => "redis-cluster",
+            Backend::RedisSentinel => "redis-sentinel",
             Backend::Mongo => "mongo",
             Backend::MySql => "mariadb",
             Backend::Postgres => "postgres",
@@ -104,7 +128,7 @@ impl Backend {
     pub(crate) fn destroy_budget(self, quick: bool) -> usize {
         let full = match self {
             Backend::Memory => 400_000,
-            Backend::Redis | Backend::RedisCluster => 60_000,
+            Backend::Redis | Backend::RedisCluster | Backend::RedisSentinel => 60_000,
             Backend::Mongo | Backend::MySql | Backend::Postgres | Backend::Sqlite => 8_000,
         };
         if quick { full / 4 } else { full }
@@ -131,6 +155,11 @@ pub(crate) const OURS_VERSIONED: &str = "ours, versioned saves";
 pub(crate) const OURS_OWNED: &str = "ours, owned sessions";
 /// The user owning [`OURS_OWNED`]'s sessions.
 pub(crate) const BENCH_OWNER: &str = "bench-user";
+/// Our Sentinel store with `with_replica_ack(1, REPLICA_ACK_TIMEOUT)`: every write waits
+/// for the replica (`WAIT 1`), measured on every workload beside [`OURS`] for its cost.
+pub(crate) const OURS_REPLICA_ACK: &str = "ours, WAIT 1";
+/// The `WAIT` timeout of [`OURS_REPLICA_ACK`], the one the failover tests use.
+pub(crate) const REPLICA_ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// [`payload`] owned by [`BENCH_OWNER`].
 pub(crate) fn owned_payload(bytes: usize) -> SessionData {
@@ -239,8 +268,14 @@ pub(crate) async fn build(
             };
             (Arc::new(store), None, Arc::new(raw), Arc::new(tower))
         }
-        Backend::Redis | Backend::RedisCluster => {
+        Backend::Redis | Backend::RedisCluster | Backend::RedisSentinel => {
             let cluster = backend == Backend::RedisCluster;
+            // The node the raw driver and tower-sessions talk to directly.
+            let single = if backend == Backend::RedisSentinel {
+                sentinel_primary(urls).await?
+            } else {
+                urls.redis.clone()
+            };
             let (store, conn) = if cluster {
                 let store = RedisStore::connect_cluster(&urls.cluster).await?;
                 let client = redis::cluster::ClusterClient::new(urls.cluster.clone())?;
@@ -249,8 +284,18 @@ pub(crate) async fn build(
                     RedisConn::Cluster(client.get_async_connection().await?),
                 )
             } else {
-                let store = RedisStore::connect(&urls.redis).await?;
-                let client = redis::Client::open(urls.redis.as_str())?;
+                let store = if backend == Backend::RedisSentinel {
+                    let (sentinels, master) = urls.sentinels()?;
+                    RedisStore::connect_sentinel(
+                        &sentinels,
+                        &master,
+                        redis::sentinel::SentinelNodeConnectionInfo::default(),
+                    )
+                    .await?
+                } else {
+                    RedisStore::connect(&single).await?
+                };
+                let client = redis::Client::open(single.as_str())?;
                 let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(None);
                 let conn = redis::aio::ConnectionManager::new_with_config(client, config).await?;
                 (store, RedisConn::Single(conn))
@@ -263,6 +308,7 @@ pub(crate) async fn build(
                 format!("bench-{tag}"),
                 format!("benchv-{tag}"),
                 format!("bencho-{tag}"),
+                format!("bench-a-{tag}"),
             ]
             .iter()
             .flat_map(|t| Ours::keys(t, n))
@@ -287,7 +333,7 @@ pub(crate) async fn build(
                     others.join("&")
                 ))?
             } else {
-                FredConfig::from_url(&urls.redis)?
+                FredConfig::from_url(&single)?
             };
             // The pool size of the store's documentation example.
             let pool = FredBuilder::from_config(fred_config).build_pool(6)?;
@@ -300,6 +346,25 @@ pub(crate) async fn build(
                 data: tower_payload(bytes),
                 cleanup: Some(redis_cleanup(conn, tower_keys)),
             };
+            if backend == Backend::RedisSentinel {
+                let acked = store.clone().with_replica_ack(1, REPLICA_ACK_TIMEOUT);
+                let list = vec![
+                    (
+                        OURS,
+                        ours(Arc::new(store.clone()), tag, n, bytes, Some(ours_cleanup)),
+                    ),
+                    (
+                        OURS_REPLICA_ACK,
+                        ours(Arc::new(acked), &format!("a-{tag}"), n, bytes, None),
+                    ),
+                    (RAW, Arc::new(raw) as Arc<dyn Subject>),
+                    (TOWER, Arc::new(tower) as Arc<dyn Subject>),
+                ];
+                return Ok(Subjects {
+                    list,
+                    store: Arc::new(store),
+                });
+            }
             (
                 Arc::new(store),
                 Some(ours_cleanup),
@@ -415,6 +480,28 @@ pub(crate) async fn build(
         (TOWER, tower),
     ];
     Ok(Subjects { list, store })
+}
+
+/// `redis://host:port` of the primary the sentinels of [`Urls::sentinel`] name now.
+async fn sentinel_primary(urls: &Urls) -> Result<String, BoxError> {
+    let (sentinels, master) = urls.sentinels()?;
+    let mut last = None;
+    for sentinel in &sentinels {
+        let asked = async {
+            let client = redis::Client::open(sentinel.as_str())?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(&master)
+                .query_async::<(String, u16)>(&mut conn)
+                .await
+        };
+        match asked.await {
+            Ok((host, port)) => return Ok(format!("redis://{host}:{port}")),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(format!("no sentinel named the primary of {master}: {last:?}").into())
 }
 
 fn redis_cleanup(conn: RedisConn, keys: Vec<String>) -> Cleanup {

@@ -13,7 +13,7 @@ use crate::backends::{Backend, OURS, RAW, TOWER};
 #[derive(Debug, Parser)]
 #[command(
     name = "session-bench",
-    after_help = "Server URLs come from REDIS_URL, REDIS_CLUSTER_URLS, MONGODB_URL and MYSQL_URL \
+    after_help = "Server URLs come from REDIS_URL, REDIS_CLUSTER_URLS, REDIS_SENTINEL_URL, MONGODB_URL, MYSQL_URL and POSTGRES_URL \
                   (the integration tests' variables and defaults)."
 )]
 pub(crate) struct Cli {

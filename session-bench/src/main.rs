@@ -5,10 +5,10 @@
 //! cargo run -p session-bench --release -- all            # everything, 3 repetitions
 //! cargo run -p session-bench --release -- all --quick    # a few minutes, 1 repetition
 //! cargo run -p session-bench --release -- store|http|scale [--quick] [--reps N]
-//!     [--backends memory,redis,redis-cluster,mongo,mariadb,postgres,sqlite] [--out FILE]
+//!     [--backends memory,redis,redis-cluster,redis-sentinel,mongo,mariadb,postgres,sqlite] [--out FILE]
 //! ```
 //!
-//! Server URLs come from `REDIS_URL`, `REDIS_CLUSTER_URLS`, `MONGODB_URL`, `MYSQL_URL`,
+//! Server URLs come from `REDIS_URL`, `REDIS_CLUSTER_URLS`, `REDIS_SENTINEL_URL`, `MONGODB_URL`, `MYSQL_URL`,
 //! `POSTGRES_URL` (the integration tests' variables and defaults; SQLite uses files in the
 //! temporary directory). Results go to stdout as Markdown (and to `--out`), progress to stderr. Every benchmark namespaces its keys, collections and tables
 //! with a run tag and removes them when done.

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crate::Settings;
 use crate::backends::{
-    self, BENCH_OWNER, Backend, OURS, OURS_OWNED, OURS_VERSIONED, RAW, TOWER, Urls,
+    self, BENCH_OWNER, Backend, OURS, OURS_OWNED, OURS_REPLICA_ACK, OURS_VERSIONED, RAW,
+    REPLICA_ACK_TIMEOUT, TOWER, Urls,
 };
 use crate::measure::{self, Stats, median};
 use crate::redis_benchmark;
@@ -356,6 +357,7 @@ pub(crate) fn report(results: &Results, settings: &Settings) -> String {
     }
     out.push_str(&versioning(results, settings));
     out.push_str(&owners(results, settings));
+    out.push_str(&replica_ack(results, settings));
     out.push_str(&targets(results, settings));
     out
 }
@@ -472,6 +474,53 @@ fn owners(results: &Results, settings: &Settings) -> String {
         }
         let _ = writeln!(out);
     }
+    out
+}
+
+/// The cost of `with_replica_ack` (issue 18): our Sentinel store with `WAIT 1` after every write
+/// beside the same store without it, on every workload, in the same run.
+fn replica_ack(results: &Results, settings: &Settings) -> String {
+    let mut out = String::new();
+    if !settings.backends.contains(&Backend::RedisSentinel) {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "### Cost of replica acknowledgement (Sentinel, `WAIT 1`)\n"
+    );
+    let _ = writeln!(
+        out,
+        "Our store through Sentinel (one primary, one replica on loopback) with \
+         `with_replica_ack(1, {} ms)`: every write is followed by `WAIT 1 {}` on the same \
+         connection, so it returns only once the replica has it. Reads send no `WAIT`. The \
+         ratio is with / without, from the same run.\n",
+        REPLICA_ACK_TIMEOUT.as_millis(),
+        REPLICA_ACK_TIMEOUT.as_millis()
+    );
+    let _ = writeln!(
+        out,
+        "| workload | payload | c | without | with `WAIT 1` | with / without |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for &bytes in &PAYLOADS {
+        for w in Workload::REPORTED {
+            for &conc in &CONCURRENCY {
+                let cell: Cell = (Backend::RedisSentinel.name(), bytes, conc, w.name());
+                let Some(r) = results.ratio(cell, OURS_REPLICA_ACK).filter(|r| *r > 0.0) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {bytes} B | {conc} | {} | {} | {:.2}× |",
+                    w.name(),
+                    cell_text(results.median(cell, OURS)),
+                    cell_text(results.median(cell, OURS_REPLICA_ACK)),
+                    1.0 / r
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
     out
 }
 

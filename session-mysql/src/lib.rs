@@ -19,7 +19,7 @@
 //! | operation | statements |
 //! |---|---|
 //! | `get`, `load` | `SELECT data, version … WHERE id = ? AND expires_at > ?` |
-//! | rolling `get` | `UPDATE … SET expires_at = ? WHERE id = ? AND expires_at > ?`, then the `SELECT` only if a row matched |
+//! | rolling `get` | `SELECT data, version, expires_at … WHERE id = ? AND expires_at > ?`; only when the expiry lags by more than the [expiry resolution](MySqlStore::with_expiry_resolution) (default: 1 % of the max-age, at most 60 s), `UPDATE … SET expires_at = ? WHERE id = ? AND expires_at > ?`, then the `SELECT` if a row matched (always so with `ExpiryResolution::Exact`) |
 //! | `set`, changed | `INSERT … ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), version = VALUES(version)` |
 //! | `write_if` | one `UPDATE … SET data = IF(version = ?, ?, data), …, version = LAST_INSERT_ID(IF(version = ?, ?, version)) WHERE id = ? AND expires_at > ?`: no matched row is missing, the new version in the reply is written, another is a conflict |
 //! | `set`, unchanged (touch) | the `UPDATE` above only: never re-creates a destroyed or expired session |

@@ -50,6 +50,9 @@ pub(crate) struct Queries {
     pub(crate) has_column: Arc<str>,
     /// Parameters: id, now. Reads data and version.
     pub(crate) select: Arc<str>,
+    /// Parameters: id, now. Reads data, version and expiry: the rolling read with a non-zero
+    /// expiry resolution.
+    pub(crate) select_expiry: Arc<str>,
     /// Parameters: new expiry, id, now. Used by the touch and by the rolling read.
     pub(crate) touch: Arc<str>,
     /// Parameters: id, data, expiry, version, owner.
@@ -83,6 +86,10 @@ impl Queries {
                 .into(),
             select: format!("SELECT data, version FROM `{t}` WHERE id = ? AND expires_at > ?")
                 .into(),
+            select_expiry: format!(
+                "SELECT data, version, expires_at FROM `{t}` WHERE id = ? AND expires_at > ?"
+            )
+            .into(),
             touch: format!("UPDATE `{t}` SET expires_at = ? WHERE id = ? AND expires_at > ?")
                 .into(),
             // `VALUES(col)` in the update clause is the one upsert spelling both servers accept:

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, OwnerIndex, Result,
-    SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, decode, encode,
-    lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, ExpiryResolution, Loaded, OwnedSession, Owner,
+    OwnerIndex, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait,
+    decode, encode, lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
 };
 use sqlx::MySqlPool;
 
@@ -41,6 +41,7 @@ pub struct MySqlStore {
     pub(crate) queries: Arc<Queries>,
     max_record_bytes: usize,
     pub(crate) timeout: StdDuration,
+    expiry_resolution: ExpiryResolution,
 }
 
 impl fmt::Debug for MySqlStore {
@@ -56,6 +57,7 @@ impl fmt::Debug for MySqlStore {
             .field("table", &self.queries.table)
             .field("max_record_bytes", &self.max_record_bytes)
             .field("timeout", &self.timeout)
+            .field("expiry_resolution", &self.expiry_resolution)
             .field("pool_size", &self.pool.size())
             .field("pool_idle", &self.pool.num_idle())
             .finish()
@@ -76,6 +78,7 @@ impl MySqlStore {
             queries: Arc::new(Queries::new(DEFAULT_TABLE)),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
+            expiry_resolution: ExpiryResolution::Auto,
         }
     }
 
@@ -108,6 +111,21 @@ impl MySqlStore {
     pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// How far behind a rolling read may leave the stored expiry before it rewrites it (default
+    /// [`ExpiryResolution::Auto`]: a hundredth of the max-age, at most 60 s). With a non-zero
+    /// resolution a rolling read of a session whose expiry is recent enough is one `SELECT` and
+    /// commits nothing; [`ExpiryResolution::Exact`] rewrites the expiry on every rolling read
+    /// (an `UPDATE`, then the `SELECT`). An expired session is never returned in any mode.
+    pub fn with_expiry_resolution(mut self, resolution: ExpiryResolution) -> Self {
+        self.expiry_resolution = resolution;
+        self
+    }
+
+    /// The configured expiry resolution of rolling reads.
+    pub fn expiry_resolution(&self) -> ExpiryResolution {
+        self.expiry_resolution
     }
 
     /// Creates the table and its `expires_at` index if they do not exist: the statement in
@@ -190,7 +208,27 @@ impl SessionStore for MySqlStore {
         let q = &self.queries;
         // Both statements are safe to repeat: a touch that ran twice moved the expiry to the same
         // place twice.
+        // With a non-zero expiry resolution, a rolling read of a session whose expiry is recent
+        // enough is the SELECT alone (nothing to commit); one whose expiry lags takes the exact
+        // path below.
+        let lazy = rolling && self.expiry_resolution.slack_ms(max_age) > 0;
         let row: Option<(Vec<u8>, u64)> = timed_retry(self.timeout, || async {
+            if lazy {
+                let found: Option<(Vec<u8>, u64, i64)> = sqlx::query_as(sql(&q.select_expiry))
+                    .bind(key.as_str())
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match found {
+                    None => return Ok(None),
+                    Some((bytes, version, stored))
+                        if !self.expiry_resolution.must_move(stored, now, max_age) =>
+                    {
+                        return Ok(Some((bytes, version)));
+                    }
+                    Some(_) => {}
+                }
+            }
             if rolling {
                 // MySQL has no UPDATE … RETURNING (MariaDB only has DELETE … RETURNING), so a
                 // rolling read is two statements. UPDATE first: the conditional UPDATE alone

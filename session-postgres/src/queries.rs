@@ -31,6 +31,10 @@ pub(crate) fn statements(table: &str) -> Statements {
             .to_vec(),
         select: format!("SELECT data, version FROM \"{t}\" WHERE id = $1 AND expires_at > $2")
             .into(),
+        select_expiry: format!(
+            "SELECT data, version, expires_at FROM \"{t}\" WHERE id = $1 AND expires_at > $2"
+        )
+        .into(),
         touch_returning: format!(
             "UPDATE \"{t}\" SET expires_at = $1 WHERE id = $2 AND expires_at > $3 \
              RETURNING data, version"
@@ -110,7 +114,7 @@ mod tests {
     #[test]
     fn every_statement_names_the_table_and_never_the_database_clock() {
         let q = statements("my_table");
-        assert_eq!(q.all().len(), 9 + q.create_table.len());
+        assert_eq!(q.all().len(), 10 + q.create_table.len());
         q.assert_well_formed(&[
             "now()",
             "current_timestamp",

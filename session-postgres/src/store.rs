@@ -30,6 +30,7 @@ pub struct PgStore {
     pub(crate) max_record_bytes: usize,
     unlogged: bool,
     pub(crate) timeout: StdDuration,
+    pub(crate) expiry_resolution: session_core::ExpiryResolution,
 }
 
 impl fmt::Debug for PgStore {
@@ -45,6 +46,7 @@ impl fmt::Debug for PgStore {
             .field("unlogged", &self.unlogged)
             .field("max_record_bytes", &self.max_record_bytes)
             .field("timeout", &self.timeout)
+            .field("expiry_resolution", &self.expiry_resolution)
             .field("pool_size", &self.pool.size())
             .field("pool_idle", &self.pool.num_idle())
             .finish()
@@ -66,6 +68,7 @@ impl PgStore {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             unlogged: false,
             timeout: DEFAULT_TIMEOUT,
+            expiry_resolution: session_core::ExpiryResolution::Auto,
         }
     }
 

@@ -14,6 +14,10 @@ pub struct Statements {
     pub create_table: Vec<Arc<str>>,
     /// Parameters: id, now. Reads `data, version` of a live row.
     pub select: Arc<str>,
+    /// Parameters: id, now. Reads `data, version, expires_at` of a live row: the rolling read
+    /// with a non-zero [`ExpiryResolution`](session_core::ExpiryResolution), which writes only
+    /// when the expiry lags.
+    pub select_expiry: Arc<str>,
     /// Parameters: new expiry, id, now. The rolling read: moves the expiry of a live row and
     /// returns its `data, version`, in one statement.
     pub touch_returning: Arc<str>,
@@ -43,6 +47,7 @@ impl Statements {
         all.extend(
             [
                 &self.select,
+                &self.select_expiry,
                 &self.touch_returning,
                 &self.touch,
                 &self.upsert,
@@ -76,10 +81,11 @@ impl Statements {
 }
 
 /// Adds the settings every SQL store has to `$store` (fields `pool: $pool`,
-/// `queries: Arc<Statements>`, `max_record_bytes`, `timeout`): `with_table_name` (checked by the
-/// calling crate's `queries::validate_table_name`, statements from its `queries::statements`),
-/// `with_max_record_bytes` (capped at [`MAX_RECORD_BYTES_CAP`](crate::MAX_RECORD_BYTES_CAP)),
-/// `with_timeout`, and their getters.
+/// `queries: Arc<Statements>`, `max_record_bytes`, `timeout`, `expiry_resolution`):
+/// `with_table_name` (checked by the calling crate's `queries::validate_table_name`, statements
+/// from its `queries::statements`), `with_max_record_bytes` (capped at
+/// [`MAX_RECORD_BYTES_CAP`](crate::MAX_RECORD_BYTES_CAP)), `with_timeout`,
+/// `with_expiry_resolution`, and their getters.
 #[macro_export]
 #[allow(
     clippy::crate_in_macro_def,
@@ -117,6 +123,25 @@ macro_rules! impl_settings {
             pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
                 self.timeout = timeout;
                 self
+            }
+
+            /// How far behind a rolling read may leave the stored expiry before it rewrites it
+            /// (default [`ExpiryResolution::Auto`](session_core::ExpiryResolution::Auto): a
+            /// hundredth of the max-age, at most 60 s). With a non-zero resolution a rolling read
+            /// of a session whose expiry is recent enough is one `SELECT` and commits nothing;
+            /// [`ExpiryResolution::Exact`](session_core::ExpiryResolution::Exact) rewrites the
+            /// expiry on every rolling read. An expired session is never returned in any mode.
+            pub fn with_expiry_resolution(
+                mut self,
+                resolution: ::session_core::ExpiryResolution,
+            ) -> Self {
+                self.expiry_resolution = resolution;
+                self
+            }
+
+            /// The configured expiry resolution of rolling reads.
+            pub fn expiry_resolution(&self) -> ::session_core::ExpiryResolution {
+                self.expiry_resolution
             }
 
             /// The pool this store runs on.

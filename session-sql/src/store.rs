@@ -2,8 +2,8 @@
 
 /// Implements [`SessionStore`](session_core::SessionStore) for `$store`, a SQL store with the
 /// fields `pool` (a sqlx pool), `queries` (with the `Arc<str>` statements `select`,
-/// `touch_returning`, `touch`, `upsert`, `write_if`, `delete`, `list_owned` and `delete_owned`),
-/// `timeout` and
+/// `select_expiry`, `touch_returning`, `touch`, `upsert`, `write_if`, `delete`, `list_owned` and `delete_owned`),
+/// `timeout`, `expiry_resolution` and
 /// `max_record_bytes`, whose driver errors `$classify` reads.
 ///
 /// Expanded in the backend crate, against its own `sqlx` (with its one driver): the statements
@@ -12,7 +12,7 @@
 ///
 /// | operation | statement | result |
 /// |---|---|---|
-/// | `load` | `select` (id, now), or `touch_returning` (new expiry, id, now) when rolling | `(data, version)` row of a live session |
+/// | `load` | `select` (id, now), or `touch_returning` (new expiry, id, now) when rolling; with a non-zero expiry resolution, `select_expiry` (id, now) first and `touch_returning` only when the expiry lags | `(data, version)` row of a live session |
 /// | `write` | `upsert` (id, data, expiry, version) | — |
 /// | `write_if` | `write_if` (expected, data, expiry, new version, id, now) | the row's resulting version: none is missing, the new one written, another a conflict |
 /// | `touch` | `touch` (new expiry, id, now) | rows affected |
@@ -37,8 +37,31 @@ macro_rules! impl_session_store {
                 // the same place twice. The rolling read is an UPDATE … RETURNING: it decides whether the
                 // session is alive, moves its expiry and returns it in one statement, and an expired row
                 // can never be extended.
+                //
+                // With a non-zero expiry resolution the rolling read first reads the row with its
+                // expiry (one SELECT, nothing to commit) and rewrites the expiry only when it lags
+                // by more than the resolution; that UPDATE re-checks liveness itself.
+                let lazy = rolling && self.expiry_resolution.slack_ms(max_age) > 0;
                 let row: Option<(Vec<u8>, i64)> =
-                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || async {
+                        if lazy {
+                            let found: Option<(Vec<u8>, i64, i64)> = ::sqlx::query_as(
+                                ::sqlx::AssertSqlSafe(::std::sync::Arc::clone(&q.select_expiry)),
+                            )
+                            .bind(key.as_str())
+                            .bind(now)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                            match found {
+                                None => return Ok(None),
+                                Some((bytes, version, stored))
+                                    if !self.expiry_resolution.must_move(stored, now, max_age) =>
+                                {
+                                    return Ok(Some((bytes, version)));
+                                }
+                                Some(_) => {}
+                            }
+                        }
                         if rolling {
                             ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
                                 &q.touch_returning,
@@ -47,6 +70,7 @@ macro_rules! impl_session_store {
                             .bind(key.as_str())
                             .bind(now)
                             .fetch_optional(&self.pool)
+                            .await
                         } else {
                             ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
                                 &q.select,
@@ -54,6 +78,7 @@ macro_rules! impl_session_store {
                             .bind(key.as_str())
                             .bind(now)
                             .fetch_optional(&self.pool)
+                            .await
                         }
                     })
                     .await?;

@@ -17,7 +17,7 @@
 //! | operation | statement |
 //! |---|---|
 //! | `get`, `load` | `SELECT data, version … WHERE id = ?1 AND expires_at > ?2` |
-//! | rolling `get` | `UPDATE … SET expires_at = ?1 WHERE id = ?2 AND expires_at > ?3 RETURNING data, version` |
+//! | rolling `get` | `SELECT data, version, expires_at … WHERE id = ?1 AND expires_at > ?2`; only when the expiry lags by more than the [expiry resolution](SqliteStore::with_expiry_resolution) (default: 1 % of the max-age, at most 60 s), `UPDATE … SET expires_at = ?1 WHERE id = ?2 AND expires_at > ?3 RETURNING data, version` (that statement alone with `ExpiryResolution::Exact`) |
 //! | `set`, changed | `INSERT … ON CONFLICT (id) DO UPDATE SET data = excluded.data, …` |
 //! | `write_if` | `UPDATE … SET data = CASE WHEN version = ?1 THEN ?2 ELSE data END, … RETURNING version`: no row is missing, the new version is written, another is a conflict |
 //! | `set`, unchanged (touch) | `UPDATE … SET expires_at = ?1 WHERE id = ?2 AND expires_at > ?3`: never re-creates a destroyed or expired session |

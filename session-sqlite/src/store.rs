@@ -29,6 +29,7 @@ pub struct SqliteStore {
     pub(crate) queries: Arc<Statements>,
     pub(crate) max_record_bytes: usize,
     pub(crate) timeout: StdDuration,
+    pub(crate) expiry_resolution: session_core::ExpiryResolution,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -39,6 +40,7 @@ impl fmt::Debug for SqliteStore {
             .field("table", &self.queries.table)
             .field("max_record_bytes", &self.max_record_bytes)
             .field("timeout", &self.timeout)
+            .field("expiry_resolution", &self.expiry_resolution)
             .field("pool_size", &self.pool.size())
             .field("pool_idle", &self.pool.num_idle())
             .finish()
@@ -57,6 +59,7 @@ impl SqliteStore {
             queries: Arc::new(statements(DEFAULT_TABLE)),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
+            expiry_resolution: session_core::ExpiryResolution::Auto,
         }
     }
 

@@ -51,6 +51,7 @@ mod names;
 mod ports;
 pub mod proxy;
 mod redis_server;
+pub mod resolution;
 mod servers;
 
 pub use counting::{CountingStore, Failure, Op};

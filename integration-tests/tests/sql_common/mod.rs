@@ -19,6 +19,10 @@ pub(crate) trait Table: SessionStore + Clone + 'static {
     async fn insert_rows(&self, rows: &[(String, Vec<u8>, i64)]);
     /// The raw `data` and `version` columns of row `id`.
     async fn raw_row(&self, id: &str) -> (Vec<u8>, i64);
+    /// The raw `expires_at` column of row `id`.
+    async fn raw_expiry(&self, id: &str) -> i64;
+    /// The store's `with_expiry_resolution`.
+    fn in_resolution(self, resolution: session_core::ExpiryResolution) -> Self;
     /// The store's `cleanup_expired`.
     async fn cleanup(&self, batch: u32) -> Result<u64>;
     /// The store's `spawn_cleanup`.
@@ -68,6 +72,22 @@ macro_rules! impl_table {
                     .unwrap()
             }
 
+            async fn raw_expiry(&self, id: &str) -> i64 {
+                let select = format!(
+                    concat!("SELECT expires_at FROM \"{}\" WHERE id = ", $param),
+                    self.table_name()
+                );
+                sqlx::query_scalar(sqlx::AssertSqlSafe(select))
+                    .bind(id)
+                    .fetch_one(self.pool())
+                    .await
+                    .unwrap()
+            }
+
+            fn in_resolution(self, resolution: session_core::ExpiryResolution) -> Self {
+                self.with_expiry_resolution(resolution)
+            }
+
             async fn cleanup(&self, batch: u32) -> session_core::Result<u64> {
                 self.cleanup_expired(batch).await
             }
@@ -79,6 +99,19 @@ macro_rules! impl_table {
     };
 }
 pub(crate) use impl_table;
+
+/// The expiry-resolution check on `store`'s table, through clones in each resolution.
+pub(crate) async fn rolling_reads_rewrite_only_a_lagging_expiry<T: Table>(store: T) {
+    let raw = store.clone();
+    session_testkit::resolution::rolling_reads_rewrite_only_a_lagging_expiry(
+        |r| std::sync::Arc::new(store.clone().in_resolution(r)),
+        |id| {
+            let raw = raw.clone();
+            async move { raw.raw_expiry(&id).await }
+        },
+    )
+    .await;
+}
 
 /// Plants `n` rows that expired a minute ago.
 async fn insert_expired<T: Table>(store: &T, n: usize) {
