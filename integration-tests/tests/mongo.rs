@@ -21,7 +21,9 @@ use mongodb::bson::{Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, IndexModel};
 use serde_json::json;
-use session_core::{Duration, Error, Result, SessionData, SessionKey, SessionStore, now_ms};
+use session_core::{
+    Duration, Error, ExpiryResolution, Result, SessionData, SessionKey, SessionStore, now_ms,
+};
 use session_mongo::MongoStore;
 use session_testkit::conformance::MAX_RECORD_BYTES;
 use session_testkit::{
@@ -71,9 +73,15 @@ async fn sweep_stale_collections() {
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
     let store = MongoStore::connect(&mongodb_url(), DB, &mongo_collection(&namespace)).await?;
     sweep_stale_collections().await;
-    Ok(Arc::new(store.with_max_record_bytes(MAX_RECORD_BYTES)))
+    Ok(Arc::new(
+        store
+            .with_max_record_bytes(MAX_RECORD_BYTES)
+            .with_expiry_resolution(ExpiryResolution::Exact),
+    ))
 }
 
+// The conformance suite runs in the exact mode (every rolling read rewrites the expiry); the
+// default resolution has its own test below.
 session_testkit::conformance_suite!(mongo, make);
 
 /// A plain driver client with a short server selection timeout.
@@ -99,6 +107,27 @@ async fn setup(test: &str) -> Option<(Client, String)> {
     }
     sweep_stale_collections().await;
     Some((client, mongo_collection(&unique_name(test))))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_reads_rewrite_only_a_lagging_expiry() {
+    let Some((client, name)) = setup("resolution").await else {
+        return;
+    };
+    let base = store(&client, &name).await;
+    let raw = coll(&client, &name);
+    session_testkit::resolution::rolling_reads_rewrite_only_a_lagging_expiry(
+        |r| Arc::new(base.clone().with_expiry_resolution(r)),
+        |id| {
+            let raw = raw.clone();
+            async move {
+                let found = raw.find_one(doc! { "_id": id }).await.unwrap().unwrap();
+                found.get_datetime("expiresAt").unwrap().timestamp_millis()
+            }
+        },
+    )
+    .await;
+    drop_collection(&client, &name).await;
 }
 
 fn coll(client: &Client, name: &str) -> Collection<Document> {

@@ -137,9 +137,9 @@ pub(crate) fn set_expiry(expires_at: i64) -> Document {
     doc! { "$set": { EXPIRES_AT: DateTime::from_millis(expires_at) } }
 }
 
-/// Only the data and version fields are read back.
+/// Only the data, version and expiry fields are read back.
 pub(crate) fn data_projection() -> Document {
-    doc! { DATA: 1, VERSION: 1 }
+    doc! { DATA: 1, VERSION: 1, EXPIRES_AT: 1 }
 }
 
 /// Only the `_id` is read back: for "is there a live document?".

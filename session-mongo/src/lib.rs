@@ -19,7 +19,7 @@
 //! | operation | MongoDB command |
 //! |---|---|
 //! | `get(k, _, false)` | `find` on `{_id: k, expiresAt: {$gt: now}}` |
-//! | `get(k, max_age, true)` | one `findAndModify` on the same filter with `$set: {expiresAt}` |
+//! | `get(k, max_age, true)` | one `find` on the same filter; only when `expiresAt` lags by more than the [expiry resolution](MongoStore::with_expiry_resolution) (default: 1 % of the max-age, at most 60 s), one `findAndModify` on the same filter with `$set: {expiresAt}` (that alone with `ExpiryResolution::Exact`) |
 //! | `set(k, data, max_age, true)` | `replaceOne({_id: k}, …, upsert)`, retried once on a duplicate-key race |
 //! | `write_if(k, data, max_age, v)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}, version: v}` with `$set` of data, expiry and the new version, no upsert; only when nothing matched, a `find` on `{_id: k, expiresAt: {$gt: now}}` tells a conflict from a missing session |
 //! | `set(k, _, max_age, false)` | `updateOne` on `{_id: k, expiresAt: {$gt: now}}` with `$set: {expiresAt}`, no upsert |

@@ -8,9 +8,9 @@ use mongodb::Collection;
 use mongodb::bson::Document;
 use mongodb::options::ReturnDocument;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, Result, SessionData,
-    SessionKey, SessionStore, Version, WriteOutcome, async_trait, encode, lifetime_over,
-    max_age_ms, now_ms, owner_index, write_expiry,
+    DEFAULT_MAX_RECORD_BYTES, Duration, Error, ExpiryResolution, Loaded, OwnedSession, Owner,
+    Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, encode,
+    lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
 };
 
 use crate::document::{
@@ -44,6 +44,7 @@ pub struct MongoStore {
     collection: Collection<Document>,
     max_record_bytes: usize,
     timeout: StdDuration,
+    expiry_resolution: ExpiryResolution,
 }
 
 impl fmt::Debug for MongoStore {
@@ -53,6 +54,7 @@ impl fmt::Debug for MongoStore {
             .field("database", &self.collection.namespace().db)
             .field("collection", &self.collection.name())
             .field("max_record_bytes", &self.max_record_bytes)
+            .field("expiry_resolution", &self.expiry_resolution)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -75,6 +77,7 @@ impl MongoStore {
             collection,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
+            expiry_resolution: ExpiryResolution::Auto,
         }
     }
 
@@ -93,6 +96,35 @@ impl MongoStore {
         self.timeout = timeout;
         self
     }
+
+    /// How far behind a rolling read may leave the stored `expiresAt` before it rewrites it
+    /// (default [`ExpiryResolution::Auto`]: a hundredth of the max-age, at most 60 s). With a
+    /// non-zero resolution a rolling read of a session whose expiry is recent enough is one
+    /// `find` and writes nothing; one whose expiry lags, and every rolling read with
+    /// [`ExpiryResolution::Exact`], is one `findAndModify`. An expired session is never
+    /// returned in any mode.
+    pub fn with_expiry_resolution(mut self, resolution: ExpiryResolution) -> Self {
+        self.expiry_resolution = resolution;
+        self
+    }
+
+    /// The configured expiry resolution of rolling reads.
+    pub fn expiry_resolution(&self) -> ExpiryResolution {
+        self.expiry_resolution
+    }
+
+    /// The live document under `key` (data, version, expiry) with a plain `find`.
+    async fn find_live(&self, key: &SessionKey, now: i64) -> Result<Option<Document>> {
+        let collection = self.collection.clone();
+        let filter = live(key, now);
+        let op = async move {
+            collection
+                .find_one(filter)
+                .projection(data_projection())
+                .await
+        };
+        timed(self.timeout, op).await
+    }
 }
 
 #[async_trait]
@@ -105,7 +137,25 @@ impl SessionStore for MongoStore {
     ) -> Result<Option<Loaded>> {
         let max_age = max_age_ms(max_age)?;
         let now = now_ms();
-        let found = if rolling {
+        // With a non-zero resolution, a plain find first: a session whose expiry is recent
+        // enough is returned without a write; a lagging one takes the findAndModify below.
+        let mut found = None;
+        if rolling && self.expiry_resolution.slack_ms(max_age) > 0 {
+            match self.find_live(key, now).await? {
+                None => return Ok(None),
+                Some(doc) => {
+                    let stored = doc
+                        .get_datetime(document::EXPIRES_AT)
+                        .map_or(i64::MIN, |d| d.timestamp_millis());
+                    if !self.expiry_resolution.must_move(stored, now, max_age) {
+                        found = Some(doc);
+                    }
+                }
+            }
+        }
+        let found = if found.is_some() {
+            found
+        } else if rolling {
             // One round trip: read and extend in the same findAndModify, so the session cannot
             // expire between the two, and an expired one is neither returned nor extended.
             let collection = self.collection.clone();
@@ -119,15 +169,7 @@ impl SessionStore for MongoStore {
             };
             timed(self.timeout, op).await?
         } else {
-            let collection = self.collection.clone();
-            let filter = live(key, now);
-            let op = async move {
-                collection
-                    .find_one(filter)
-                    .projection(data_projection())
-                    .await
-            };
-            timed(self.timeout, op).await?
+            self.find_live(key, now).await?
         };
         match found {
             // An undecodable record is reported, not deleted: it may be worth inspecting, and the
