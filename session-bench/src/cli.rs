@@ -59,6 +59,12 @@ pub(crate) struct RunArgs {
     /// Also write the Markdown report to this file.
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
+    /// Exit with status 1 when a target was missed, naming each on stderr.
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// Also draw the request-mix ratios against tower-sessions as an SVG bar chart here.
+    #[arg(long)]
+    pub(crate) plot: Option<PathBuf>,
 }
 
 impl RunArgs {

@@ -1,5 +1,6 @@
 //! HTTP level: the same one-handler counter app with our middleware, with tower-sessions and
-//! in koa, all on the same Redis, loaded by `wrk` at fixed connections.
+//! in koa, all on the same Redis, loaded by `wrk` at fixed connections; and ours on the memory
+//! store beside the same axum app with no session layer at all (the floor).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use crate::backends::Urls;
 use crate::measure::{BoxError, median};
 use crate::redis_benchmark::host_port;
 use crate::store_bench::us;
+use crate::targets::Target;
 
 const SECRET: &[u8] = b"a secret of at least 32 bytes!!!";
 /// Sessions the load cycles over (one per connection).
@@ -48,6 +50,11 @@ async fn tower_count(session: tower_sessions::Session) -> String {
         + 1;
     let _ = session.insert("count", n).await;
     n.to_string()
+}
+
+/// The floor: the same route with no session layer (a constant answer of the same size).
+async fn bare_count() -> &'static str {
+    "1"
 }
 
 async fn serve(app: Router) -> Result<u16, BoxError> {
@@ -232,24 +239,29 @@ async fn delete_matching(
     }
 }
 
-const APPS: [&str; 3] = [
-    "axum + session-tower (ours)",
-    "axum + tower-sessions",
+const APPS: [&str; 5] = [
+    "axum + session-tower (ours), Redis",
+    "axum + tower-sessions, Redis",
     "koa + koa-session + koa-redis",
+    "axum + session-tower (ours), memory store",
+    "axum, no session layer",
 ];
+/// Indexes into [`APPS`].
+const OURS_MEMORY: usize = 3;
+const BARE: usize = 4;
 
-/// Runs the HTTP benchmark and returns its Markdown section.
-pub(crate) async fn run(settings: &Settings, urls: &Urls) -> String {
+/// Runs the HTTP benchmark and returns its Markdown section and the targets it measured.
+pub(crate) async fn run(settings: &Settings, urls: &Urls) -> (String, Vec<Target>) {
     match run_inner(settings, urls).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("!! HTTP benchmark failed: {e}");
-            format!("## HTTP level\n\nFailed: {e}\n\n")
+            (format!("## HTTP level\n\nFailed: {e}\n\n"), Vec::new())
         }
     }
 }
 
-async fn run_inner(settings: &Settings, urls: &Urls) -> Result<String, BoxError> {
+async fn run_inner(settings: &Settings, urls: &Urls) -> Result<(String, Vec<Target>), BoxError> {
     let tag = format!("http{}", std::process::id());
     let secs = if settings.quick { 3 } else { 10 };
     eprintln!("== HTTP (wrk -c {CONNECTIONS} -t {THREADS} -d {secs}s)");
@@ -271,32 +283,48 @@ async fn run_inner(settings: &Settings, urls: &Urls) -> Result<String, BoxError>
 
     let koa_prefix = format!("bench:{tag}:koa:");
     let (mut koa, koa_port) = start_koa(urls, &koa_prefix).await?;
-    let ports = [ours_port, ts_port, koa_port];
+    let memory = session_memory::MemoryStore::builder().build();
+    let memory_layer = SessionLayer::new(Arc::new(memory), KeyRing::new([SECRET])?);
+    let memory_port = serve(
+        Router::new()
+            .route("/", get(ours_count))
+            .layer(memory_layer),
+    )
+    .await?;
+    let bare_port = serve(Router::new().route("/", get(bare_count))).await?;
+    let ports = [ours_port, ts_port, koa_port, memory_port, bare_port];
 
     let mut cookies: Vec<Vec<String>> = Vec::new();
-    for &port in &ports {
+    for (i, &port) in ports.iter().enumerate() {
         let mut list = Vec::with_capacity(SESSIONS);
         for _ in 0..SESSIONS {
-            list.push(new_session(port).await?);
+            // The bare app sets no cookie; wrk sends an unrelated one of the same size.
+            list.push(if i == BARE {
+                cookies[OURS_MEMORY][list.len()].clone()
+            } else {
+                new_session(port).await?
+            });
         }
         cookies.push(list);
     }
 
-    let mut runs: Vec<Vec<Wrk>> = vec![Vec::new(); 3];
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let mut runs: Vec<Vec<Wrk>> = vec![Vec::new(); APPS.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); APPS.len()];
+    let mut memory_vs_bare = Vec::new();
     let mut loads = Vec::new();
     for rep in 0..settings.reps {
         loads.push(crate::measure::load_average());
-        let mut this = [Wrk::default(); 3];
+        let mut this = [Wrk::default(); APPS.len()];
         for (i, &port) in ports.iter().enumerate() {
             let w = wrk(port, &cookies[i], secs, &tag, &i.to_string()).await?;
             eprintln!("  rep {} {:<32} {:>9.0} req/s", rep + 1, APPS[i], w.rps);
             this[i] = w;
             runs[i].push(w);
         }
-        for i in 0..3 {
+        for i in 0..APPS.len() {
             ratios[i].push(this[0].rps / this[i].rps);
         }
+        memory_vs_bare.push(this[OURS_MEMORY].rps / this[BARE].rps);
     }
     let _ = koa.kill().await;
 
@@ -332,7 +360,7 @@ async fn run_inner(settings: &Settings, urls: &Urls) -> Result<String, BoxError>
         "| app | requests/s | p50 µs | p90 µs | p99 µs | non-2xx | ours / this |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-    for i in 0..3 {
+    for i in 0..APPS.len() {
         let m = |f: fn(&Wrk) -> f64| median(&mut runs[i].iter().map(f).collect::<Vec<_>>());
         let non_2xx: u64 = runs[i].iter().map(|w| w.non_2xx).sum();
         let _ = writeln!(
@@ -346,8 +374,34 @@ async fn run_inner(settings: &Settings, urls: &Urls) -> Result<String, BoxError>
             median(&mut ratios[i]),
         );
     }
-    let _ = writeln!(out);
-    Ok(out)
+    let memory_vs_bare = median(&mut memory_vs_bare);
+    let _ = writeln!(
+        out,
+        "Ours on the memory store / the app with no session layer: {memory_vs_bare:.2}× (median \
+         of the per-repetition ratios).\n"
+    );
+    let place = format!("wrk -c {CONNECTIONS}");
+    let targets = vec![
+        Target::at_least(
+            "HTTP, memory store, vs no session layer",
+            place.clone(),
+            memory_vs_bare,
+            0.85,
+        ),
+        Target::at_least(
+            "HTTP, Redis, vs tower-sessions",
+            place.clone(),
+            median(&mut ratios[1]),
+            2.0,
+        ),
+        Target::at_least(
+            "HTTP, Redis, vs koa + koa-session + koa-redis",
+            place,
+            median(&mut ratios[2]),
+            5.0,
+        ),
+    ];
+    Ok((out, targets))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! cargo run -p session-bench --release -- all            # everything, 3 repetitions
 //! cargo run -p session-bench --release -- all --quick    # a few minutes, 1 repetition
 //! cargo run -p session-bench --release -- store|http|scale [--quick] [--reps N]
-//!     [--backends memory,redis,redis-cluster,redis-sentinel,mongo,mariadb,postgres,sqlite] [--out FILE]
+//!     [--check] [--plot FILE.svg] [--backends memory,redis,redis-cluster,redis-sentinel,mongo,mariadb,postgres,sqlite] [--out FILE]
 //! ```
 //!
 //! Server URLs come from `REDIS_URL`, `REDIS_CLUSTER_URLS`, `REDIS_SENTINEL_URL`, `MONGODB_URL`, `MYSQL_URL`,
@@ -25,6 +25,7 @@ mod redis_benchmark;
 mod scale;
 mod store_bench;
 mod subject;
+mod targets;
 
 use std::time::Duration;
 
@@ -61,11 +62,13 @@ fn main() {
         .unwrap();
     let urls = Urls::from_env();
     let mut report = header(&settings, &args);
+    let mut targets = Vec::new();
     runtime.block_on(async {
         if store {
             let mut results = store_bench::Results::default();
             store_bench::run(&settings, &urls, &mut results).await;
             report.push_str(&store_bench::report(&results, &settings));
+            targets.extend(store_bench::targets(&results, &settings));
             report.push_str(&format!(
                 "Load average before each backend/payload: {}\n\n",
                 results.loads.join("; ")
@@ -75,17 +78,43 @@ fn main() {
             }
         }
         if http {
-            report.push_str(&http::run(&settings, &urls).await);
+            let (text, measured) = http::run(&settings, &urls).await;
+            report.push_str(&text);
+            targets.extend(measured);
         }
         if scale {
-            report.push_str(&scale::run(&settings, &urls).await);
+            let (text, measured) = scale::run(&settings, &urls).await;
+            report.push_str(&text);
+            targets.extend(measured);
         }
     });
+    report.push_str(&targets::table(&targets));
     print!("{report}");
-    if let Some(path) = run.out {
-        if let Err(e) = std::fs::write(&path, &report) {
+    if let Some(path) = &run.out {
+        if let Err(e) = std::fs::write(path, &report) {
             eprintln!("cannot write {}: {e}", path.display());
         }
+    }
+    if let Some(path) = &run.plot {
+        match targets::plot(&targets, "request mix vs tower-sessions", path) {
+            Ok(()) => eprintln!("plot written to {}", path.display()),
+            Err(e) => eprintln!("cannot draw {}: {e}", path.display()),
+        }
+    }
+    if run.check {
+        let missed = targets::missed(&targets);
+        for line in &missed {
+            eprintln!("{line}");
+        }
+        if !missed.is_empty() || targets.is_empty() {
+            eprintln!(
+                "{} of {} target(s) missed",
+                missed.len().max(usize::from(targets.is_empty())),
+                targets.len()
+            );
+            std::process::exit(1);
+        }
+        eprintln!("all {} target(s) met", targets.len());
     }
 }
 

@@ -19,6 +19,7 @@ use crate::cli::MemKind;
 use crate::measure::{self, BoxError, Stats, median};
 use crate::store_bench::us;
 use crate::subject::{MAX_AGE, Ours, Subject, Workload, op, payload, tower_payload};
+use crate::targets::Target;
 
 const SESSION_BYTES: usize = 256;
 
@@ -83,8 +84,9 @@ async fn mem_once(kind: &str, n: usize) -> Result<f64, BoxError> {
 }
 
 /// Runs the scale benchmarks and returns their Markdown section.
-pub(crate) async fn run(settings: &Settings, urls: &Urls) -> String {
+pub(crate) async fn run(settings: &Settings, urls: &Urls) -> (String, Vec<Target>) {
     let mut out = String::from("## Scale\n\n");
+    let mut targets = Vec::new();
     let sizes: &[usize] = if settings.quick {
         &[10_000, 100_000]
     } else {
@@ -122,6 +124,15 @@ pub(crate) async fn run(settings: &Settings, urls: &Urls) -> String {
         let (o, t) = (median(&mut ours), median(&mut theirs));
         eprintln!("  {n:>8} sessions: ours {o:.0} B/session, tower-sessions-moka-store {t:.0}");
         let _ = writeln!(out, "| {n} | {o:.0} B | {t:.0} B | {:.2} |", o / t.max(1.0));
+        if Some(&n) == sizes.last() {
+            targets.push(Target {
+                what: "memory per session, ours / tower-sessions-moka-store".into(),
+                place: format!("{n} sessions of {SESSION_BYTES} B"),
+                value: o / t.max(1.0),
+                goal: 1.0,
+                at_most: true,
+            });
+        }
     }
     let _ = writeln!(out);
     match mysql(settings, urls).await {
@@ -131,7 +142,7 @@ pub(crate) async fn run(settings: &Settings, urls: &Urls) -> String {
             let _ = writeln!(out, "MySQL scale failed: {e}\n");
         }
     }
-    out
+    (out, targets)
 }
 
 fn lat(s: Stats) -> String {

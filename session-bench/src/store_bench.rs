@@ -14,6 +14,7 @@ use crate::backends::{
 use crate::measure::{self, Stats, median};
 use crate::redis_benchmark;
 use crate::subject::{Subject, Workload, op};
+use crate::targets::Target;
 
 /// Payload sizes, bytes of encoded record.
 pub(crate) const PAYLOADS: [usize; 2] = [256, 4096];
@@ -358,7 +359,6 @@ pub(crate) fn report(results: &Results, settings: &Settings) -> String {
     out.push_str(&versioning(results, settings));
     out.push_str(&owners(results, settings));
     out.push_str(&replica_ack(results, settings));
-    out.push_str(&targets(results, settings));
     out
 }
 
@@ -524,19 +524,13 @@ fn replica_ack(results: &Results, settings: &Settings) -> String {
     out
 }
 
-fn targets(results: &Results, settings: &Settings) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "### Targets\n");
-    let _ = writeln!(out, "| target | backend | payload | c | ratio | |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
-    let mut line = |what: &str, cell: Cell, peer: &str, goal: f64| {
+/// The store-level targets (issue 17; redis-benchmark's from issue 8) this run measured.
+pub(crate) fn targets(results: &Results, settings: &Settings) -> Vec<Target> {
+    let mut out = Vec::new();
+    let mut add = |what: &str, cell: Cell, peer: &str, goal: f64| {
         if let Some(r) = results.ratio(cell, peer) {
-            let verdict = if r >= goal { "met" } else { "**missed**" };
-            let _ = writeln!(
-                out,
-                "| {what} ≥ {goal}× | {} | {} B | {} | {r:.2}× | {verdict} |",
-                cell.0, cell.1, cell.2
-            );
+            let place = format!("{}, {} B, c={}", cell.0, cell.1, cell.2);
+            out.push(Target::at_least(what, place, r, goal));
         }
     };
     for &backend in &settings.backends {
@@ -546,16 +540,24 @@ fn targets(results: &Results, settings: &Settings) -> String {
                 if matches!(backend, Backend::Redis | Backend::RedisCluster) {
                     for w in [Workload::Get, Workload::SetChanged] {
                         let cell = (b, bytes, conc, w.name());
-                        line(
+                        add(
                             &format!("{} vs redis-benchmark", w.name()),
                             cell,
                             REDIS_BENCHMARK,
                             0.9,
                         );
-                        line(&format!("{} vs raw driver", w.name()), cell, RAW, 0.95);
+                        add(&format!("{} vs raw driver", w.name()), cell, RAW, 0.95);
                     }
                 }
-                line(
+                if backend == Backend::Memory {
+                    add(
+                        "get vs tower-sessions",
+                        (b, bytes, conc, Workload::Get.name()),
+                        TOWER,
+                        1.3,
+                    );
+                }
+                add(
                     "request mix vs tower-sessions",
                     (b, bytes, conc, Workload::Mix.name()),
                     TOWER,
@@ -564,6 +566,5 @@ fn targets(results: &Results, settings: &Settings) -> String {
             }
         }
     }
-    let _ = writeln!(out);
     out
 }
