@@ -1,6 +1,8 @@
 //! Session data: a JSON object with typed helpers.
 
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use crate::{Error, Result};
@@ -21,14 +23,29 @@ use crate::{Error, Result};
 /// assert_eq!(data.remove("user_id"), Some(serde_json::json!(42)));
 /// # Ok::<(), session_core::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionData(Map<String, Value>);
+///
+/// Cloning is cheap: clones share the object until one of them changes it (copy on write), so a
+/// store can hand out the session it holds without a deep copy, and the first change a handler
+/// makes copies it once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionData(Arc<Map<String, Value>>);
+
+impl Serialize for SessionData {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.as_ref().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        Map::deserialize(deserializer).map(SessionData::from)
+    }
+}
 
 impl SessionData {
     /// An empty session.
     pub fn new() -> Self {
-        SessionData(Map::new())
+        SessionData::default()
     }
 
     /// The value under `name`, deserialized as `T`; `Ok(None)` when absent.
@@ -64,12 +81,15 @@ impl SessionData {
         value: T,
     ) -> Result<Option<Value>> {
         let value = serde_json::to_value(value).map_err(Error::Encode)?;
-        Ok(self.0.insert(name.into(), value))
+        Ok(Arc::make_mut(&mut self.0).insert(name.into(), value))
     }
 
     /// Removes `name`, returning its raw value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        self.0.remove(name)
+        if !self.0.contains_key(name) {
+            return None;
+        }
+        Arc::make_mut(&mut self.0).remove(name)
     }
 
     /// `true` when the session holds no values.
@@ -84,7 +104,9 @@ impl SessionData {
 
     /// Removes every value.
     pub fn clear(&mut self) {
-        self.0.clear();
+        if !self.0.is_empty() {
+            self.0 = Arc::default();
+        }
     }
 
     /// Iterates over the top-level names and values.
@@ -99,24 +121,24 @@ impl SessionData {
 
     /// The underlying JSON object, mutably.
     pub fn as_map_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.0
+        Arc::make_mut(&mut self.0)
     }
 
     /// Consumes the session, returning the JSON object.
     pub fn into_map(self) -> Map<String, Value> {
-        self.0
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
     }
 }
 
 impl From<Map<String, Value>> for SessionData {
     fn from(map: Map<String, Value>) -> Self {
-        SessionData(map)
+        SessionData(Arc::new(map))
     }
 }
 
 impl From<SessionData> for Map<String, Value> {
     fn from(data: SessionData) -> Self {
-        data.0
+        data.into_map()
     }
 }
 
@@ -124,7 +146,7 @@ impl TryFrom<Value> for SessionData {
     type Error = Error;
     fn try_from(value: Value) -> Result<Self> {
         match value {
-            Value::Object(map) => Ok(SessionData(map)),
+            Value::Object(map) => Ok(SessionData::from(map)),
             _ => Err(Error::Decode(crate::DecodeError::NotAnObject)),
         }
     }
@@ -153,6 +175,42 @@ mod tests {
         );
         assert!(!err.is_decode());
         assert_eq!(data.get::<u32>("absent").ok(), Some(None));
+    }
+
+    #[test]
+    fn clones_share_until_one_changes_and_then_neither_sees_the_other() {
+        let mut a = SessionData::new();
+        a.insert("n", 1).unwrap();
+        let mut b = a.clone();
+        assert!(
+            std::ptr::eq(a.as_map(), b.as_map()),
+            "a clone copied the object"
+        );
+        b.insert("n", 2).unwrap();
+        assert_eq!(a.get::<u32>("n").unwrap(), Some(1));
+        assert_eq!(b.get::<u32>("n").unwrap(), Some(2));
+        let c = a.clone();
+        a.as_map_mut().insert("m".into(), Value::Bool(true));
+        assert_eq!(c.get_value("m"), None);
+        let d = c.clone();
+        let mut e = c.clone();
+        assert_eq!(e.remove("absent"), None);
+        assert!(
+            std::ptr::eq(d.as_map(), e.as_map()),
+            "removing nothing copied"
+        );
+        e.clear();
+        assert!(e.is_empty() && d.len() == 1);
+        assert_eq!(d.clone().into_map(), *c.as_map());
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            serde_json::to_string(c.as_map()).unwrap()
+        );
+        let back: SessionData = serde_json::from_str(r#"{"x":[1,{"y":null}]}"#).unwrap();
+        assert_eq!(
+            back.get_value("x"),
+            Some(&serde_json::json!([1, {"y": null}]))
+        );
     }
 
     #[test]
