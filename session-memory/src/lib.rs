@@ -9,7 +9,11 @@
 //! - Every write to a key (changed `set`, `write_if`, touch, rolling read, `destroy`) goes through
 //!   one per-key serialising path, so a touch racing a `destroy` can never resurrect the session,
 //!   a touch racing a changed `set` can never overwrite the new data, and a `write_if` compares
-//!   the version and writes with nothing in between.
+//!   the version and writes with nothing in between. A rolling read whose entry's expiry is
+//!   within the [expiry resolution](MemoryStoreBuilder::expiry_resolution) of `now + max_age`
+//!   (default: 1 % of the max-age, at most 60 s) writes nothing: it is a plain lookup.
+//! - A read hands out the stored session without copying it: `SessionData` clones share the
+//!   object until one of them changes it.
 //!
 //! Sessions live only as long as the process and are not shared between processes: use
 //! `session-redis`, `session-mongo` or `session-mysql` when several instances serve one site.

@@ -9,9 +9,10 @@ use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Lifetime, Loaded, OwnedSession, Owner, OwnerIndex, Result,
-    SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, check_nesting,
-    encode, estimate_size, expires_at, now_ms, owner_index, write_expiry,
+    DEFAULT_MAX_RECORD_BYTES, Duration, ExpiryResolution, Lifetime, Loaded, OwnedSession, Owner,
+    OwnerIndex, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait,
+    check_nesting, encode, estimate_size, expires_at, max_age_ms, now_ms, owner_index,
+    write_expiry,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -172,6 +173,7 @@ pub struct MemoryStore {
     owners: Arc<OwnerIndexes>,
     max_bytes: u64,
     max_record_bytes: usize,
+    expiry_resolution: ExpiryResolution,
 }
 
 /// Settings of a [`MemoryStore`], from [`MemoryStore::builder`].
@@ -179,6 +181,7 @@ pub struct MemoryStore {
 pub struct MemoryStoreBuilder {
     max_bytes: u64,
     max_record_bytes: usize,
+    expiry_resolution: ExpiryResolution,
 }
 
 impl MemoryStoreBuilder {
@@ -193,6 +196,16 @@ impl MemoryStoreBuilder {
     /// writes fail with [`Error::TooLarge`](session_core::Error::TooLarge).
     pub fn max_record_bytes(mut self, max_record_bytes: usize) -> Self {
         self.max_record_bytes = max_record_bytes;
+        self
+    }
+
+    /// How far behind a rolling read may leave an entry's expiry before it rewrites it (default
+    /// [`ExpiryResolution::Auto`]: a hundredth of the max-age, at most 60 s). A rolling read of
+    /// an entry whose expiry is recent enough is a plain lookup, without taking the entry's
+    /// lock or replacing it; [`ExpiryResolution::Exact`] replaces the entry on every rolling
+    /// read. An expired session is never returned in any mode.
+    pub fn expiry_resolution(mut self, resolution: ExpiryResolution) -> Self {
+        self.expiry_resolution = resolution;
         self
     }
 
@@ -224,6 +237,7 @@ impl MemoryStoreBuilder {
             owners,
             max_bytes: self.max_bytes,
             max_record_bytes: self.max_record_bytes,
+            expiry_resolution: self.expiry_resolution,
         }
     }
 }
@@ -235,6 +249,7 @@ impl fmt::Debug for MemoryStore {
             .field("weighted_bytes", &self.cache.weighted_size())
             .field("max_bytes", &self.max_bytes)
             .field("max_record_bytes", &self.max_record_bytes)
+            .field("expiry_resolution", &self.expiry_resolution)
             .finish()
     }
 }
@@ -257,7 +272,26 @@ impl MemoryStore {
         MemoryStoreBuilder {
             max_bytes: DEFAULT_MAX_BYTES,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            expiry_resolution: ExpiryResolution::Auto,
         }
+    }
+
+    /// The stored expiry (epoch milliseconds) of the live session under `key`, `None` when
+    /// there is none: what rolling reads and touches moved it to, for inspection and tests.
+    pub async fn expiry_of(&self, key: &SessionKey) -> Option<i64> {
+        let entry = self.cache.get(key.as_str()).await?;
+        entry.is_live_at(now_ms()).then_some(entry.expires_at)
+    }
+
+    /// The configured expiry resolution of rolling reads.
+    pub fn expiry_resolution(&self) -> ExpiryResolution {
+        self.expiry_resolution
+    }
+
+    /// A store with the same entries in another expiry resolution (clones share the entries).
+    pub fn with_expiry_resolution(mut self, resolution: ExpiryResolution) -> Self {
+        self.expiry_resolution = resolution;
+        self
     }
 
     /// The configured capacity in bytes.
@@ -382,6 +416,27 @@ impl SessionStore for MemoryStore {
     ) -> Result<Option<Loaded>> {
         let expires_at = expires_at(max_age)?;
         if rolling {
+            // Within the resolution: the entry as it is, with no lock and no replacement. It
+            // was live when read, like any plain read racing a destroy.
+            let max_age_ms = max_age_ms(max_age)?;
+            if self.expiry_resolution.slack_ms(max_age_ms) > 0 {
+                let Some(entry) = self.cache.get(key.as_str()).await else {
+                    return Ok(None);
+                };
+                let now = now_ms();
+                if !entry.is_live_at(now) {
+                    return Ok(None);
+                }
+                if !self
+                    .expiry_resolution
+                    .must_move(entry.expires_at, now, max_age_ms)
+                {
+                    return Ok(Some(Loaded::new(
+                        SessionData::clone(&entry.data),
+                        entry.version,
+                    )));
+                }
+            }
             let found = self.extend(key, expires_at).await;
             return Ok(found.map(|(data, version)| Loaded::new(SessionData::clone(&data), version)));
         }
