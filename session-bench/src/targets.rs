@@ -106,14 +106,18 @@ pub(crate) fn plot(targets: &[Target], about: &str, path: &Path) -> Result<(), S
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(260)
-        .build_cartesian_2d(0.0..top, 0..n)
+        .build_cartesian_2d(0.0..top, (0..n).into_segmented())
         .map_err(|e| draw(&e))?;
     let labels: Vec<String> = rows.iter().map(|t| t.place.clone()).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .light_line_style(WHITE)
         .y_labels(n)
-        .y_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
         .x_desc("ratio (1.0 = as fast as the peer)")
         .draw()
         .map_err(|e| draw(&e))?;
@@ -124,13 +128,19 @@ pub(crate) fn plot(targets: &[Target], about: &str, path: &Path) -> Result<(), S
             } else {
                 RED.mix(0.6)
             };
-            Rectangle::new([(0.0, i), (t.value, i + 1)], color.filled())
+            Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(i)),
+                    (t.value, SegmentValue::Exact(i + 1)),
+                ],
+                color.filled(),
+            )
         }))
         .map_err(|e| draw(&e))?;
     let goal = rows[0].goal;
     chart
         .draw_series(std::iter::once(PathElement::new(
-            vec![(goal, 0), (goal, n)],
+            vec![(goal, SegmentValue::Exact(0)), (goal, SegmentValue::Last)],
             BLACK.stroke_width(2),
         )))
         .map_err(|e| draw(&e))?;
