@@ -154,6 +154,7 @@ mod key;
 mod lifetime;
 mod owner;
 mod record;
+mod scan;
 mod store;
 mod version;
 
@@ -171,6 +172,7 @@ pub use record::{
     SizeEstimate, check_nesting, decode, encode, estimate_size, expires_at, max_age_ms, now_ms,
     version_prefix,
 };
+pub use scan::{ScanCursor, ScanPage, StoreInfo};
 pub use store::{Loaded, SessionStore, WriteOutcome};
 pub use time::Duration;
 pub use version::Version;
