@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use time::Duration;
 
 use crate::{
-    Error, OwnedSession, Owner, Result, ScanCursor, ScanPage, SessionData, SessionHandle, SessionKey,
-    StoreInfo, Version,
+    Error, OwnedSession, Owner, Result, ScanCursor, ScanPage, SessionData, SessionHandle,
+    SessionKey, StoreInfo, Version,
 };
 
 /// A session as [`SessionStore::load`] read it: the data and the version of the record it came
@@ -255,9 +255,9 @@ pub trait SessionStore: Debug + Send + Sync {
         })
     }
 
-    /// Deletes at most `limit` records that expired before this call and answers how many it
-    /// deleted: call it until it answers less than `limit` to purge everything, one bounded
-    /// batch at a time (an operator's tool shows progress between batches).
+    /// Deletes at most `limit` records that expired before this call (a store may cap the batch
+    /// lower) and answers how many it deleted: call it until it answers 0 to purge everything,
+    /// one bounded batch at a time (an operator's tool shows progress between batches).
     ///
     /// Provided: answers [`Error::Unsupported`], right for stores whose server drops expired
     /// records itself (Redis TTLs, MongoDB's TTL index, the memory store's cache).
