@@ -293,10 +293,12 @@ mod error;
 mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
+mod hooks;
+mod instrument;
 mod keys;
 mod layer;
 mod merge;
-mod metrics;
+pub mod metrics;
 mod plan;
 mod policy;
 mod service;
@@ -310,9 +312,11 @@ pub use config::{
 pub use error::{LayerError, SessionError};
 #[cfg(feature = "axum")]
 pub use extract::MissingSessionLayer;
+pub use hooks::SessionEvent;
+pub use instrument::Instrumented;
 pub use keys::{KeyRing, MIN_KEY_BYTES};
 pub use layer::SessionLayer;
-pub use metrics::SessionMetrics;
+pub use metrics::{SessionMetrics, describe_metrics};
 pub use service::SessionService;
 pub use session::{Session, SessionInfo};
 pub use session_core::{Duration, IdsAtRest, SessionData};
