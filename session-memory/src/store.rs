@@ -10,8 +10,9 @@ use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Lifetime, Loaded, OwnedSession, Owner, OwnerIndex, Result,
-    ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo, Version, WriteOutcome, async_trait, check_nesting,
-    encode, estimate_size, expires_at, now_ms, owner_index, write_expiry,
+    ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo, Version, WriteOutcome,
+    async_trait, check_nesting, encode, estimate_size, expires_at, now_ms, owner_index,
+    write_expiry,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -497,7 +498,10 @@ impl SessionStore for MemoryStore {
 
     async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
         Ok(crate::scan::page(
-            self.cache.iter().filter(|(_, entry)| entry.is_live_at(now_ms())).map(|(key, _)| key),
+            self.cache
+                .iter()
+                .filter(|(_, entry)| entry.is_live_at(now_ms()))
+                .map(|(key, _)| key),
             cursor,
             page_size,
         ))
