@@ -25,6 +25,7 @@ use http_body_util::BodyExt as _;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use session_config::{ConfigError, StoreConfig};
 use session_core::{Duration, Result, SessionData, SessionKey, SessionStore};
+use session_testkit::proxy::{FaultProxy, Mode};
 use session_testkit::{capture_logs_and_spans, reachable, redis_url, store_url, unique_name};
 use session_tower::metrics as m;
 use session_tower::{Instrumented, KeyRing, Session, SessionEvent, SessionLayer};
@@ -341,14 +342,20 @@ async fn metrics_move_as_documented_on_redis() {
     };
     metrics_move_as_documented(store, "redis", Some(&put)).await;
 
-    // A transient failure: a store that gives each operation no time at all.
+    // A transient failure: a store behind a proxy of its own that stops forwarding.
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let _local = metrics::set_default_local_recorder(&recorder);
-    let hasty = session_redis::RedisStore::connect(&redis_url())
+    let upstream = redis_url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let hasty = session_redis::RedisStore::connect(&format!("redis://{}", proxy.addr()))
         .await
         .unwrap()
-        .with_timeout(std::time::Duration::from_nanos(1));
+        .with_timeout(std::time::Duration::from_millis(200));
+    proxy.set_mode(Mode::Stall).await.unwrap();
     let hasty = Instrumented::new(Arc::new(hasty));
     let e = hasty
         .load(&SessionKey::generate(), Duration::days(1), false)
