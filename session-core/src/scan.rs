@@ -65,6 +65,23 @@ impl ScanPage {
     pub fn new(keys: Vec<SessionKey>, next: Option<ScanCursor>) -> Self {
         ScanPage { keys, next }
     }
+
+    /// The page of a keyset-paginated scan that asked for `size` keys in key order and got
+    /// `ids` (for store implementations): the next page starts after the last id, unless the
+    /// page came back short, which means the end. Ids that are not valid keys are left out.
+    pub fn after_last<S: AsRef<str>>(ids: &[S], size: u32) -> Self {
+        let next = match ids.last() {
+            Some(last) if ids.len() == size as usize => {
+                Some(ScanCursor::from_position(last.as_ref()))
+            }
+            _ => None,
+        };
+        let keys = ids
+            .iter()
+            .filter_map(|id| SessionKey::parse(id.as_ref()).ok())
+            .collect();
+        ScanPage { keys, next }
+    }
 }
 
 /// What a store says about itself, for traces and metrics: never a password, never a key.

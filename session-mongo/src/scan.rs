@@ -6,7 +6,7 @@
 //! pauses). Only `_id` is read back.
 
 use mongodb::bson::{DateTime, Document, doc};
-use session_core::{Result, ScanCursor, ScanPage, SessionKey, now_ms};
+use session_core::{Result, ScanCursor, ScanPage, now_ms};
 
 use crate::MongoStore;
 use crate::document::EXPIRES_AT;
@@ -38,16 +38,6 @@ impl MongoStore {
             .iter()
             .filter_map(|d| d.get_str("_id").ok())
             .collect();
-        let next = match ids.last() {
-            Some(last) if documents.len() == size as usize => {
-                Some(ScanCursor::from_position(*last))
-            }
-            _ => None,
-        };
-        let keys = ids
-            .iter()
-            .filter_map(|id| SessionKey::parse(id).ok())
-            .collect();
-        Ok(ScanPage::new(keys, next))
+        Ok(ScanPage::after_last(&ids, size))
     }
 }

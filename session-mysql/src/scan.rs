@@ -4,7 +4,7 @@
 //! read of `n` rows, however far into the table it is, where `OFFSET` would re-read every row
 //! before the page. The cursor is the last id returned, so the server keeps nothing either.
 
-use session_core::{Result, ScanCursor, ScanPage, SessionKey, now_ms};
+use session_core::{Result, ScanCursor, ScanPage, now_ms};
 use sqlx::AssertSqlSafe;
 
 use crate::MySqlStore;
@@ -30,14 +30,6 @@ impl MySqlStore {
                 .fetch_all(&self.pool)
         })
         .await?;
-        let next = match ids.last() {
-            Some(last) if ids.len() == size as usize => Some(ScanCursor::from_position(last)),
-            _ => None,
-        };
-        let keys = ids
-            .iter()
-            .filter_map(|id| SessionKey::parse(id).ok())
-            .collect();
-        Ok(ScanPage::new(keys, next))
+        Ok(ScanPage::after_last(&ids, size))
     }
 }

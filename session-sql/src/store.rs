@@ -255,17 +255,7 @@ macro_rules! impl_session_store {
                         .fetch_all(&self.pool)
                     })
                     .await?;
-                let next = match ids.last() {
-                    Some(last) if ids.len() == size as usize => {
-                        Some(::session_core::ScanCursor::from_position(last.as_str()))
-                    }
-                    _ => None,
-                };
-                let keys = ids
-                    .iter()
-                    .filter_map(|id| ::session_core::SessionKey::parse(id).ok())
-                    .collect();
-                Ok(::session_core::ScanPage::new(keys, next))
+                Ok(::session_core::ScanPage::after_last(&ids, size))
             }
 
             async fn purge_expired(&self, limit: u32) -> ::session_core::Result<u64> {
