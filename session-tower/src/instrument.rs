@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ::metrics::{Key, Label, Metadata};
 use session_core::{
     Duration, Error, Loaded, OwnedSession, Owner, Result, ScanCursor, ScanPage, SessionData,
     SessionKey, SessionStore, StoreInfo, Version, WriteOutcome, async_trait,
@@ -30,22 +31,66 @@ use crate::metrics::{STORE_ERRORS, STORE_OPERATION_DURATION, WRITE_CONFLICTS};
 pub struct Instrumented {
     inner: Arc<dyn SessionStore>,
     info: StoreInfo,
+    /// The histogram's key for each operation, labels included, built once: an operation then
+    /// allocates nothing for its metrics, which matters when no recorder is installed and the
+    /// rest of the report is a no-op.
+    latency: [Key; OPERATIONS.len()],
 }
+
+/// Every operation the wrapper reports, in the order of [`Instrumented::latency`].
+const OPERATIONS: [&str; 9] = [
+    "load",
+    "write",
+    "write_if",
+    "touch",
+    "destroy",
+    "list_owned",
+    "destroy_owned",
+    "scan",
+    "purge_expired",
+];
+
+/// Indexes into [`OPERATIONS`].
+mod op {
+    pub(super) const LOAD: usize = 0;
+    pub(super) const WRITE: usize = 1;
+    pub(super) const WRITE_IF: usize = 2;
+    pub(super) const TOUCH: usize = 3;
+    pub(super) const DESTROY: usize = 4;
+    pub(super) const LIST_OWNED: usize = 5;
+    pub(super) const DESTROY_OWNED: usize = 6;
+    pub(super) const SCAN: usize = 7;
+    pub(super) const PURGE_EXPIRED: usize = 8;
+}
+
+/// What a recorder is told about where the metrics come from.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), ::metrics::Level::INFO, Some(module_path!()));
 
 impl Instrumented {
     /// Wraps `store`, asking it once for its [`StoreInfo`].
     pub fn new(store: Arc<dyn SessionStore>) -> Self {
         let info = store.info();
-        Instrumented { inner: store, info }
+        let latency = OPERATIONS.map(|operation| {
+            Key::from_parts(
+                STORE_OPERATION_DURATION,
+                vec![
+                    Label::from_static_parts("backend", info.system),
+                    Label::from_static_parts("operation", operation),
+                ],
+            )
+        });
+        Instrumented {
+            inner: store,
+            info,
+            latency,
+        }
     }
 
     /// Runs `op`, the store method `operation`, inside its span and records its time and its
     /// failure, if any.
-    async fn run<T>(
-        &self,
-        operation: &'static str,
-        op: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
+    async fn run<T>(&self, index: usize, op: impl Future<Output = Result<T>>) -> Result<T> {
+        let operation = OPERATIONS[index];
         let span = tracing::info_span!(
             "session_store",
             "db.system" = self.info.system,
@@ -55,13 +100,17 @@ impl Instrumented {
             "error.type" = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = op.instrument(span.clone()).await;
-        ::metrics::histogram!(
-            STORE_OPERATION_DURATION,
-            "backend" => self.info.system,
-            "operation" => operation,
-        )
-        .record(started.elapsed().as_secs_f64());
+        let result = if span.is_disabled() {
+            op.await
+        } else {
+            op.instrument(span.clone()).await
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        ::metrics::with_recorder(|recorder| {
+            recorder
+                .register_histogram(&self.latency[index], &METADATA)
+                .record(elapsed);
+        });
         if let Err(e) = &result {
             // A record that does not decode is counted by the middleware as a decode failure;
             // an unsupported operation is a question of the caller, not a failure of the store.
@@ -93,12 +142,12 @@ impl SessionStore for Instrumented {
         max_age: Duration,
         rolling: bool,
     ) -> Result<Option<Loaded>> {
-        self.run("load", self.inner.load(key, max_age, rolling))
+        self.run(op::LOAD, self.inner.load(key, max_age, rolling))
             .await
     }
 
     async fn write(&self, key: &SessionKey, data: &SessionData, max_age: Duration) -> Result<()> {
-        self.run("write", self.inner.write(key, data, max_age))
+        self.run(op::WRITE, self.inner.write(key, data, max_age))
             .await
     }
 
@@ -111,7 +160,7 @@ impl SessionStore for Instrumented {
     ) -> Result<WriteOutcome> {
         let outcome = self
             .run(
-                "write_if",
+                op::WRITE_IF,
                 self.inner.write_if(key, data, max_age, expected),
             )
             .await;
@@ -122,28 +171,28 @@ impl SessionStore for Instrumented {
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
-        self.run("touch", self.inner.touch(key, max_age)).await
+        self.run(op::TOUCH, self.inner.touch(key, max_age)).await
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        self.run("destroy", self.inner.destroy(key)).await
+        self.run(op::DESTROY, self.inner.destroy(key)).await
     }
 
     async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
-        self.run("list_owned", self.inner.list_owned(owner)).await
+        self.run(op::LIST_OWNED, self.inner.list_owned(owner)).await
     }
 
     async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
-        self.run("destroy_owned", self.inner.destroy_owned(owner, keep))
+        self.run(op::DESTROY_OWNED, self.inner.destroy_owned(owner, keep))
             .await
     }
 
     async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
-        self.run("scan", self.inner.scan(cursor, page_size)).await
+        self.run(op::SCAN, self.inner.scan(cursor, page_size)).await
     }
 
     async fn purge_expired(&self, limit: u32) -> Result<u64> {
-        self.run("purge_expired", self.inner.purge_expired(limit))
+        self.run(op::PURGE_EXPIRED, self.inner.purge_expired(limit))
             .await
     }
 
