@@ -280,6 +280,18 @@
 //! not a `T`) is neither: the handler gets [`SessionError::Value`] (a `500` if it propagates it)
 //! and the session stays as it is.
 //!
+//! # Observability
+//!
+//! Every layer wraps its store in [`Instrumented`]: each store operation runs in a
+//! `session_store` span with OpenTelemetry's `db.system`, `db.operation.name` and
+//! `server.address` / `server.port`, and is timed into a histogram. Session events (loaded,
+//! missed, created, renewed, regenerated, destroyed, expired on read, decode failures, write
+//! conflicts, store errors by kind) are counted through the [`metrics`](::metrics) facade; the
+//! names and labels are listed in the [`metrics`] module. With no recorder installed the
+//! counters cost nothing but a no-op call. [`SessionLayer::with_hook`] hears the lifecycle
+//! events ([`SessionEvent`]) with the session's owner, never its id. No span, log line, metric
+//! or event carries a session id or session data.
+//!
 //! # Features
 //!
 //! | feature | enables |
