@@ -13,15 +13,15 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod web;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Path;
 use axum::routing::get;
-use http::{Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+use http::StatusCode;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use session_config::{ConfigError, StoreConfig};
 use session_core::{Duration, Result, SessionData, SessionKey, SessionStore};
@@ -29,7 +29,7 @@ use session_testkit::proxy::{FaultProxy, Mode};
 use session_testkit::{capture_logs_and_spans, reachable, redis_url, store_url, unique_name};
 use session_tower::metrics as m;
 use session_tower::{Instrumented, KeyRing, Session, SessionEvent, SessionLayer};
-use tower::ServiceExt as _;
+use web::{call, id_of};
 
 const KEY: &[u8] = b"observability-test-signing-key-0123456789";
 
@@ -89,30 +89,6 @@ fn router(layer: SessionLayer) -> Router {
             }),
         )
         .layer(layer)
-}
-
-/// `GET path` with `cookie`; the body and the new cookie (`name=value`), if any.
-async fn call(app: &Router, path: &str, cookie: Option<&str>) -> (String, Option<String>) {
-    let mut request = Request::get(path);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let set_cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (String::from_utf8(body.to_vec()).unwrap(), set_cookie)
-}
-
-/// The id in a `sid=<id>.<expiry>.<mac>` cookie.
-fn id_of(cookie: &str) -> &str {
-    cookie.split_once('=').unwrap().1.split('.').next().unwrap()
 }
 
 /// What the recorder saw since the last look: counters by name (summed over labels, and by
