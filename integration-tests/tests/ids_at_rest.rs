@@ -14,15 +14,14 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod web;
+
 use std::sync::Arc;
 
 use ::redis::AsyncCommands as _;
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
 use futures::TryStreamExt as _;
-use http::{Request, header};
-use http_body_util::BodyExt as _;
 use session_core::{SessionKey, SessionStore, now_ms};
 use session_memory::MemoryStore;
 use session_mongo::MongoStore;
@@ -36,7 +35,7 @@ use session_testkit::{
     redis_cluster_urls, redis_url, sqlite_file, unique_name,
 };
 use session_tower::{KeyRing, Session, SessionLayer};
-use tower::ServiceExt as _;
+use web::{call, id_of};
 
 const KEY: &[u8] = b"ids-at-rest-test-signing-key-0123456789";
 const USERS: usize = 20;
@@ -68,29 +67,6 @@ fn router(layer: SessionLayer) -> Router {
             }),
         )
         .layer(layer)
-}
-
-async fn call(app: &Router, path: &str, cookie: Option<&str>) -> (String, Option<String>) {
-    let mut request = Request::get(path);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let set_cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (String::from_utf8(body.to_vec()).unwrap(), set_cookie)
-}
-
-/// The id in a `sid=<id>.<expiry>.<mac>` cookie.
-fn id_of(cookie: &str) -> &str {
-    cookie.split_once('=').unwrap().1.split('.').next().unwrap()
 }
 
 /// Logs `USERS` users in over `store`; answers their cookies.

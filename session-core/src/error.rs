@@ -126,6 +126,16 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The store does not offer this operation (an operator's scan or purge on a backend that
+    /// has no way to do it in bounded memory, or that expires records itself). Not transient.
+    #[error("{backend} does not support {operation}")]
+    Unsupported {
+        /// Name of the backend, such as `"memory"`.
+        backend: &'static str,
+        /// The operation, such as `"scan"`.
+        operation: &'static str,
+    },
+
     /// The store is misconfigured: a bad URL, an invalid table or collection name, a conflicting
     /// index. Retrying will not help; fix the configuration.
     #[error("{backend} configuration error: {message}")]
@@ -199,6 +209,11 @@ impl Error {
             message: message.into(),
             source: Some(source.into()),
         }
+    }
+
+    /// `true` for [`Error::Unsupported`].
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
     }
 
     /// Shorthand for [`Error::Timeout`].

@@ -155,6 +155,7 @@ mod lifetime;
 mod owner;
 mod record;
 mod resolution;
+mod scan;
 mod store;
 mod version;
 
@@ -173,6 +174,7 @@ pub use record::{
     version_prefix,
 };
 pub use resolution::{AUTO_RESOLUTION_CAP, ExpiryResolution};
+pub use scan::{ScanCursor, ScanPage, StoreInfo};
 pub use store::{Loaded, SessionStore, WriteOutcome};
 pub use time::Duration;
 pub use version::Version;

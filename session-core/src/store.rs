@@ -6,7 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::Duration;
 
-use crate::{OwnedSession, Owner, Result, SessionData, SessionHandle, SessionKey, Version};
+use crate::{
+    Error, OwnedSession, Owner, Result, ScanCursor, ScanPage, SessionData, SessionHandle,
+    SessionKey, StoreInfo, Version,
+};
 
 /// A session as [`SessionStore::load`] read it: the data and the version of the record it came
 /// from, to hand to [`SessionStore::write_if`].
@@ -228,6 +231,54 @@ pub trait SessionStore: Debug + Send + Sync {
         }
         Ok(false)
     }
+
+    /// One page of every session in the store, for operators' tools (counting, listing,
+    /// finding a session by handle): about `page_size` keys, as stored, from `cursor` on
+    /// ([`ScanCursor::start`] for the first page).
+    ///
+    /// Holds at most one page in memory, whatever the store's size; never blocks the server
+    /// (Redis `SCAN` on every primary, never `KEYS`; keyset pagination on SQL; a cursor on
+    /// MongoDB). A session written or destroyed during a scan may or may not be seen; one that
+    /// exists for the whole scan is seen at least once (exactly once except on Redis, whose
+    /// `SCAN` may repeat a key). Expired records not yet swept may be listed; loading them
+    /// answers `None`.
+    ///
+    /// Provided: answers [`Error::Unsupported`]; stores that can enumerate override it.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`]; backend errors.
+    async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
+        let _ = (cursor, page_size);
+        Err(Error::Unsupported {
+            backend: self.info().system,
+            operation: "scan",
+        })
+    }
+
+    /// Deletes at most `limit` records that expired before this call (a store may cap the batch
+    /// lower) and answers how many it deleted: call it until it answers 0 to purge everything,
+    /// one bounded batch at a time (an operator's tool shows progress between batches).
+    ///
+    /// Provided: answers [`Error::Unsupported`], right for stores whose server drops expired
+    /// records itself (Redis TTLs, MongoDB's TTL index, the memory store's cache).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`]; backend errors.
+    async fn purge_expired(&self, limit: u32) -> Result<u64> {
+        let _ = limit;
+        Err(Error::Unsupported {
+            backend: self.info().system,
+            operation: "purge-expired",
+        })
+    }
+
+    /// What the store is and where its server is, for traces and metrics labels. Never a
+    /// password.
+    ///
+    /// Provided: a store of system `"unknown"` with no server.
+    fn info(&self) -> StoreInfo {
+        StoreInfo::new("unknown")
+    }
 }
 
 /// Implements [`SessionStore`] for a wrapper by forwarding every method, the provided ones
@@ -336,6 +387,22 @@ macro_rules! delegate_store {
             ) -> $crate::Result<bool> {
                 let $this = self;
                 $inner.destroy_by_handle(owner, handle).await
+            }
+            async fn scan(
+                &self,
+                cursor: &$crate::ScanCursor,
+                page_size: u32,
+            ) -> $crate::Result<$crate::ScanPage> {
+                let $this = self;
+                $inner.scan(cursor, page_size).await
+            }
+            async fn purge_expired(&self, limit: u32) -> $crate::Result<u64> {
+                let $this = self;
+                $inner.purge_expired(limit).await
+            }
+            fn info(&self) -> $crate::StoreInfo {
+                let $this = self;
+                $inner.info()
             }
         }
     };

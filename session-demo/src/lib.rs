@@ -37,6 +37,7 @@
 //! ```
 
 pub mod cors;
+pub mod metrics;
 mod page;
 mod routes;
 mod users;

@@ -78,6 +78,7 @@ async fn serve(cli: Cli, keys: KeyRing, config: StoreConfig) -> Result<(), BoxEr
             ..DemoConfig::new(keys, users)
         },
     )?;
+    let router = session_demo::metrics::route(router, session_demo::metrics::install()?);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("session demo on http://{}", listener.local_addr()?);

@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+mod scan;
 mod store;
 
 pub use store::{DEFAULT_MAX_BYTES, ENTRY_OVERHEAD_BYTES, MemoryStore, MemoryStoreBuilder};

@@ -10,9 +10,9 @@ use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, ExpiryResolution, Lifetime, Loaded, OwnedSession, Owner,
-    OwnerIndex, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait,
-    check_nesting, encode, estimate_size, expires_at, max_age_ms, now_ms, owner_index,
-    write_expiry,
+    OwnerIndex, Result, ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo,
+    Version, WriteOutcome, async_trait, check_nesting, encode, estimate_size, expires_at,
+    max_age_ms, now_ms, owner_index, write_expiry,
 };
 
 /// Default capacity of a [`MemoryStore`]: 64 MiB of keys and encoded records.
@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 pub const ENTRY_OVERHEAD_BYTES: u32 = 96;
 
 /// One cached session. The data is kept decoded: reads clone an `Arc` instead of parsing JSON.
-struct Entry {
+pub(crate) struct Entry {
     data: Arc<SessionData>,
     /// The record version, new on every write of the data.
     version: Version,
@@ -40,7 +40,7 @@ struct Entry {
 
 impl Entry {
     /// Neither idle-expired nor past its absolute lifetime at `now`.
-    fn is_live_at(&self, now: i64) -> bool {
+    pub(crate) fn is_live_at(&self, now: i64) -> bool {
         self.expires_at > now && self.until > now
     }
 }
@@ -548,6 +548,21 @@ impl SessionStore for MemoryStore {
             ended += u64::from(removed);
         }
         Ok(ended)
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
+        Ok(crate::scan::page(
+            self.cache
+                .iter()
+                .filter(|(_, entry)| entry.is_live_at(now_ms()))
+                .map(|(key, _)| key),
+            cursor,
+            page_size,
+        ))
+    }
+
+    fn info(&self) -> StoreInfo {
+        StoreInfo::new("memory")
     }
 }
 

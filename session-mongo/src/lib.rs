@@ -104,6 +104,7 @@ mod connect;
 mod document;
 mod error;
 mod index;
+mod scan;
 mod store;
 
 pub use connect::MongoStoreBuilder;

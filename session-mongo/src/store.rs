@@ -9,8 +9,9 @@ use mongodb::bson::Document;
 use mongodb::options::ReturnDocument;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Error, ExpiryResolution, Loaded, OwnedSession, Owner,
-    Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, encode,
-    lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
+    Result, ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo, Version,
+    WriteOutcome, async_trait, encode, lifetime_over, max_age_ms, now_ms, owner_index,
+    write_expiry,
 };
 
 use crate::document::{
@@ -41,9 +42,9 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// the driver's connection pool.
 #[derive(Clone)]
 pub struct MongoStore {
-    collection: Collection<Document>,
+    pub(crate) collection: Collection<Document>,
     max_record_bytes: usize,
-    timeout: StdDuration,
+    pub(crate) timeout: StdDuration,
     expiry_resolution: ExpiryResolution,
 }
 
@@ -300,6 +301,14 @@ impl SessionStore for MongoStore {
         let filter = owned_by(&owner.index(), now_ms(), keep);
         let op = async move { collection.delete_many(filter).await };
         Ok(timed(self.timeout, op).await?.deleted_count)
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
+        self.scan_page(cursor, page_size).await
+    }
+
+    fn info(&self) -> StoreInfo {
+        StoreInfo::new("mongodb")
     }
 }
 

@@ -36,6 +36,11 @@ impl MySqlStore {
         self.cleanup_batches(batch_size, || false).await
     }
 
+    /// One batch of [`cleanup_expired`](Self::cleanup_expired): at most `batch_size` rows.
+    pub(crate) async fn cleanup_one_batch(&self, batch_size: u32) -> Result<u64> {
+        self.cleanup_batches(batch_size, || true).await
+    }
+
     /// [`cleanup_expired`](Self::cleanup_expired), stopping early between batches once `stop`
     /// returns true.
     async fn cleanup_batches(&self, batch_size: u32, stop: impl Fn() -> bool) -> Result<u64> {

@@ -92,6 +92,7 @@ mod cleanup;
 mod connect;
 mod error;
 mod queries;
+mod scan;
 mod schema;
 mod store;
 

@@ -6,8 +6,9 @@ use std::time::Duration as StdDuration;
 
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Error, ExpiryResolution, Loaded, OwnedSession, Owner,
-    OwnerIndex, Result, SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait,
-    decode, encode, lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
+    OwnerIndex, Result, ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo,
+    Version, WriteOutcome, async_trait, decode, encode, lifetime_over, max_age_ms, now_ms,
+    owner_index, write_expiry,
 };
 use sqlx::MySqlPool;
 
@@ -398,6 +399,19 @@ impl SessionStore for MySqlStore {
                 return Ok(ended);
             }
         }
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
+        self.scan_page(cursor, page_size).await
+    }
+
+    async fn purge_expired(&self, limit: u32) -> Result<u64> {
+        self.cleanup_one_batch(limit).await
+    }
+
+    fn info(&self) -> StoreInfo {
+        let options = self.pool.connect_options();
+        StoreInfo::new("mysql").with_server(options.get_host(), Some(options.get_port()))
     }
 }
 

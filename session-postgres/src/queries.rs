@@ -78,6 +78,13 @@ pub(crate) fn statements(table: &str) -> Statements {
             "SELECT id, data, expires_at FROM \"{t}\" WHERE owner = $1 AND expires_at > $2"
         )
         .into(),
+        // `COLLATE "C"`: byte order, the order of the cursor's comparison whatever the
+        // database's collation.
+        scan: format!(
+            "SELECT id FROM \"{t}\" WHERE id COLLATE \"C\" > $1 AND expires_at > $2 \
+             ORDER BY id COLLATE \"C\" LIMIT $3"
+        )
+        .into(),
         // In batches: the rows of the owner's live sessions but the kept one, locked and
         // re-checked, so a session touched meanwhile is still ended (never skipped).
         delete_owned: format!(

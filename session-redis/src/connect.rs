@@ -59,6 +59,11 @@ impl RedisStore {
     /// [`DEFAULT_TIMEOUT`].
     pub async fn connect(url: &str) -> Result<Self> {
         let client = redis::Client::open(url).map_err(|e| bad_url(e, "Redis URL"))?;
+        let server = match client.get_connection_info().addr() {
+            redis::ConnectionAddr::Tcp(host, port) => Some((host.clone(), *port)),
+            redis::ConnectionAddr::TcpTls { host, port, .. } => Some((host.clone(), *port)),
+            _ => None,
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(DEFAULT_TIMEOUT))
             // The store applies its own per-operation timeout, which `with_timeout` can change
@@ -72,7 +77,9 @@ impl RedisStore {
             ConnectionManager::new_with_config(client, config),
         )
         .await?;
-        Ok(Self::new(conn))
+        let mut store = Self::new(conn);
+        store.server = server;
+        Ok(store)
     }
 
     /// Connects to a Redis Cluster through any of its `nodes` (URLs as for

@@ -77,7 +77,7 @@ impl Cluster {
         }
     }
 
-    fn current(&self) -> ClusterConnection {
+    pub(crate) fn current(&self) -> ClusterConnection {
         match self.conn.read() {
             Ok(conn) => conn.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -186,6 +186,11 @@ impl Connection {
         }
     }
 
+    /// The link, for commands that pick their node themselves (`SCAN` on every primary).
+    pub(crate) fn link(&self) -> &Link {
+        &self.link
+    }
+
     /// Whether keys of different slots may live on different nodes (a cluster), so that one
     /// script must not touch both a session and its owner's index.
     pub(crate) fn is_cluster(&self) -> bool {
@@ -260,7 +265,7 @@ impl Connection {
     }
 
     /// Starts a rebuild of a cluster connection after a transient error.
-    fn finish<T>(&self, result: Result<T>) -> Result<T> {
+    pub(crate) fn finish<T>(&self, result: Result<T>) -> Result<T> {
         if let (Err(e), Link::Cluster(cluster)) = (&result, &self.link) {
             if e.is_transient() {
                 cluster.rebuild_soon();
@@ -297,7 +302,7 @@ impl Connection {
 /// Every command the store sends changes data except a plain `GET`.
 fn is_write(cmd: &Cmd) -> bool {
     // The store's read-only commands; everything else it sends writes.
-    const READS: [&[u8]; 3] = [b"GET", b"MGET", b"ZRANGE"];
+    const READS: [&[u8]; 4] = [b"GET", b"MGET", b"ZRANGE", b"SCAN"];
     match cmd.args_iter().next() {
         Some(redis::Arg::Simple(name)) => !READS.iter().any(|r| name.eq_ignore_ascii_case(r)),
         _ => true,

@@ -148,6 +148,7 @@ mod connect;
 mod connection;
 mod error;
 mod owners;
+mod scan;
 mod sentinel;
 mod store;
 

@@ -6,8 +6,8 @@ use std::time::Duration as StdDuration;
 use redis::Value;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, Error, Loaded, OwnedSession, Owner, OwnerIndex, Result,
-    SessionData, SessionKey, SessionStore, Version, WriteOutcome, async_trait, decode, encode,
-    lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
+    ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo, Version, WriteOutcome,
+    async_trait, decode, encode, lifetime_over, max_age_ms, now_ms, owner_index, write_expiry,
 };
 
 use crate::connection::Connection;
@@ -36,8 +36,11 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(2);
 pub struct RedisStore {
     pub(crate) conn: Connection,
     prefix: String,
-    timeout: StdDuration,
+    pub(crate) timeout: StdDuration,
     max_record_bytes: usize,
+    /// The node's host and port when the store was connected by URL to one node (for
+    /// [`SessionStore::info`]).
+    pub(crate) server: Option<(String, u16)>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -57,6 +60,7 @@ impl RedisStore {
     /// A store on `conn` with the default settings; the public constructors are in `connect.rs`.
     pub(crate) fn from_connection(conn: Connection) -> Self {
         RedisStore {
+            server: None,
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
@@ -84,6 +88,11 @@ impl RedisStore {
     pub fn with_max_record_bytes(mut self, max: usize) -> Self {
         self.max_record_bytes = max;
         self
+    }
+
+    /// The prefix put before every session key.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     fn redis_key(&self, key: &SessionKey) -> String {
@@ -408,6 +417,18 @@ impl SessionStore for RedisStore {
             let _: i64 = self.conn.query(&zrem, self.timeout).await?;
         }
         Ok(ended)
+    }
+
+    async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
+        self.scan_page(cursor, page_size).await
+    }
+
+    fn info(&self) -> StoreInfo {
+        let info = StoreInfo::new("redis");
+        match &self.server {
+            Some((host, port)) => info.with_server(host.clone(), Some(*port)),
+            None => info,
+        }
     }
 }
 

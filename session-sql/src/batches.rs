@@ -11,7 +11,7 @@ macro_rules! impl_cleanup {
         impl $store {
             /// [`cleanup_expired`](Self::cleanup_expired), stopping early between batches once `stop`
             /// returns true.
-            async fn cleanup_batches(
+            pub(crate) async fn cleanup_batches(
                 &self,
                 batch_size: u32,
                 stop: impl Fn() -> bool,

@@ -38,6 +38,9 @@ pub struct Statements {
     /// Parameters: owner index, now, kept id (or ''), batch size. Deletes one batch of the
     /// owner's live rows.
     pub delete_owned: Arc<str>,
+    /// Parameters: last id of the previous page (or ''), now, page size. Reads the ids of the
+    /// next page of live rows in key order (keyset pagination for `scan`).
+    pub scan: Arc<str>,
 }
 
 impl Statements {

@@ -259,6 +259,43 @@ macro_rules! impl_session_store {
                     }
                 }
             }
+
+            async fn scan(
+                &self,
+                cursor: &::session_core::ScanCursor,
+                page_size: u32,
+            ) -> ::session_core::Result<::session_core::ScanPage> {
+                // Keyset pagination on the primary key: each page is an index range read,
+                // however deep into the table (OFFSET would re-read every row before it).
+                let size = page_size.clamp(1, $crate::MAX_CLEANUP_BATCH);
+                let now = ::session_core::now_ms();
+                let ids: Vec<String> =
+                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                        ::sqlx::query_scalar(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                            &self.queries.scan,
+                        )))
+                        .bind(cursor.position())
+                        .bind(now)
+                        .bind(i64::from(size))
+                        .fetch_all(&self.pool)
+                    })
+                    .await?;
+                Ok(::session_core::ScanPage::after_last(&ids, size))
+            }
+
+            async fn purge_expired(&self, limit: u32) -> ::session_core::Result<u64> {
+                self.cleanup_batches(limit, || true).await
+            }
+
+            fn info(&self) -> ::session_core::StoreInfo {
+                // OpenTelemetry's `db.system` names.
+                ::session_core::StoreInfo::new(
+                    match <$classify as $crate::Classify<::sqlx::Error>>::BACKEND {
+                        "postgres" => "postgresql",
+                        other => other,
+                    },
+                )
+            }
         }
     };
 }

@@ -68,6 +68,10 @@ pub(crate) fn statements(table: &str) -> Statements {
             "SELECT id, data, expires_at FROM \"{t}\" WHERE owner = ?1 AND expires_at > ?2"
         )
         .into(),
+        scan: format!(
+            "SELECT id FROM \"{t}\" WHERE id > ?1 AND expires_at > ?2 ORDER BY id LIMIT ?3"
+        )
+        .into(),
         // In batches: the rows of the owner's live sessions but the kept one, locked and
         // re-checked, so a session touched meanwhile is still ended (never skipped).
         delete_owned: format!(

@@ -58,7 +58,7 @@ pub use counting::{CountingStore, Failure, Op};
 pub use data::data;
 pub use harness::{Harness, StoreFuture};
 pub use legacy::LegacyRecord;
-pub use logs::{CapturedLogs, capture_logs};
+pub use logs::{CapturedLogs, capture_logs, capture_logs_and_spans};
 pub use names::unique_name;
 pub use ports::{free_cluster_port, free_port};
 pub use redis_server::RedisServer;

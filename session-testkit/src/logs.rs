@@ -4,6 +4,7 @@ use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::subscriber::DefaultGuard;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// Everything logged on this thread while it is alive, as plain text (no colours), at every
 /// level. Tasks spawned on a current-thread runtime run on this thread, so their logs are
@@ -22,11 +23,22 @@ impl std::fmt::Debug for CapturedLogs {
 
 /// Starts capturing this thread's logs; see [`CapturedLogs`].
 pub fn capture_logs() -> CapturedLogs {
+    capture(FmtSpan::NONE)
+}
+
+/// As [`capture_logs`], and every span too: a line when one opens (with all its fields) and
+/// one when it closes, so that a test sees everything a span could export.
+pub fn capture_logs_and_spans() -> CapturedLogs {
+    capture(FmtSpan::NEW | FmtSpan::CLOSE)
+}
+
+fn capture(spans: FmtSpan) -> CapturedLogs {
     let text = Arc::new(Mutex::new(Vec::new()));
     let sink = Sink(Arc::clone(&text));
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || sink.clone())
         .with_max_level(tracing::Level::TRACE)
+        .with_span_events(spans)
         .with_ansi(false)
         .finish();
     CapturedLogs {

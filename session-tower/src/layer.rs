@@ -8,6 +8,8 @@ use session_core::{Duration, IdsAtRest, SessionStore};
 use tower_layer::Layer;
 
 use crate::config::{Config, SameSite, validate_attribute, validate_name};
+use crate::hooks::Hooks;
+use crate::instrument::Instrumented;
 use crate::policy;
 use crate::shared::Shared;
 use crate::{KeyRing, LayerError, SessionMetrics, SessionService};
@@ -44,7 +46,7 @@ use crate::{KeyRing, LayerError, SessionMetrics, SessionService};
 /// ```
 #[derive(Clone)]
 pub struct SessionLayer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl SessionLayer {
@@ -66,9 +68,11 @@ impl SessionLayer {
     fn build(store: Arc<dyn SessionStore>, keys: Option<KeyRing>) -> Self {
         SessionLayer {
             shared: Arc::new(Shared {
-                store,
+                // Every operation gets a span and a latency sample (see `instrument.rs`).
+                store: Arc::new(Instrumented::new(store)),
                 config: Config::new(keys),
                 metrics: Arc::default(),
+                hooks: Hooks::default(),
             }),
         }
     }
@@ -81,6 +85,7 @@ impl SessionLayer {
                 store: Arc::clone(&self.shared.store),
                 config,
                 metrics: Arc::clone(&self.shared.metrics),
+                hooks: self.shared.hooks.clone(),
             }),
         }
     }

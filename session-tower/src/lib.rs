@@ -280,6 +280,18 @@
 //! not a `T`) is neither: the handler gets [`SessionError::Value`] (a `500` if it propagates it)
 //! and the session stays as it is.
 //!
+//! # Observability
+//!
+//! Every layer wraps its store in [`Instrumented`]: each store operation runs in a
+//! `session_store` span with OpenTelemetry's `db.system`, `db.operation.name` and
+//! `server.address` / `server.port`, and is timed into a histogram. Session events (loaded,
+//! missed, created, renewed, regenerated, destroyed, expired on read, decode failures, write
+//! conflicts, store errors by kind) are counted through the [`metrics`](::metrics) facade; the
+//! names and labels are listed in the [`metrics`] module. With no recorder installed the
+//! counters cost nothing but a no-op call. [`SessionLayer::with_hook`] hears the lifecycle
+//! events ([`SessionEvent`]) with the session's owner, never its id. No span, log line, metric
+//! or event carries a session id or session data.
+//!
 //! # Features
 //!
 //! | feature | enables |
@@ -293,10 +305,12 @@ mod error;
 mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
+mod hooks;
+mod instrument;
 mod keys;
 mod layer;
 mod merge;
-mod metrics;
+pub mod metrics;
 mod plan;
 mod policy;
 mod service;
@@ -310,9 +324,11 @@ pub use config::{
 pub use error::{LayerError, SessionError};
 #[cfg(feature = "axum")]
 pub use extract::MissingSessionLayer;
+pub use hooks::SessionEvent;
+pub use instrument::Instrumented;
 pub use keys::{KeyRing, MIN_KEY_BYTES};
 pub use layer::SessionLayer;
-pub use metrics::SessionMetrics;
+pub use metrics::{SessionMetrics, describe_metrics};
 pub use service::SessionService;
 pub use session::{Session, SessionInfo};
 pub use session_core::{Duration, IdsAtRest, SessionData};

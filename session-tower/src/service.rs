@@ -14,9 +14,9 @@ use tower_service::Service;
 
 use crate::cookie::{self, Incoming};
 use crate::error::status_for;
-use crate::plan;
 use crate::shared::Shared;
 use crate::{Session, SessionMetrics};
+use crate::{hooks, plan};
 
 /// The [`Service`] a [`SessionLayer`](crate::SessionLayer) wraps around an inner service.
 #[derive(Clone)]
@@ -85,10 +85,12 @@ where
                 Err(status) => return Ok(error_response(status)),
             };
             match plan::apply(&plan, &*shared.store, &shared.config, now).await {
-                Ok(Some(cookie)) => {
-                    response.headers_mut().append(SET_COOKIE, cookie);
+                Ok(cookie) => {
+                    hooks::after_save(&shared, &state, &plan, cookie.is_some());
+                    if let Some(cookie) = cookie {
+                        response.headers_mut().append(SET_COOKIE, cookie);
+                    }
                 }
-                Ok(None) => {}
                 Err(e) => {
                     shared.metrics.store_error();
                     let status = status_for(&e);

@@ -10,12 +10,14 @@ use serde_json::Value;
 use session_core::{SessionData, WriteOutcome, now_ms};
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::SessionError;
 use crate::cookie::Incoming;
 use crate::error::status_for;
+use crate::hooks::owner_of;
+use crate::metrics::{self, count};
 use crate::plan::{SAVE_ATTEMPTS, back_off};
 use crate::shared::Shared;
 use crate::state::State;
+use crate::{SessionError, SessionEvent};
 
 mod owners;
 pub use owners::SessionInfo;
@@ -77,13 +79,25 @@ impl Session {
                     // Over by the absolute lifetime configured now (the store already refuses
                     // records past the end they carry): gone, and its record with it.
                     tracing::debug!("session past its absolute lifetime treated as no session");
+                    shared.hooks.emit(&SessionEvent::ExpiredOnRead {
+                        owner: owner_of(&loaded.data),
+                    });
                     state.obsolete.push(key);
                 }
                 Ok(Some(loaded)) => {
+                    count(metrics::LOADED);
                     state.found(loaded.data, loaded.version, config.rolling);
                     return Ok(state);
                 }
-                Ok(None) => {}
+                Ok(None) => match state.incoming {
+                    // The cookie says its session was over: expired, not merely unknown.
+                    Incoming::Valid { expires_at, .. } if expires_at <= now_ms() => {
+                        shared
+                            .hooks
+                            .emit(&SessionEvent::ExpiredOnRead { owner: None });
+                    }
+                    _ => count(metrics::MISSED),
+                },
                 Err(e) if e.is_decode() => {
                     shared.metrics.decode_error();
                     tracing::warn!(
@@ -283,7 +297,9 @@ impl Session {
     /// Using the session again in the same request starts a new, empty one with a fresh id.
     pub async fn destroy(&self) {
         let mut state = self.inner.state.lock().await;
-        state.restart(SessionData::new());
+        state.restart_with(SessionData::new(), |owner| SessionEvent::Destroyed {
+            owner,
+        });
     }
 
     /// Gives the session a fresh id, keeping its data: the record under the old id is destroyed
@@ -297,7 +313,7 @@ impl Session {
     pub async fn regenerate(&self) -> Result<(), SessionError> {
         let mut state = self.loaded().await?;
         let data = state.data.take().unwrap_or_default();
-        state.restart(data);
+        state.restart_with(data, |owner| SessionEvent::Regenerated { owner });
         Ok(())
     }
 
@@ -320,7 +336,9 @@ impl Session {
     /// handler. Costs no store I/O before then.
     pub async fn regenerate_empty(&self) {
         let mut state = self.inner.state.lock().await;
-        state.restart(SessionData::new());
+        state.restart_with(SessionData::new(), |owner| SessionEvent::Regenerated {
+            owner,
+        });
     }
 }
 

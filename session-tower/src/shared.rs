@@ -8,9 +8,12 @@ use session_core::SessionStore;
 
 use crate::SessionMetrics;
 use crate::config::Config;
+use crate::hooks::Hooks;
 
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) config: Config,
     pub(crate) metrics: Arc<SessionMetrics>,
+    pub(crate) hooks: Hooks,
 }

@@ -2,10 +2,12 @@
 //! [plan](crate::plan).
 
 use http::StatusCode;
-use session_core::{LIFETIME_FIELD, Lifetime, SessionData, SessionKey, Version};
+use session_core::{LIFETIME_FIELD, Lifetime, Owner, SessionData, SessionKey, Version};
 
+use crate::SessionEvent;
 use crate::config::Config;
 use crate::cookie::Incoming;
+use crate::hooks::owner_of;
 use crate::merge::Changes;
 
 #[derive(Debug)]
@@ -28,6 +30,8 @@ pub(crate) struct State {
     pub(crate) obsolete: Vec<SessionKey>,
     /// A store failure while loading; the middleware answers with this status.
     pub(crate) failed: Option<StatusCode>,
+    /// Regenerations and destructions, told to the hooks once the plan was carried out.
+    pub(crate) events: Vec<SessionEvent>,
 }
 
 impl State {
@@ -46,6 +50,7 @@ impl State {
             rolled: false,
             obsolete: Vec::new(),
             failed: None,
+            events: Vec::new(),
         }
     }
 
@@ -100,6 +105,25 @@ impl State {
         self.data = Some(data);
         self.original = None;
         self.rolled = false;
+    }
+
+    /// `restart`, telling the hooks `event(owner)` after the handler when a stored session was
+    /// given up (loaded, or named by a cookie and not loaded); `owner` is the one of the data as
+    /// loaded.
+    pub(crate) fn restart_with(
+        &mut self,
+        data: SessionData,
+        event: fn(Option<Owner>) -> SessionEvent,
+    ) {
+        let stored = match &self.original {
+            Some(_) => true,
+            None => self.data.is_none() && matches!(self.incoming, Incoming::Valid { .. }),
+        };
+        let owner = self.original.as_ref().and_then(owner_of);
+        self.restart(data);
+        if stored {
+            self.events.push(event(owner));
+        }
     }
 
     /// Before the end-of-request plan: gives a session about to be saved the absolute lifetime
