@@ -36,7 +36,7 @@ pub enum Backend {
     Redis {
         /// The server URL as the `redis` crate takes it (our options removed).
         url: Secret,
-        /// Key prefix (`prefix=`); `None` keeps `sess:`.
+        /// Key prefix (`prefix=`); `None` keeps the default (`rsess:` native, the Node store's default with `format=`).
         prefix: Option<String>,
     },
     /// `redis+cluster://host1:port1,host2:port2/` or `rediss+cluster://…`: a Redis Cluster,
@@ -44,7 +44,7 @@ pub enum Backend {
     RedisCluster {
         /// One URL per seed node, credentials included.
         nodes: Vec<Secret>,
-        /// Key prefix (`prefix=`); `None` keeps `sess:`.
+        /// Key prefix (`prefix=`); `None` keeps the default (`rsess:` native, the Node store's default with `format=`).
         prefix: Option<String>,
     },
     /// `redis+sentinel://host1:26379,host2:26379/mymaster[/db]` or `rediss+sentinel://…`: the
@@ -58,7 +58,7 @@ pub enum Backend {
         /// The data nodes' credentials, database and driver options, as a URL whose host (the
         /// first sentinel's) is not used.
         node: Secret,
-        /// Key prefix (`prefix=`); `None` keeps `sess:`.
+        /// Key prefix (`prefix=`); `None` keeps the default (`rsess:` native, the Node store's default with `format=`).
         prefix: Option<String>,
     },
     /// `mongodb://…/database?collection=sessions` or `mongodb+srv://…`.

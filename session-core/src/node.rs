@@ -21,7 +21,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::{DecodeError, SessionData};
+use sha2::{Digest, Sha256};
+
+use crate::{DecodeError, Error, SessionData, Version};
 
 /// koa-session's extra time on the store's TTL: the store keeps a record 10 s longer than the
 /// cookie lives.
@@ -40,6 +42,26 @@ pub enum NodeFormat {
     Koa,
     /// express-session 1.19 (a `cookie` object first).
     Express,
+}
+
+/// The [`Version`] of a Node record: Node records carry none, so it is derived from the stored
+/// bytes (the first 8 bytes of their SHA-256, never [`Version::LEGACY`]). A conditional write
+/// compares the record's current bytes with the ones it read.
+pub fn version_of(bytes: &[u8]) -> Version {
+    let digest = Sha256::digest(bytes);
+    let mut first = [0_u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    Version::from_u64(u64::from_be_bytes(first).max(1))
+}
+
+/// The error a Node-format store answers for the owner index (`list_owned`, `destroy_owned`):
+/// Node records have no owner index.
+pub fn no_owner_index(backend: &'static str) -> Error {
+    Error::Config {
+        backend,
+        message: "a Node-format store keeps no owner index (list_owned / destroy_owned)".into(),
+        source: None,
+    }
 }
 
 fn object(bytes: &[u8]) -> Result<Map<String, Value>, DecodeError> {
