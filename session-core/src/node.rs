@@ -215,6 +215,21 @@ pub fn iso_ms(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
 }
 
+/// An HTTP date as Node writes cookie expiries (`Date.prototype.toUTCString()`):
+/// `Tue, 24 Nov 2026 10:09:12 GMT`, seconds truncated.
+pub fn http_date(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000) / 1000);
+    let (y, m, d) = civil_from_days(days);
+    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
+    let (h, min, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{weekday}, {d:02} {month} {y:04} {h:02}:{min:02}:{s:02} GMT")
+}
+
 /// Parses what [`iso_ms`] writes (also without milliseconds); `None` for anything else.
 pub fn parse_iso_ms(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -352,5 +367,10 @@ mod tests {
         );
         assert_eq!(parse_iso_ms("2026-13-24T10:08:12Z"), None);
         assert_eq!(parse_iso_ms("garbage"), None);
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            http_date(parse_iso_ms("2026-11-24T10:09:12.752Z").unwrap()),
+            "Tue, 24 Nov 2026 10:09:12 GMT"
+        );
     }
 }

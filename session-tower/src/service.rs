@@ -85,10 +85,11 @@ where
                 Err(status) => return Ok(error_response(status)),
             };
             match plan::apply(&plan, &*shared.store, &shared.config, now).await {
-                Ok(Some(cookie)) => {
-                    response.headers_mut().append(SET_COOKIE, cookie);
+                Ok(cookies) => {
+                    for cookie in cookies {
+                        response.headers_mut().append(SET_COOKIE, cookie);
+                    }
                 }
-                Ok(None) => {}
                 Err(e) => {
                     shared.metrics.store_error();
                     let status = status_for(&e);
