@@ -394,7 +394,7 @@ async fn run(mut pair: Pair) {
             assert_eq!(user(&r.body), Some("frank"));
             assert_eq!((n.set_cookies.len(), r.set_cookies.len()), (0, 0));
             let n = on_node.call("GET", &format!("{}/set?key=n&value=1", node2.base)).await;
-            let r = on_rust.call("GET", &format!("{rust2}/set?key=n&value=1")).await;
+            let r = on_rust.call("GET", &format!("{rust2}/set?key=n&value=2")).await;
             let value = |c: &[String]| c[0].split(';').next().unwrap().to_owned();
             assert_eq!(value(&r.set_cookies), value(&n.set_cookies));
         }
