@@ -183,8 +183,18 @@ fn user(body: &Value) -> Option<&str> {
 /// The store-side view of one pair: the raw record of a session id and how to expire it.
 struct Backend {
     style: CookieStyle,
-    redis: redis::aio::MultiplexedConnection,
-    prefix: String,
+    kind: Kind,
+}
+
+enum Kind {
+    Redis {
+        conn: redis::aio::MultiplexedConnection,
+        prefix: String,
+    },
+    MySql {
+        pool: sqlx::MySqlPool,
+        table: String,
+    },
 }
 
 impl Backend {
@@ -200,63 +210,109 @@ impl Backend {
         }
     }
 
-    fn key(&self, id: &str) -> String {
-        format!("{}{id}", self.prefix)
-    }
-
     async fn raw(&mut self, id: &str) -> Option<String> {
-        redis::cmd("GET")
-            .arg(self.key(id))
-            .query_async(&mut self.redis)
+        match &mut self.kind {
+            Kind::Redis { conn, prefix } => redis::cmd("GET")
+                .arg(format!("{prefix}{id}"))
+                .query_async(conn)
+                .await
+                .unwrap(),
+            Kind::MySql { pool, table } => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT data FROM `{table}` WHERE session_id = ?"
+            )))
+            .bind(id)
+            .fetch_optional(&*pool)
             .await
-            .unwrap()
+            .unwrap(),
+        }
     }
 
+    /// Seconds the store keeps the record.
     async fn ttl(&mut self, id: &str) -> i64 {
-        redis::cmd("TTL")
-            .arg(self.key(id))
-            .query_async(&mut self.redis)
-            .await
-            .unwrap()
-    }
-
-    /// Makes the record dead the way its Node store judges it: koa's `_expire` in the past (the
-    /// key stays), connect-redis's TTL run out.
-    async fn expire(&mut self, id: &str) {
-        match self.style {
-            CookieStyle::Koa => {
-                let raw = self.raw(id).await.unwrap();
-                let mut v: Value = serde_json::from_str(&raw).unwrap();
-                v["_expire"] = Value::from(1000);
-                let _: () = redis::cmd("SET")
-                    .arg(self.key(id))
-                    .arg(v.to_string())
-                    .arg("KEEPTTL")
-                    .query_async(&mut self.redis)
-                    .await
-                    .unwrap();
-            }
-            CookieStyle::Express => {
-                let _: i64 = redis::cmd("PEXPIRE")
-                    .arg(self.key(id))
-                    .arg(1)
-                    .query_async(&mut self.redis)
-                    .await
-                    .unwrap();
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        match &mut self.kind {
+            Kind::Redis { conn, prefix } => redis::cmd("TTL")
+                .arg(format!("{prefix}{id}"))
+                .query_async(conn)
+                .await
+                .unwrap(),
+            Kind::MySql { pool, table } => {
+                let expires: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT CAST(expires AS SIGNED) FROM `{table}` WHERE session_id = ?"
+                )))
+                .bind(id)
+                .fetch_one(&*pool)
+                .await
+                .unwrap();
+                expires - session_core::now_ms() / 1000
             }
         }
     }
 
+    /// Makes the record dead the way its Node store judges it: koa's `_expire` in the past (the
+    /// key stays), connect-redis's TTL run out, express-mysql-session's `expires` in the past
+    /// (the row stays).
+    async fn expire(&mut self, id: &str) {
+        let koa = self.style == CookieStyle::Koa;
+        match &mut self.kind {
+            Kind::Redis { conn, prefix } if koa => {
+                let key = format!("{prefix}{id}");
+                let raw: String = redis::cmd("GET").arg(&key).query_async(conn).await.unwrap();
+                let mut v: Value = serde_json::from_str(&raw).unwrap();
+                v["_expire"] = Value::from(1000);
+                let _: () = redis::cmd("SET")
+                    .arg(key)
+                    .arg(v.to_string())
+                    .arg("KEEPTTL")
+                    .query_async(conn)
+                    .await
+                    .unwrap();
+            }
+            Kind::Redis { conn, prefix } => {
+                let _: i64 = redis::cmd("PEXPIRE")
+                    .arg(format!("{prefix}{id}"))
+                    .arg(1)
+                    .query_async(conn)
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Kind::MySql { pool, table } => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE `{table}` SET expires = ? WHERE session_id = ?"
+                )))
+                .bind(session_core::now_ms() / 1000 - 5)
+                .bind(id)
+                .execute(&*pool)
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    /// Replaces the stored record with `bytes`.
     async fn put(&mut self, id: &str, bytes: &str) {
-        let _: () = redis::cmd("SET")
-            .arg(self.key(id))
-            .arg(bytes)
-            .arg("EX")
-            .arg(600)
-            .query_async(&mut self.redis)
-            .await
-            .unwrap();
+        match &mut self.kind {
+            Kind::Redis { conn, prefix } => {
+                let _: () = redis::cmd("SET")
+                    .arg(format!("{prefix}{id}"))
+                    .arg(bytes)
+                    .arg("EX")
+                    .arg(600)
+                    .query_async(conn)
+                    .await
+                    .unwrap();
+            }
+            Kind::MySql { pool, table } => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE `{table}` SET data = ? WHERE session_id = ?"
+                )))
+                .bind(bytes)
+                .bind(id)
+                .execute(&*pool)
+                .await
+                .unwrap();
+            }
+        }
     }
 }
 
@@ -283,7 +339,11 @@ struct Pair {
 
 impl Pair {
     async fn node(&self, keys: &str) -> Option<NodeApp> {
-        let mut env: Vec<(&str, &str)> = self.node_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = self
+            .node_env
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
         env.push(("KEYS", keys));
         node_app(&env).await
     }
@@ -294,7 +354,9 @@ impl Pair {
 }
 
 async fn run(mut pair: Pair) {
-    let Some(node) = pair.node(K1).await else { return };
+    let Some(node) = pair.node(K1).await else {
+        return;
+    };
     let rust = pair.rust(K1).await;
     let (node, rust) = (node.base.clone(), rust);
 
@@ -303,20 +365,27 @@ async fn run(mut pair: Pair) {
     let a = jar.call("POST", &format!("{node}/login?user=alice")).await;
     assert_eq!(a.status, 200);
     assert_eq!(user(&jar.me(&rust).await), Some("alice"));
-    let a = jar.call("GET", &format!("{rust}/set?key=count&value=5")).await;
+    let a = jar
+        .call("GET", &format!("{rust}/set?key=count&value=5"))
+        .await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(jar.me(&node).await["count"], 5);
     let id = pair.backend.id(&jar);
     let a = jar.call("POST", &format!("{rust}/logout")).await;
     assert_eq!(a.status, 200);
-    assert_eq!(pair.backend.raw(&id).await, None, "Rust's logout left the record");
+    assert_eq!(
+        pair.backend.raw(&id).await,
+        None,
+        "Rust's logout left the record"
+    );
     assert_eq!(user(&jar.me(&node).await), None);
 
     // The same starting from Rust.
     let mut jar = Jar::default();
     jar.call("POST", &format!("{rust}/login?user=bob")).await;
     assert_eq!(user(&jar.me(&node).await), Some("bob"));
-    jar.call("GET", &format!("{node}/set?key=count&value=7")).await;
+    jar.call("GET", &format!("{node}/set?key=count&value=7"))
+        .await;
     assert_eq!(jar.me(&rust).await["count"], 7);
     let id = pair.backend.id(&jar);
     jar.call("POST", &format!("{node}/logout")).await;
@@ -346,9 +415,12 @@ async fn run(mut pair: Pair) {
     assert_eq!(user(&good.clone().me(&rust).await), Some("carol"));
 
     // A cookie signed with a retired key: both see no session.
-    let Some(retired) = pair.node("interop-retired-key").await else { return };
+    let Some(retired) = pair.node("interop-retired-key").await else {
+        return;
+    };
     let mut old = Jar::default();
-    old.call("POST", &format!("{}/login?user=mallory", retired.base)).await;
+    old.call("POST", &format!("{}/login?user=mallory", retired.base))
+        .await;
     assert_eq!(user(&old.clone().me(&retired.base).await), Some("mallory"));
     assert_eq!(user(&old.clone().me(&node).await), None);
     assert_eq!(user(&old.clone().me(&rust).await), None);
@@ -365,7 +437,9 @@ async fn run(mut pair: Pair) {
     let mut jar = Jar::default();
     jar.call("POST", &format!("{node}/login?user=erin")).await;
     let id = pair.backend.id(&jar);
-    pair.backend.put(&id, "ss1:1999999999999.{\"user\":\"erin\"}").await;
+    pair.backend
+        .put(&id, "ss1:1999999999999.{\"user\":\"erin\"}")
+        .await;
     assert_eq!(user(&jar.me(&rust).await), None);
 
     // Key rotation on the Node side (new key first, old kept): old cookies accepted, re-signed
@@ -373,7 +447,9 @@ async fn run(mut pair: Pair) {
     let mut jar = Jar::default();
     jar.call("POST", &format!("{node}/login?user=frank")).await;
     let rotated = format!("{K2},{K1}");
-    let Some(node2) = pair.node(&rotated).await else { return };
+    let Some(node2) = pair.node(&rotated).await else {
+        return;
+    };
     let rust2 = pair.rust(&rotated).await;
     let (mut on_node, mut on_rust) = (jar.clone(), jar.clone());
     match pair.style {
@@ -393,8 +469,12 @@ async fn run(mut pair: Pair) {
             assert_eq!(user(&n.body), Some("frank"));
             assert_eq!(user(&r.body), Some("frank"));
             assert_eq!((n.set_cookies.len(), r.set_cookies.len()), (0, 0));
-            let n = on_node.call("GET", &format!("{}/set?key=n&value=1", node2.base)).await;
-            let r = on_rust.call("GET", &format!("{rust2}/set?key=n&value=2")).await;
+            let n = on_node
+                .call("GET", &format!("{}/set?key=n&value=1", node2.base))
+                .await;
+            let r = on_rust
+                .call("GET", &format!("{rust2}/set?key=n&value=2"))
+                .await;
             let value = |c: &[String]| c[0].split(';').next().unwrap().to_owned();
             assert_eq!(value(&r.set_cookies), value(&n.set_cookies));
         }
@@ -410,7 +490,8 @@ async fn run(mut pair: Pair) {
     for base in [&node, &rust] {
         let mut jar = Jar::default();
         jar.call("POST", &format!("{base}/login?user=dana")).await;
-        jar.call("GET", &format!("{base}/set?key=count&value=2")).await;
+        jar.call("GET", &format!("{base}/set?key=count&value=2"))
+            .await;
         let id = pair.backend.id(&jar);
         let raw = pair.backend.raw(&id).await.unwrap();
         records.push((normalized(&raw), pair.backend.ttl(&id).await));
@@ -433,8 +514,10 @@ async fn redis_backend(style: CookieStyle, prefix: &str) -> Option<(Backend, Red
     Some((
         Backend {
             style,
-            redis: conn,
-            prefix: prefix.to_owned(),
+            kind: Kind::Redis {
+                conn,
+                prefix: prefix.to_owned(),
+            },
         },
         store,
     ))
@@ -442,7 +525,9 @@ async fn redis_backend(style: CookieStyle, prefix: &str) -> Option<(Backend, Red
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn koa_and_koa_redis() {
-    let Some((backend, store)) = redis_backend(CookieStyle::Koa, "").await else { return };
+    let Some((backend, store)) = redis_backend(CookieStyle::Koa, "").await else {
+        return;
+    };
     let store = NodeRedisStore::new(&store, NodeFormat::Koa);
     run(Pair {
         style: CookieStyle::Koa,
@@ -460,7 +545,9 @@ async fn koa_and_koa_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn express_and_connect_redis() {
     let prefix = format!("{}:", unique_name("node_express"));
-    let Some((backend, store)) = redis_backend(CookieStyle::Express, &prefix).await else { return };
+    let Some((backend, store)) = redis_backend(CookieStyle::Express, &prefix).await else {
+        return;
+    };
     let store = NodeRedisStore::new(&store, NodeFormat::Express).with_prefix(&prefix);
     run(Pair {
         style: CookieStyle::Express,
@@ -474,4 +561,45 @@ async fn express_and_connect_redis() {
         store: Arc::new(store),
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn express_and_express_mysql_session() {
+    let url = session_testkit::mysql_url();
+    let table = unique_name("node_express");
+    let store = match session_mysql::MySqlStore::connect(&url).await {
+        Ok(store) => store,
+        Err(e) => {
+            session_testkit::unreachable("mysql", &url, &e);
+            return;
+        }
+    };
+    let store = session_mysql::ExpressMySqlStore::new(&store)
+        .with_table_name(&table)
+        .unwrap();
+    // The Node store creates the table; so does ours (the same statement twice is harmless).
+    store.migrate().await.unwrap();
+    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+    run(Pair {
+        style: CookieStyle::Express,
+        node_env: vec![
+            ("STYLE", "express".into()),
+            ("STORE", "mysql".into()),
+            ("STORE_URL", url.clone()),
+            ("TABLE", table.clone()),
+        ],
+        backend: Backend {
+            style: CookieStyle::Express,
+            kind: Kind::MySql {
+                pool: pool.clone(),
+                table: table.clone(),
+            },
+        },
+        store: Arc::new(store),
+    })
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE `{table}`")))
+        .execute(&pool)
+        .await
+        .unwrap();
 }
