@@ -52,6 +52,7 @@ async function expressStore(session) {
     const MongoStore = require('connect-mongo').default || require('connect-mongo').MongoStore;
     return MongoStore.create({
       mongoUrl: env.STORE_URL,
+      dbName: env.DB || undefined,
       collectionName: env.COLLECTION || 'sessions',
       stringify: env.STRINGIFY !== '0',
       touchAfter: Number(env.TOUCH_AFTER || 0),

@@ -1,5 +1,6 @@
 //! Issue 16: sessions shared with running Koa and Express apps. For each pair (koa-session 7 +
-//! koa-redis 4; express-session 1.19 + connect-redis 10), the real Node app
+//! koa-redis 4; express-session 1.19 with connect-redis 10, connect-mongo 6 and
+//! express-mysql-session 3), the real Node app
 //! (`integration-tests/node/app.js`, installed by `npm ci` in scripts/test.sh) and a Rust app
 //! (session-tower in the matching cookie style over the matching Node-format store) run side by
 //! side against the same server; each logs in, changes, logs out what the other sees.
@@ -195,6 +196,18 @@ enum Kind {
         pool: sqlx::MySqlPool,
         table: String,
     },
+    Mongo {
+        coll: mongodb::Collection<mongodb::bson::Document>,
+    },
+}
+
+async fn mongo_doc(
+    coll: &mongodb::Collection<mongodb::bson::Document>,
+    id: &str,
+) -> Option<mongodb::bson::Document> {
+    coll.find_one(mongodb::bson::doc! { "_id": id })
+        .await
+        .unwrap()
 }
 
 impl Backend {
@@ -224,6 +237,9 @@ impl Backend {
             .fetch_optional(&*pool)
             .await
             .unwrap(),
+            Kind::Mongo { coll } => mongo_doc(coll, id)
+                .await
+                .map(|d| d.get_str("session").unwrap().to_owned()),
         }
     }
 
@@ -245,12 +261,18 @@ impl Backend {
                 .unwrap();
                 expires - session_core::now_ms() / 1000
             }
+            Kind::Mongo { coll } => {
+                let d = mongo_doc(coll, id).await.unwrap();
+                let expires = d.get_datetime("expires").unwrap().timestamp_millis();
+                (expires - session_core::now_ms()) / 1000
+            }
         }
     }
 
     /// Makes the record dead the way its Node store judges it: koa's `_expire` in the past (the
     /// key stays), connect-redis's TTL run out, express-mysql-session's `expires` in the past
-    /// (the row stays).
+    /// (the row stays), connect-mongo's `expires` in the past (the document stays until the TTL
+    /// monitor runs).
     async fn expire(&mut self, id: &str) {
         let koa = self.style == CookieStyle::Koa;
         match &mut self.kind {
@@ -286,6 +308,15 @@ impl Backend {
                 .await
                 .unwrap();
             }
+            Kind::Mongo { coll } => {
+                let past = mongodb::bson::DateTime::from_millis(session_core::now_ms() - 5000);
+                coll.update_one(
+                    mongodb::bson::doc! { "_id": id },
+                    mongodb::bson::doc! { "$set": { "expires": past } },
+                )
+                .await
+                .unwrap();
+            }
         }
     }
 
@@ -309,6 +340,14 @@ impl Backend {
                 .bind(bytes)
                 .bind(id)
                 .execute(&*pool)
+                .await
+                .unwrap();
+            }
+            Kind::Mongo { coll } => {
+                coll.update_one(
+                    mongodb::bson::doc! { "_id": id },
+                    mongodb::bson::doc! { "$set": { "session": bytes } },
+                )
                 .await
                 .unwrap();
             }
@@ -602,4 +641,45 @@ async fn express_and_express_mysql_session() {
         .execute(&pool)
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn express_and_connect_mongo() {
+    let url = session_testkit::mongodb_url();
+    let collection = unique_name("node_express");
+    let client = match mongodb::Client::with_uri_str(&url).await {
+        Ok(client) => client,
+        Err(e) => {
+            session_testkit::unreachable("mongo", &url, &e);
+            return;
+        }
+    };
+    let database = client.database("test");
+    let store = match session_mongo::ConnectMongoStore::new(&database, &collection).await {
+        Ok(store) => store,
+        Err(e) => {
+            session_testkit::unreachable("mongo", &url, &e);
+            return;
+        }
+    };
+    let coll = database.collection::<mongodb::bson::Document>(&collection);
+    run(Pair {
+        style: CookieStyle::Express,
+        node_env: vec![
+            ("STYLE", "express".into()),
+            ("STORE", "mongo".into()),
+            ("STORE_URL", url.clone()),
+            ("DB", "test".into()),
+            ("COLLECTION", collection.clone()),
+        ],
+        backend: Backend {
+            style: CookieStyle::Express,
+            kind: Kind::Mongo { coll: coll.clone() },
+        },
+        store: Arc::new(store),
+    })
+    .await;
+    let indexes = coll.list_index_names().await.unwrap();
+    assert!(indexes.iter().any(|i| i == "expires_1"), "{indexes:?}");
+    coll.drop().await.unwrap();
 }

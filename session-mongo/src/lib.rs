@@ -104,8 +104,10 @@ mod connect;
 mod document;
 mod error;
 mod index;
+mod node;
 mod store;
 
 pub use connect::MongoStoreBuilder;
 pub use mongodb;
+pub use node::{CONNECT_MONGO_COLLECTION, ConnectMongoStore};
 pub use store::{DEFAULT_COLLECTION, DEFAULT_TIMEOUT, MongoStore};
