@@ -58,7 +58,7 @@ mod error;
 mod redact;
 mod scheme;
 
-pub use config::{Backend, CommonOptions, StoreConfig};
+pub use config::{Backend, CommonOptions, StoreConfig, StoreFormat};
 pub use connect::{STORE_URL_ENV, config_from_env, connect, connect_from_env};
 pub use error::ConfigError;
 pub use redact::{Secret, redact_url};
