@@ -59,6 +59,10 @@ impl ConnectMongoStore {
     ///
     /// # Errors
     /// A driver error or [`Error::Timeout`](session_core::Error::Timeout).
+    // `background` is deprecated in the driver (servers since 4.2 ignore it), but connect-mongo
+    // still sends it, and a server that compares index options (SecantusDB does) rejects
+    // connect-mongo's `createIndex` when ours lacks it.
+    #[allow(deprecated)]
     pub async fn new(database: &mongodb::Database, collection: &str) -> Result<Self> {
         let collection = database.collection::<Document>(collection);
         let index = IndexModel::builder()
