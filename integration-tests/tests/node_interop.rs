@@ -5,6 +5,7 @@
 //! (session-tower in the matching cookie style over the matching Node-format store) run side by
 //! side against the same server; each logs in, changes, logs out what the other sees.
 //! Under CI=true a missing node, npm package or server fails the test.
+#![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

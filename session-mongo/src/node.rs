@@ -1,14 +1,4 @@
-//! [`ConnectMongoStore`]: sessions in connect-mongo 6's documents, so that a Rust service and a
-//! running Express app share them (issue 16; the session is express-session's JSON, see
-//! `session_core::node`).
-//!
-//! A document is `{_id: <id>, expires: Date, session: <JSON string>}` (connect-mongo's default
-//! `stringify: true`) or with `session` a sub-document whose `cookie.expires` is a Date
-//! (`stringify: false`, [`ConnectMongoStore::with_stringify`]); both are read. A document is live
-//! when it has no `expires` or `expires > now`, as connect-mongo's `get` filters; the collection
-//! gets connect-mongo's TTL index `expires_1` (`{expires: 1}`, `expireAfterSeconds: 0`). A touch
-//! sets `expires` (and `lastModified` with `touchAfter`, skipped while `lastModified` is younger
-//! than `touchAfter`) and leaves `session` as it is.
+//! ConnectMongoStore: a store in a Node format (see its documentation).
 
 use std::fmt;
 use std::time::Duration as StdDuration;
@@ -32,7 +22,19 @@ pub const CONNECT_MONGO_COLLECTION: &str = "sessions";
 /// connect-mongo's `ttl` for a cookie without expiry: 14 days, in ms.
 const DEFAULT_TTL_MS: i64 = 14 * 86_400_000;
 
-/// A session store on connect-mongo's collection. See the [module documentation](self).
+/// A session store on connect-mongo's collection.
+///
+/// [`ConnectMongoStore`]: sessions in connect-mongo 6's documents, so that a Rust service and a
+/// running Express app share them (issue 16; the session is express-session's JSON, see
+/// `session_core::node`).
+///
+/// A document is `{_id: <id>, expires: Date, session: <JSON string>}` (connect-mongo's default
+/// `stringify: true`) or with `session` a sub-document whose `cookie.expires` is a Date
+/// (`stringify: false`, [`ConnectMongoStore::with_stringify`]); both are read. A document is live
+/// when it has no `expires` or `expires > now`, as connect-mongo's `get` filters; the collection
+/// gets connect-mongo's TTL index `expires_1` (`{expires: 1}`, `expireAfterSeconds: 0`). A touch
+/// sets `expires` (and `lastModified` with `touchAfter`, skipped while `lastModified` is younger
+/// than `touchAfter`) and leaves `session` as it is.
 #[derive(Clone)]
 pub struct ConnectMongoStore {
     collection: Collection<Document>,

@@ -1,12 +1,4 @@
-//! [`ExpressMySqlStore`]: sessions in express-mysql-session 3's table, so that a Rust service
-//! and a running Express app share them (issue 16; the record is express-session's JSON, see
-//! `session_core::node`).
-//!
-//! The table is express-mysql-session's: `session_id VARCHAR(128)`, `expires INT UNSIGNED`
-//! (epoch **seconds**, `round(cookie.expires / 1000)`), `data MEDIUMTEXT` (utf8mb4_bin). A row is
-//! live while `expires >= round(now / 1000)`, as express-mysql-session judges it; a touch moves
-//! `expires` only and leaves `data` as it is. A `data` that is not express JSON (a native
-//! record) is unreadable: [`Error::Decode`](session_core::Error::Decode), no session.
+//! ExpressMySqlStore: a store in a Node format (see its documentation).
 
 use std::fmt;
 use std::time::Duration as StdDuration;
@@ -28,7 +20,17 @@ pub const EXPRESS_MYSQL_TABLE: &str = "sessions";
 /// express-mysql-session's `expiration` for a cookie without expiry: one day, in seconds.
 const DEFAULT_EXPIRATION_SECS: i64 = 86_400;
 
-/// A session store on express-mysql-session's table. See the [module documentation](self).
+/// A session store on express-mysql-session's table.
+///
+/// [`ExpressMySqlStore`]: sessions in express-mysql-session 3's table, so that a Rust service
+/// and a running Express app share them (issue 16; the record is express-session's JSON, see
+/// `session_core::node`).
+///
+/// The table is express-mysql-session's: `session_id VARCHAR(128)`, `expires INT UNSIGNED`
+/// (epoch **seconds**, `round(cookie.expires / 1000)`), `data MEDIUMTEXT` (utf8mb4_bin). A row is
+/// live while `expires >= round(now / 1000)`, as express-mysql-session judges it; a touch moves
+/// `expires` only and leaves `data` as it is. A `data` that is not express JSON (a native
+/// record) is unreadable: [`Error::Decode`](session_core::Error::Decode), no session.
 #[derive(Clone)]
 pub struct ExpressMySqlStore {
     pool: MySqlPool,

@@ -1,17 +1,4 @@
-//! [`NodeRedisStore`]: sessions in the records koa-redis 4 (koa-session 7) or connect-redis 10
-//! (express-session 1.19) keep in Redis, so that a Rust service and a running Koa or Express app
-//! share them (issue 16; the formats are in `session_core::node`).
-//!
-//! | | koa-redis ([`NodeFormat::Koa`]) | connect-redis ([`NodeFormat::Express`]) |
-//! |---|---|---|
-//! | key | the session key as it is (default prefix `""`) | `sess:` + key ([`CONNECT_REDIS_PREFIX`]) |
-//! | write | `SET key json EX ceil((max_age + 10 s) / 1 s)` (koa-redis's `SETEX`) | `SET key json EX ceil((cookie.expires − now) / 1 s)`, `DEL` when ≤ 0 |
-//! | expired | `_expire` < now, or no key | no key (the TTL is connect-redis's only check) |
-//! | touch | a rewrite with a new `_expire` (koa has no touch) | `EXPIRE key ceil(max_age / 1 s)`, the JSON untouched |
-//!
-//! A record in another format (a native `ss1:` record, an express record under a koa store)
-//! is unreadable: [`Error::Decode`], which the middleware counts and treats as no session.
-//! Conditional writes compare the record's bytes in a Lua script ([`session_core::node::version_of`]).
+//! NodeRedisStore: a store in a Node format (see its documentation).
 
 use std::fmt;
 use std::time::Duration as StdDuration;
@@ -43,7 +30,22 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 ";
 
-/// A session store on Redis in a Node store's format. See the [module documentation](self).
+/// A session store on Redis in a Node store's format.
+///
+/// [`NodeRedisStore`]: sessions in the records koa-redis 4 (koa-session 7) or connect-redis 10
+/// (express-session 1.19) keep in Redis, so that a Rust service and a running Koa or Express app
+/// share them (issue 16; the formats are in `session_core::node`).
+///
+/// | | koa-redis ([`NodeFormat::Koa`]) | connect-redis ([`NodeFormat::Express`]) |
+/// |---|---|---|
+/// | key | the session key as it is (default prefix `""`) | `sess:` + key ([`CONNECT_REDIS_PREFIX`]) |
+/// | write | `SET key json EX ceil((max_age + 10 s) / 1 s)` (koa-redis's `SETEX`) | `SET key json EX ceil((cookie.expires − now) / 1 s)`, `DEL` when ≤ 0 |
+/// | expired | `_expire` < now, or no key | no key (the TTL is connect-redis's only check) |
+/// | touch | a rewrite with a new `_expire` (koa has no touch) | `EXPIRE key ceil(max_age / 1 s)`, the JSON untouched |
+///
+/// A record in another format (a native `ss1:` record, an express record under a koa store)
+/// is unreadable: [`Error::Decode`](session_core::Error::Decode), which the middleware counts and treats as no session.
+/// Conditional writes compare the record's bytes in a Lua script ([`session_core::node::version_of`]).
 #[derive(Clone)]
 pub struct NodeRedisStore {
     conn: Connection,
