@@ -44,6 +44,21 @@ trap cleanup EXIT
 export PATH="$HOME/.cargo/bin:$PATH"
 source scripts/services.sh
 
+# The Koa and Express apps of the node_interop test (integration-tests/node): their pinned
+# packages from the committed package-lock.json. `npm ci` is skipped when node_modules already
+# matches the lock (npm writes its copy to node_modules/.package-lock.json).
+node_dir=integration-tests/node
+if command -v npm >/dev/null 2>&1; then
+  if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.package-lock.json" 2>/dev/null \
+      && ! (cd "$node_dir" && npm ls --depth=0 >/dev/null 2>&1 && [ "$node_dir/node_modules/.package-lock.json" -nt "$node_dir/package-lock.json" ]); then
+    echo "[test] npm ci in $node_dir" >&2
+    (cd "$node_dir" && npm ci --no-audit --no-fund >&2)
+  fi
+elif [ "${CI:-}" = true ]; then
+  echo "[test] npm is missing: the node_interop test needs Node 20 and npm" >&2
+  exit 1
+fi
+
 use_docker=0
 case "${SESSION_TEST_DOCKER:-auto}" in
   1) use_docker=1 ;;

@@ -9,6 +9,49 @@ use crate::ConfigError;
 use crate::redact::{Secret, redact_url};
 use crate::scheme::{self, memory, mongo, mysql, postgres, query, redis, sqlite};
 
+/// The record format a store reads and writes (`format=` in a store URL, issue 16).
+///
+/// | `format=` | backends | records |
+/// |---|---|---|
+/// | `native` (default) | all | this workspace's own records |
+/// | `koa` | Redis | koa-session 7 + koa-redis 4; default prefix none |
+/// | `express` | Redis, MongoDB, MySQL | express-session 1.19 with connect-redis 10 (default prefix `sess:`), connect-mongo 6 (default collection `sessions`), express-mysql-session 3 (default table `sessions`) |
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreFormat {
+    /// This workspace's own records.
+    #[default]
+    Native,
+    /// koa-session 7's records, as koa-redis 4 stores them.
+    Koa,
+    /// express-session 1.19's records, as connect-redis 10, connect-mongo 6 or
+    /// express-mysql-session 3 store them.
+    Express,
+}
+
+impl StoreFormat {
+    /// The `format=` value: `native`, `koa` or `express`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreFormat::Native => "native",
+            StoreFormat::Koa => "koa",
+            StoreFormat::Express => "express",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "native" => Ok(StoreFormat::Native),
+            "koa" => Ok(StoreFormat::Koa),
+            "express" => Ok(StoreFormat::Express),
+            _ => Err(ConfigError::invalid(
+                "format",
+                "expected native, koa or express",
+            )),
+        }
+    }
+}
+
 /// Options shared by the backends.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -20,6 +63,8 @@ pub struct CommonOptions {
     /// Maximum encoded record size in bytes (`max_record_bytes=`). `None` keeps
     /// [`DEFAULT_MAX_RECORD_BYTES`](session_core::DEFAULT_MAX_RECORD_BYTES).
     pub max_record_bytes: Option<usize>,
+    /// The record format (`format=`); [`StoreFormat::Native`] unless given.
+    pub format: StoreFormat,
 }
 
 /// The backend a [`StoreConfig`] selects, with its backend-specific settings. `Debug` shows URLs
@@ -36,7 +81,7 @@ pub enum Backend {
     Redis {
         /// The server URL as the `redis` crate takes it (our options removed).
         url: Secret,
-        /// Key prefix (`prefix=`); `None` keeps `sess:`.
+        /// Key prefix (`prefix=`); `None` keeps the default (`rsess:` native, the Node store's default with `format=`).
         prefix: Option<String>,
     },
     /// `redis+cluster://host1:port1,host2:port2/` or `rediss+cluster://…`: a Redis Cluster,
@@ -44,7 +89,7 @@ pub enum Backend {
     RedisCluster {
         /// One URL per seed node, credentials included.
         nodes: Vec<Secret>,
-        /// Key prefix (`prefix=`); `None` keeps `sess:`.
+        /// Key prefix (`prefix=`); `None` keeps the default (`rsess:` native, the Node store's default with `format=`).
         prefix: Option<String>,
     },
     /// `redis+sentinel://host1:26379,host2:26379/mymaster[/db]` or `rediss+sentinel://…`: the
@@ -58,7 +103,7 @@ pub enum Backend {
         /// The data nodes' credentials, database and driver options, as a URL whose host (the
         /// first sentinel's) is not used.
         node: Secret,
-        /// Key prefix (`prefix=`); `None` keeps `sess:`.
+        /// Key prefix (`prefix=`); `None` keeps the default (`rsess:` native, the Node store's default with `format=`).
         prefix: Option<String>,
     },
     /// `mongodb://…/database?collection=sessions` or `mongodb+srv://…`.
@@ -259,7 +304,31 @@ impl StoreConfig {
     /// feature is compiled in is checked by [`connect`](crate::connect), so a config file can be
     /// validated by a build that lacks the backend.
     pub fn from_url(s: &str) -> Result<Self, ConfigError> {
-        scheme::parse(s)
+        let config = scheme::parse(s)?;
+        config.check_format()?;
+        Ok(config)
+    }
+
+    /// Rejects a `format=` the backend cannot read and write.
+    fn check_format(&self) -> Result<(), ConfigError> {
+        let format = self.options.format;
+        let supported = format == StoreFormat::Native
+            || matches!(
+                self.backend,
+                Backend::Redis { .. }
+                    | Backend::RedisCluster { .. }
+                    | Backend::RedisSentinel { .. }
+            )
+            || (format == StoreFormat::Express
+                && matches!(self.backend, Backend::Mongo { .. } | Backend::MySql { .. }));
+        if supported {
+            Ok(())
+        } else {
+            Err(ConfigError::UnsupportedFormat {
+                backend: self.backend.name(),
+                format: format.name(),
+            })
+        }
     }
 
     pub(crate) fn new(backend: Backend, options: CommonOptions) -> Self {

@@ -39,6 +39,15 @@ pub enum ConfigError {
         /// The option's name.
         option: String,
     },
+    /// `format=` names a record format the backend cannot read and write (for example
+    /// `format=koa` on MySQL: koa-session's MySQL stores are not supported).
+    #[error("a {backend} session store cannot use the `{format}` record format")]
+    UnsupportedFormat {
+        /// The backend's name.
+        backend: &'static str,
+        /// The format asked for.
+        format: &'static str,
+    },
     /// An option every backend knows, but which the selected backend would ignore: `timeout_ms`
     /// on `memory://`, which does no I/O that could time out. Rejected so that a setting never
     /// silently does nothing.

@@ -14,7 +14,7 @@
 //! | backend | URL | backend options |
 //! |---|---|---|
 //! | memory | `memory://` | `max_bytes` (capacity, bytes) |
-//! | Redis | `redis://[user:pass@]host:port[/db]`, `rediss://…` | `prefix` (default `sess:`); driver: `protocol`, `db` |
+//! | Redis | `redis://[user:pass@]host:port[/db]`, `rediss://…` | `prefix` (default `rsess:`; `sess:` before issue 16); driver: `protocol`, `db` |
 //! | Redis Cluster | `redis+cluster://[user:pass@]host1:port1,host2:port2`, `rediss+cluster://…` | `prefix`; driver: `protocol` |
 //! | Redis Sentinel | `redis+sentinel://[user:pass@]sentinel1:26379,sentinel2:26379/master[/db]`, `rediss+sentinel://…` (userinfo and db: the data nodes') | `prefix`, `sentinel_username`, `sentinel_password`; driver: `protocol` |
 //! | MongoDB | `mongodb://…/database`, `mongodb+srv://…` | `collection` (default `sessions`), `database` (default: the URL's path, else `sessions`); every driver option passes through |
@@ -58,7 +58,7 @@ mod error;
 mod redact;
 mod scheme;
 
-pub use config::{Backend, CommonOptions, StoreConfig};
+pub use config::{Backend, CommonOptions, StoreConfig, StoreFormat};
 pub use connect::{STORE_URL_ENV, config_from_env, connect, connect_from_env};
 pub use error::ConfigError;
 pub use redact::{Secret, redact_url};

@@ -152,6 +152,7 @@ mod data;
 mod error;
 mod key;
 mod lifetime;
+pub mod node;
 mod owner;
 mod record;
 mod resolution;

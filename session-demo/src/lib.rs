@@ -38,6 +38,7 @@
 
 pub mod cors;
 pub mod metrics;
+pub mod node;
 mod page;
 mod routes;
 mod users;
@@ -50,6 +51,7 @@ use session_core::SessionStore;
 use session_tower::{Duration, KeyRing, SessionLayer};
 
 pub use cors::FrontEndOrigin;
+pub use node::NodeMode;
 pub use users::{DEFAULT_USER, Users};
 
 /// How the demo's sessions behave. [`DemoConfig::new`] gives the defaults; the fields are public
@@ -71,6 +73,8 @@ pub struct DemoConfig {
     /// The origin of a front end served elsewhere, allowed to call the API with credentials
     /// (see [`cors`]). Default `None`: the API answers no CORS requests.
     pub front_end_origin: Option<FrontEndOrigin>,
+    /// A Koa or Express app's cookie instead of the native one (see [`node`]). Default `None`.
+    pub node: Option<NodeMode>,
 }
 
 impl DemoConfig {
@@ -84,6 +88,7 @@ impl DemoConfig {
             renew: true,
             secure: false,
             front_end_origin: None,
+            node: None,
         }
     }
 }
@@ -97,7 +102,11 @@ pub fn session_layer(
     store: Arc<dyn SessionStore>,
     config: &DemoConfig,
 ) -> Result<SessionLayer, session_tower::LayerError> {
-    SessionLayer::new(store, config.keys.clone())
+    let layer = match &config.node {
+        Some(node) => SessionLayer::node(store, node.style, node.keys.clone(), &node.name),
+        None => SessionLayer::new(store, config.keys.clone()),
+    };
+    layer
         .with_max_age(config.max_age)?
         .with_rolling(config.rolling)
         .with_renew(config.renew)

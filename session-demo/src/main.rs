@@ -59,15 +59,25 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn run(cli: Cli) -> Result<(), BoxError> {
     // Before anything slow: a bad key is a start-up error, not a surprise after connecting.
-    let keys = keys(std::env::var_os(KEYS_ENV))?;
+    // In a Node-compatible mode SESSION_KEYS holds the Node app's keys, of any length.
+    let node = session_demo::NodeMode::from_env(std::env::var(KEYS_ENV).ok().as_deref())?;
+    let keys = match node {
+        Some(_) => keys(None)?,
+        None => keys(std::env::var_os(KEYS_ENV))?,
+    };
     let config = session_config::config_from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(cli, keys, config))
+    runtime.block_on(serve(cli, keys, node, config))
 }
 
-async fn serve(cli: Cli, keys: KeyRing, config: StoreConfig) -> Result<(), BoxError> {
+async fn serve(
+    cli: Cli,
+    keys: KeyRing,
+    node: Option<session_demo::NodeMode>,
+    config: StoreConfig,
+) -> Result<(), BoxError> {
     let port = cli.port;
     let store = open_store(&config).await?;
     let users = tokio::task::spawn_blocking(Users::demo).await??;
@@ -75,6 +85,7 @@ async fn serve(cli: Cli, keys: KeyRing, config: StoreConfig) -> Result<(), BoxEr
         store,
         DemoConfig {
             front_end_origin: cli.cors_origin,
+            node,
             ..DemoConfig::new(keys, users)
         },
     )?;

@@ -104,9 +104,11 @@ mod connect;
 mod document;
 mod error;
 mod index;
+mod node;
 mod scan;
 mod store;
 
 pub use connect::MongoStoreBuilder;
 pub use mongodb;
+pub use node::{CONNECT_MONGO_COLLECTION, ConnectMongoStore};
 pub use store::{DEFAULT_COLLECTION, DEFAULT_TIMEOUT, MongoStore};

@@ -91,12 +91,14 @@
 mod cleanup;
 mod connect;
 mod error;
+mod node;
 mod queries;
 mod scan;
 mod schema;
 mod store;
 
 pub use cleanup::{CleanupTask, MAX_CLEANUP_BATCH};
+pub use node::{EXPRESS_MYSQL_TABLE, ExpressMySqlStore};
 pub use schema::SCHEMA_SQL;
 pub use sqlx;
 pub use store::{DEFAULT_TABLE, DEFAULT_TIMEOUT, MEDIUMBLOB_MAX_BYTES, MySqlStore};

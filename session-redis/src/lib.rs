@@ -41,7 +41,7 @@
 //!
 //! | setting | default |
 //! |---|---|
-//! | [`with_prefix`](RedisStore::with_prefix) | [`DEFAULT_PREFIX`] (`"sess:"`) |
+//! | [`with_prefix`](RedisStore::with_prefix) | [`DEFAULT_PREFIX`] (`"rsess:"`; `"sess:"` before issue 16: set `prefix=sess:` to keep sessions written by older releases) |
 //! | [`with_timeout`](RedisStore::with_timeout) | [`DEFAULT_TIMEOUT`] (2 s per operation) |
 //! | [`with_max_record_bytes`](RedisStore::with_max_record_bytes) | [`DEFAULT_MAX_RECORD_BYTES`](session_core::DEFAULT_MAX_RECORD_BYTES) (1 MiB) |
 //!
@@ -147,10 +147,13 @@
 mod connect;
 mod connection;
 mod error;
+mod node;
 mod owners;
 mod scan;
 mod sentinel;
 mod store;
 
+pub use node::{CONNECT_REDIS_PREFIX, KOA_REDIS_PREFIX, NodeRedisStore};
 pub use redis;
+pub use session_core::node::NodeFormat;
 pub use store::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisStore};

@@ -13,8 +13,12 @@ use session_core::{
 use crate::connection::Connection;
 use crate::owners::{BUMP, EXTEND, OWNED_BATCH, WRITE_IF, WRITE_OWNED, owner_in, version_segment};
 
-/// Default key prefix: the Redis key of a session is `"sess:"` followed by the session key.
-pub const DEFAULT_PREFIX: &str = "sess:";
+/// Default key prefix: the Redis key of a session is `"rsess:"` followed by the session key.
+///
+/// Releases before issue 16 used `"sess:"`, connect-redis's default, so that the two read each
+/// other's records; upgrading users keep their sessions with `with_prefix("sess:")` (or
+/// `prefix=sess:` in a store URL).
+pub const DEFAULT_PREFIX: &str = "rsess:";
 
 /// Default per-operation timeout: 2 seconds.
 ///

@@ -67,6 +67,8 @@ pub(crate) struct Config {
     pub(crate) absolute_lifetime: Option<Duration>,
     /// The `Partitioned` attribute (CHIPS).
     pub(crate) partitioned: bool,
+    /// A Node app's cookie instead of the native one (issue 16, `node.rs`).
+    pub(crate) node: Option<crate::node::NodeCookie>,
 }
 
 impl Config {
@@ -86,6 +88,7 @@ impl Config {
             ids_at_rest: IdsAtRest::default(),
             absolute_lifetime: Some(DEFAULT_ABSOLUTE_LIFETIME),
             partitioned: false,
+            node: None,
         }
     }
 

@@ -44,6 +44,9 @@ pub(crate) enum Incoming {
 /// specific path planted its own cookie ("cookie tossing"); picking one would let the planter
 /// choose which session the victim uses. Exact repeats of one value are treated as one cookie.
 pub(crate) fn read(headers: &HeaderMap, config: &Config) -> Incoming {
+    if let Some(node) = &config.node {
+        return crate::node::read(headers, config, node);
+    }
     let mut found: Option<&[u8]> = None;
     for header in headers.get_all(COOKIE) {
         // Bytes, not `to_str`: another application's cookie may carry UTF-8, which must not

@@ -36,6 +36,19 @@ pub enum LayerError {
         /// `"Path"` or `"Domain"`.
         attribute: &'static str,
     },
+    /// A Node cookie style ([`SessionLayer::koa`](crate::SessionLayer::koa),
+    /// [`SessionLayer::express`](crate::SessionLayer::express)) with ids hashed at rest: the Node
+    /// app looks records up under the plain id.
+    #[error(
+        "a Koa or Express cookie needs IdsAtRest::Plain: the Node app looks records up under the plain id"
+    )]
+    NodeCookieNeedsPlainIds,
+    /// A Node cookie style with an absolute lifetime: its `$lifetime` field would be injected
+    /// into records the Node app reads.
+    #[error(
+        "a Koa or Express cookie cannot have an absolute lifetime: it would write $lifetime into the Node app's records"
+    )]
+    NodeCookieForbidsAbsoluteLifetime,
     /// The cookie name starts with `__Secure-` or `__Host-` (in any letter case, as browsers
     /// compare it) but the cookie is not `Secure`: browsers refuse to store it.
     #[error("a cookie named {prefix}… must be Secure (with_secure(true))")]

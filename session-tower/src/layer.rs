@@ -77,6 +77,11 @@ impl SessionLayer {
         }
     }
 
+    /// [`config`](Self::config) for the other modules of the crate (the Node constructors).
+    pub(crate) fn with_config(self, f: impl FnOnce(&mut Config)) -> Self {
+        self.config(f)
+    }
+
     fn config(self, f: impl FnOnce(&mut Config)) -> Self {
         let mut config = self.shared.config.clone();
         f(&mut config);

@@ -256,7 +256,7 @@ pub(crate) async fn apply(
     store: &dyn SessionStore,
     config: &Config,
     now: i64,
-) -> Result<Option<HeaderValue>, session_core::Error> {
+) -> Result<Vec<HeaderValue>, session_core::Error> {
     for old in plan.destroy {
         store.destroy(&config.at_rest(old)).await?;
     }
@@ -282,12 +282,16 @@ pub(crate) async fn apply(
     if !found {
         tracing::debug!("session record gone; its cookie is not refreshed");
     }
-    Ok(match plan.cookie(found) {
-        CookieStep::None => None,
-        CookieStep::Set { key, expires_at } => {
-            Some(cookie::set_cookie(config, key, *expires_at, now))
+    Ok(match (plan.cookie(found), &config.node) {
+        (CookieStep::None, _) => Vec::new(),
+        (CookieStep::Set { key, expires_at }, Some(node)) => {
+            crate::node::set_cookie(config, node, key, *expires_at)
         }
-        CookieStep::Expire => Some(cookie::expire_cookie(config)),
+        (CookieStep::Set { key, expires_at }, None) => {
+            vec![cookie::set_cookie(config, key, *expires_at, now)]
+        }
+        (CookieStep::Expire, Some(node)) => crate::node::expire_cookie(config, node),
+        (CookieStep::Expire, None) => vec![cookie::expire_cookie(config)],
     })
 }
 

@@ -21,6 +21,7 @@ fn has_prefix(name: &str, prefix: &str) -> bool {
 
 /// The first rule `config` breaks.
 pub(crate) fn check(config: &Config) -> Result<(), LayerError> {
+    crate::node::check(config)?;
     let host = has_prefix(&config.name, HOST_PREFIX);
     if (host || has_prefix(&config.name, SECURE_PREFIX)) && !config.secure {
         return Err(LayerError::PrefixRequiresSecure {

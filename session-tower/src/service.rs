@@ -85,9 +85,9 @@ where
                 Err(status) => return Ok(error_response(status)),
             };
             match plan::apply(&plan, &*shared.store, &shared.config, now).await {
-                Ok(cookie) => {
-                    hooks::after_save(&shared, &state, &plan, cookie.is_some());
-                    if let Some(cookie) = cookie {
+                Ok(cookies) => {
+                    hooks::after_save(&shared, &state, &plan, !cookies.is_empty());
+                    for cookie in cookies {
                         response.headers_mut().append(SET_COOKIE, cookie);
                     }
                 }

@@ -72,6 +72,17 @@ pub(crate) async fn connect(
     collection: Option<&str>,
     options: &crate::CommonOptions,
 ) -> Result<std::sync::Arc<dyn session_core::SessionStore>, ConfigError> {
+    if options.format == crate::StoreFormat::Express {
+        let collection = collection.unwrap_or(session_mongo::CONNECT_MONGO_COLLECTION);
+        let client = session_mongo::mongodb::Client::with_uri_str(url.expose())
+            .await
+            .map_err(|e| {
+                session_core::Error::config_with_source("mongo", "invalid MongoDB URL", e)
+            })?;
+        let store =
+            session_mongo::ConnectMongoStore::new(&client.database(database), collection).await?;
+        return Ok(std::sync::Arc::new(store));
+    }
     let collection = collection.unwrap_or(session_mongo::DEFAULT_COLLECTION);
     let mut store = session_mongo::MongoStore::connect(url.expose(), database, collection).await?;
     if let Some(t) = options.timeout {

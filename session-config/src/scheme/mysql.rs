@@ -107,6 +107,15 @@ mod connect {
         if let Some(max) = options.max_record_bytes {
             store = store.with_max_record_bytes(max);
         }
+        if options.format == crate::StoreFormat::Express {
+            // express-mysql-session's table; the Node app's own cleanup deletes expired rows.
+            let mut node = session_mysql::ExpressMySqlStore::new(&store);
+            node = node.with_table_name(table.unwrap_or(session_mysql::EXPRESS_MYSQL_TABLE))?;
+            if migrate {
+                node.migrate().await?;
+            }
+            return Ok(Arc::new(node));
+        }
         if migrate {
             store.migrate().await?;
         }

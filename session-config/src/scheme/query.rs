@@ -14,7 +14,9 @@ pub(crate) const TIMEOUT_MS: &str = "timeout_ms";
 /// Largest encoded session in bytes, taken by every backend.
 pub(crate) const MAX_RECORD_BYTES: &str = "max_record_bytes";
 /// The options of [`CommonOptions`].
-const COMMON: [&str; 2] = [TIMEOUT_MS, MAX_RECORD_BYTES];
+/// The record format (`format=`): see [`StoreFormat`](crate::StoreFormat).
+pub(crate) const FORMAT: &str = "format";
+const COMMON: [&str; 3] = [TIMEOUT_MS, MAX_RECORD_BYTES, FORMAT];
 
 /// `s` parsed by the `url` crate, its error kept as the source.
 pub(crate) fn parse_url(s: &str) -> Result<Url, ConfigError> {
@@ -118,9 +120,15 @@ impl Query {
             .map(timeout_from_ms)
             .transpose()?;
         let max_record_bytes = self.take_positive::<usize>(MAX_RECORD_BYTES)?;
+        let format = self
+            .take(FORMAT)?
+            .map(|f| crate::StoreFormat::parse(&f))
+            .transpose()?
+            .unwrap_or_default();
         Ok(CommonOptions {
             timeout,
             max_record_bytes,
+            format,
         })
     }
 
@@ -170,6 +178,31 @@ mod tests {
     }
 
     #[test]
+    fn the_format_is_a_common_option_checked_per_backend() {
+        use crate::{StoreConfig, StoreFormat};
+        let c = StoreConfig::from_url("redis://h:6379/?format=koa").unwrap();
+        assert_eq!(c.options().format, StoreFormat::Koa);
+        let c = StoreConfig::from_url("redis://h:6379/").unwrap();
+        assert_eq!(c.options().format, StoreFormat::Native);
+        assert!(matches!(
+            StoreConfig::from_url("mysql://h/db?format=koa"),
+            Err(ConfigError::UnsupportedFormat {
+                backend: "mysql",
+                format: "koa"
+            })
+        ));
+        assert!(matches!(
+            StoreConfig::from_url("memory://?format=express"),
+            Err(ConfigError::UnsupportedFormat { .. })
+        ));
+        assert!(StoreConfig::from_url("mongodb://h/db?format=express").is_ok());
+        assert!(matches!(
+            StoreConfig::from_url("redis://h/?format=php"),
+            Err(ConfigError::InvalidOption { .. })
+        ));
+    }
+
+    #[test]
     fn common_and_own_options_are_taken_and_the_rest_left_to_the_driver() {
         let mut q = query("own=1&timeout_ms=250&max_record_bytes=9&driver=x%20y");
         assert_eq!(
@@ -177,6 +210,7 @@ mod tests {
             CommonOptions {
                 timeout: Some(Duration::from_millis(250)),
                 max_record_bytes: Some(9),
+                format: crate::StoreFormat::Native,
             }
         );
         assert_eq!(q.take("own").unwrap().as_deref(), Some("1"));

@@ -193,13 +193,13 @@ mod connect {
     use std::sync::Arc;
 
     use session_core::SessionStore;
-    use session_redis::RedisStore;
     use session_redis::redis::sentinel::SentinelNodeConnectionInfo;
     use session_redis::redis::{ConnectionAddr, IntoConnectionInfo, TlsMode};
+    use session_redis::{NodeFormat, NodeRedisStore, RedisStore};
 
     use super::TLS_SCHEME;
     use crate::redact::Secret;
-    use crate::{CommonOptions, ConfigError};
+    use crate::{CommonOptions, ConfigError, StoreFormat};
 
     /// Opens a store on one server.
     pub(crate) async fn connect(
@@ -209,7 +209,7 @@ mod connect {
     ) -> Result<Arc<dyn SessionStore>, ConfigError> {
         require_tls_feature([url.expose()])?;
         let store = RedisStore::connect(url.expose()).await?;
-        Ok(Arc::new(with_options(store, prefix, options)))
+        Ok(finish(store, prefix, options))
     }
 
     /// Opens a store on a cluster.
@@ -221,7 +221,7 @@ mod connect {
         let nodes: Vec<&str> = nodes.iter().map(Secret::expose).collect();
         require_tls_feature(nodes.iter().copied())?;
         let store = RedisStore::connect_cluster(&nodes).await?;
-        Ok(Arc::new(with_options(store, prefix, options)))
+        Ok(finish(store, prefix, options))
     }
 
     /// Opens a store on the primary Sentinel names `master`.
@@ -236,7 +236,7 @@ mod connect {
         require_tls_feature(sentinels.iter().copied().chain([node.expose()]))?;
         let node = node_settings(node)?;
         let store = RedisStore::connect_sentinel(&sentinels, master, node).await?;
-        Ok(Arc::new(with_options(store, prefix, options)))
+        Ok(finish(store, prefix, options))
     }
 
     /// The data nodes' credentials, database, protocol and TLS, from the URL `parse_sentinel`
@@ -272,6 +272,27 @@ mod connect {
             });
         }
         Ok(())
+    }
+
+    /// The store `options.format` asks for on `store`'s connection.
+    fn finish(
+        store: RedisStore,
+        prefix: Option<&str>,
+        options: &CommonOptions,
+    ) -> Arc<dyn SessionStore> {
+        let node = match options.format {
+            StoreFormat::Koa => NodeFormat::Koa,
+            StoreFormat::Express => NodeFormat::Express,
+            _ => return Arc::new(with_options(store, prefix, options)),
+        };
+        let mut node = NodeRedisStore::new(&store, node);
+        if let Some(p) = prefix {
+            node = node.with_prefix(p);
+        }
+        if let Some(t) = options.timeout {
+            node = node.with_timeout(t);
+        }
+        Arc::new(node)
     }
 
     fn with_options(
