@@ -1,26 +1,25 @@
 //! [`ExpiryResolution`]: how far behind a rolling read may leave a stored expiry before it
-//! rewrites it.
-//!
-//! A rolling read moves a session's expiry to `now + max_age`. On a database that costs a
-//! committed write (a WAL or redo-log flush) on every request, although the expiry moved by a
-//! few seconds out of a day. With a resolution `r`, a store whose stored expiry is still at
-//! least `now + max_age - r` returns the session without writing; once it lags further, the
-//! read moves it to `now + max_age` as before. The guarantee:
-//!
-//! - a session is never returned once its stored expiry has passed: the liveness check is the
-//!   same in every mode;
-//! - after a rolling read at `now`, the stored expiry is at least `now + max_age - r` (never
-//!   later than `now + max_age`): an active user's session ends at most `r` earlier than
-//!   with [`ExpiryResolution::Exact`];
-//! - writes (`set`, `write_if`) and touches always store the exact expiry.
+//! rewrites it. The guarantee is on the type.
 
 use std::time::Duration as StdDuration;
 
 /// The longest slack [`ExpiryResolution::Auto`] allows: 60 seconds.
 pub const AUTO_RESOLUTION_CAP: StdDuration = StdDuration::from_secs(60);
 
-/// How far behind a rolling read may leave a session's stored expiry (see the [module
-/// documentation](self)).
+/// How far behind a rolling read may leave a session's stored expiry before it rewrites it.
+///
+/// A rolling read moves a session's expiry to `now + max_age`. On a database that costs a
+/// committed write (a WAL or redo-log flush) on every request, although the expiry moved by a
+/// few seconds out of a day. With a resolution `r`, a store whose stored expiry is still at
+/// least `now + max_age - r` returns the session without writing; once it lags further, the
+/// read moves it to `now + max_age` as before. The guarantee:
+///
+/// - a session is never returned once its stored expiry has passed: the liveness check is the
+///   same in every mode;
+/// - after a rolling read at `now`, the stored expiry is at least `now + max_age - r` (never
+///   later than `now + max_age`): an active user's session ends at most `r` earlier than
+///   with [`ExpiryResolution::Exact`];
+/// - writes (`set`, `write_if`) and touches always store the exact expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExpiryResolution {
     /// A hundredth of the session's max-age, at most [`AUTO_RESOLUTION_CAP`] (60 s): a day-long
