@@ -65,6 +65,13 @@ pub struct CommonOptions {
     pub max_record_bytes: Option<usize>,
     /// The record format (`format=`); [`StoreFormat::Native`] unless given.
     pub format: StoreFormat,
+    /// How far behind a rolling read may leave the stored expiry (`expiry_resolution_ms=`, `0`
+    /// for [`ExpiryResolution::Exact`](session_core::ExpiryResolution::Exact)); `None` keeps
+    /// the store's default, [`ExpiryResolution::Auto`](session_core::ExpiryResolution::Auto).
+    /// Memory, MongoDB, MySQL, PostgreSQL and SQLite stores in the native format only: a Redis
+    /// rolling read is one command with nothing to save, and a Node format stores what the Node
+    /// store does; both reject it with [`ConfigError::UnsupportedOption`].
+    pub expiry_resolution: Option<session_core::ExpiryResolution>,
 }
 
 /// The backend a [`StoreConfig`] selects, with its backend-specific settings. `Debug` shows URLs
@@ -306,6 +313,7 @@ impl StoreConfig {
     pub fn from_url(s: &str) -> Result<Self, ConfigError> {
         let config = scheme::parse(s)?;
         config.check_format()?;
+        config.check()?;
         Ok(config)
     }
 
@@ -337,6 +345,18 @@ impl StoreConfig {
 
     /// Rejects options the backend would ignore.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let redis = matches!(
+            self.backend,
+            Backend::Redis { .. } | Backend::RedisCluster { .. } | Backend::RedisSentinel { .. }
+        );
+        if self.options.expiry_resolution.is_some()
+            && (redis || self.options.format != StoreFormat::Native)
+        {
+            return Err(ConfigError::UnsupportedOption {
+                backend: self.backend.name(),
+                option: query::EXPIRY_RESOLUTION_MS,
+            });
+        }
         match self.backend {
             Backend::Memory { .. } => memory::check(&self.options),
             _ => Ok(()),

@@ -59,6 +59,9 @@ pub(crate) fn connect(
     if let Some(max) = options.max_record_bytes {
         builder = builder.max_record_bytes(max);
     }
+    if let Some(r) = options.expiry_resolution {
+        builder = builder.expiry_resolution(r);
+    }
     Ok(std::sync::Arc::new(builder.build()))
 }
 

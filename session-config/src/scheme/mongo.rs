@@ -91,6 +91,9 @@ pub(crate) async fn connect(
     if let Some(max) = options.max_record_bytes {
         store = store.with_max_record_bytes(max);
     }
+    if let Some(r) = options.expiry_resolution {
+        store = store.with_expiry_resolution(r);
+    }
     Ok(std::sync::Arc::new(store))
 }
 

@@ -107,6 +107,9 @@ mod connect {
         if let Some(max) = options.max_record_bytes {
             store = store.with_max_record_bytes(max);
         }
+        if let Some(r) = options.expiry_resolution {
+            store = store.with_expiry_resolution(r);
+        }
         if options.format == crate::StoreFormat::Express {
             // express-mysql-session's table; the Node app's own cleanup deletes expired rows.
             let mut node = session_mysql::ExpressMySqlStore::new(&store);

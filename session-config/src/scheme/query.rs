@@ -13,10 +13,14 @@ use crate::{CommonOptions, ConfigError};
 pub(crate) const TIMEOUT_MS: &str = "timeout_ms";
 /// Largest encoded session in bytes, taken by every backend.
 pub(crate) const MAX_RECORD_BYTES: &str = "max_record_bytes";
-/// The options of [`CommonOptions`].
 /// The record format (`format=`): see [`StoreFormat`](crate::StoreFormat).
 pub(crate) const FORMAT: &str = "format";
-const COMMON: [&str; 3] = [TIMEOUT_MS, MAX_RECORD_BYTES, FORMAT];
+/// How far behind a rolling read may leave the stored expiry, in milliseconds
+/// (`expiry_resolution_ms=`; `0` is exact): see
+/// [`ExpiryResolution`](session_core::ExpiryResolution).
+pub(crate) const EXPIRY_RESOLUTION_MS: &str = "expiry_resolution_ms";
+/// The options of [`CommonOptions`].
+const COMMON: [&str; 4] = [TIMEOUT_MS, MAX_RECORD_BYTES, FORMAT, EXPIRY_RESOLUTION_MS];
 
 /// `s` parsed by the `url` crate, its error kept as the source.
 pub(crate) fn parse_url(s: &str) -> Result<Url, ConfigError> {
@@ -125,10 +129,17 @@ impl Query {
             .map(|f| crate::StoreFormat::parse(&f))
             .transpose()?
             .unwrap_or_default();
+        let expiry_resolution = self
+            .take_number::<u64>(EXPIRY_RESOLUTION_MS)?
+            .map(|ms| match ms {
+                0 => session_core::ExpiryResolution::Exact,
+                ms => session_core::ExpiryResolution::Fixed(Duration::from_millis(ms)),
+            });
         Ok(CommonOptions {
             timeout,
             max_record_bytes,
             format,
+            expiry_resolution,
         })
     }
 
@@ -203,6 +214,44 @@ mod tests {
     }
 
     #[test]
+    fn the_expiry_resolution_is_a_common_option_of_the_stores_that_have_one() {
+        use session_core::ExpiryResolution;
+        let resolution =
+            |url: &str| crate::StoreConfig::from_url(url).map(|c| c.options().expiry_resolution);
+        assert_eq!(
+            resolution("postgres://h/db?expiry_resolution_ms=0").unwrap(),
+            Some(ExpiryResolution::Exact)
+        );
+        assert_eq!(
+            resolution("mysql://h/db?expiry_resolution_ms=5000").unwrap(),
+            Some(ExpiryResolution::Fixed(Duration::from_secs(5)))
+        );
+        assert_eq!(resolution("sqlite://s.db").unwrap(), None);
+        assert!(resolution("memory://?expiry_resolution_ms=10").is_ok());
+        assert!(resolution("mongodb://h/db?expiry_resolution_ms=10").is_ok());
+        for url in [
+            "redis://h/?expiry_resolution_ms=10",
+            "redis+cluster://h1,h2/?expiry_resolution_ms=10",
+            "mongodb://h/db?format=express&expiry_resolution_ms=10",
+        ] {
+            assert!(
+                matches!(
+                    resolution(url),
+                    Err(ConfigError::UnsupportedOption {
+                        option: EXPIRY_RESOLUTION_MS,
+                        ..
+                    })
+                ),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            resolution("postgres://h/db?expiry_resolution_ms=-1"),
+            Err(ConfigError::InvalidOption { .. })
+        ));
+    }
+
+    #[test]
     fn common_and_own_options_are_taken_and_the_rest_left_to_the_driver() {
         let mut q = query("own=1&timeout_ms=250&max_record_bytes=9&driver=x%20y");
         assert_eq!(
@@ -211,6 +260,7 @@ mod tests {
                 timeout: Some(Duration::from_millis(250)),
                 max_record_bytes: Some(9),
                 format: crate::StoreFormat::Native,
+                expiry_resolution: None,
             }
         );
         assert_eq!(q.take("own").unwrap().as_deref(), Some("1"));

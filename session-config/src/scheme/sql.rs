@@ -64,6 +64,9 @@ macro_rules! finish_sql_store {
         if let Some(max) = options.max_record_bytes {
             store = store.with_max_record_bytes(max);
         }
+        if let Some(r) = options.expiry_resolution {
+            store = store.with_expiry_resolution(r);
+        }
         if sql.migrate {
             store.migrate().await?;
         }
