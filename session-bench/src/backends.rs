@@ -153,6 +153,10 @@ pub(crate) const OURS_VERSIONED: &str = "ours, versioned saves";
 /// [`OURS_VERSIONED`] on sessions that have an owner (issue 15), all of one user
 /// ([`BENCH_OWNER`]): measured on the request mix only, for the cost of the owner index.
 pub(crate) const OURS_OWNED: &str = "ours, owned sessions";
+/// [`OURS`] through session-tower's `Instrumented` wrapper (spans and metrics, issue 19) with no
+/// `metrics` recorder and no `tracing` subscriber installed, as every layer wraps its store:
+/// measured on `get` and the request mix, beside [`OURS`], for the cost of instrumentation.
+pub(crate) const OURS_INSTRUMENTED: &str = "ours, instrumented, no recorder";
 /// The user owning [`OURS_OWNED`]'s sessions.
 pub(crate) const BENCH_OWNER: &str = "bench-user";
 /// Our Sentinel store with `with_replica_ack(1, REPLICA_ACK_TIMEOUT)`: every write waits
@@ -210,6 +214,22 @@ fn ours_versioned(
         data: payload(bytes),
         cleanup: None,
         versioned: true,
+    })
+}
+
+/// [`ours`] through `Instrumented`, on its own keys (cleaned up with [`ours`]'s).
+fn ours_instrumented(
+    store: Arc<dyn SessionStore>,
+    tag: &str,
+    n: usize,
+    bytes: usize,
+) -> Arc<dyn Subject> {
+    Arc::new(Ours {
+        store: Arc::new(session_tower::Instrumented::new(store)),
+        keys: Ours::keys(&format!("benchi-{tag}"), n),
+        data: payload(bytes),
+        cleanup: None,
+        versioned: false,
     })
 }
 
@@ -309,6 +329,7 @@ pub(crate) async fn build(
                 format!("benchv-{tag}"),
                 format!("bencho-{tag}"),
                 format!("bench-a-{tag}"),
+                format!("benchi-{tag}"),
             ]
             .iter()
             .flat_map(|t| Ours::keys(t, n))
@@ -475,6 +496,10 @@ pub(crate) async fn build(
             ours_versioned(Arc::clone(&store), tag, n, bytes),
         ),
         (OURS_OWNED, ours_owned(Arc::clone(&store), tag, n, bytes)),
+        (
+            OURS_INSTRUMENTED,
+            ours_instrumented(Arc::clone(&store), tag, n, bytes),
+        ),
         (OURS, ours(Arc::clone(&store), tag, n, bytes, ours_cleanup)),
         (RAW, raw),
         (TOWER, tower),
@@ -545,6 +570,10 @@ fn without_raw(
             ours_versioned(Arc::clone(&store), tag, n, bytes),
         ),
         (OURS_OWNED, ours_owned(Arc::clone(&store), tag, n, bytes)),
+        (
+            OURS_INSTRUMENTED,
+            ours_instrumented(Arc::clone(&store), tag, n, bytes),
+        ),
         (
             OURS,
             ours(Arc::clone(&store), tag, n, bytes, Some(ours_cleanup)),

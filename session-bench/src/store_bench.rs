@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::Settings;
 use crate::backends::{
-    self, BENCH_OWNER, Backend, OURS, OURS_OWNED, OURS_REPLICA_ACK, OURS_VERSIONED, RAW,
-    REPLICA_ACK_TIMEOUT, TOWER, Urls,
+    self, BENCH_OWNER, Backend, OURS, OURS_INSTRUMENTED, OURS_OWNED, OURS_REPLICA_ACK,
+    OURS_VERSIONED, RAW, REPLICA_ACK_TIMEOUT, TOWER, Urls,
 };
 use crate::measure::{self, Stats, median};
 use crate::redis_benchmark;
@@ -135,6 +135,11 @@ pub(crate) async fn run(settings: &Settings, urls: &Urls, results: &mut Results)
                         let mut peers = Vec::new();
                         for (label, s) in &subjects.list {
                             if matches!(*label, OURS_VERSIONED | OURS_OWNED) && w != Workload::Mix {
+                                continue;
+                            }
+                            if *label == OURS_INSTRUMENTED
+                                && !matches!(w, Workload::Get | Workload::Mix)
+                            {
                                 continue;
                             }
                             let (limit, keyspace) = if w == Workload::Destroy {
@@ -359,6 +364,7 @@ pub(crate) fn report(results: &Results, settings: &Settings) -> String {
     out.push_str(&versioning(results, settings));
     out.push_str(&owners(results, settings));
     out.push_str(&replica_ack(results, settings));
+    out.push_str(&instrumentation(results, settings));
     out
 }
 
@@ -474,6 +480,49 @@ fn owners(results: &Results, settings: &Settings) -> String {
         }
         let _ = writeln!(out);
     }
+    out
+}
+
+/// The cost of the instrumentation every layer applies (issue 19) when the application installs
+/// no `metrics` recorder and no `tracing` subscriber: our store through `Instrumented` beside the
+/// bare store, in the same run.
+fn instrumentation(results: &Results, settings: &Settings) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### Cost of instrumentation with no recorder (`get`, request mix)\n\n\
+         Our store through session-tower's `Instrumented` (a span and a latency histogram per \
+         operation, as every `SessionLayer` wraps its store) with no `metrics` recorder and no \
+         `tracing` subscriber installed, beside the bare store. 1.00× is free.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| backend | payload | workload | c | bare | instrumented | instrumented / bare |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for &backend in &settings.backends {
+        for &bytes in &PAYLOADS {
+            for w in [Workload::Get, Workload::Mix] {
+                for &conc in &CONCURRENCY {
+                    let cell: Cell = (backend.name(), bytes, conc, w.name());
+                    let Some(r) = results.ratio(cell, OURS_INSTRUMENTED).filter(|r| *r > 0.0)
+                    else {
+                        continue;
+                    };
+                    let _ = writeln!(
+                        out,
+                        "| {} | {bytes} B | {} | {conc} | {} | {} | {:.2}× |",
+                        backend.name(),
+                        w.name(),
+                        cell_text(results.median(cell, OURS)),
+                        cell_text(results.median(cell, OURS_INSTRUMENTED)),
+                        1.0 / r
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(out);
     out
 }
 
