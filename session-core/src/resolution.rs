@@ -47,10 +47,14 @@ impl ExpiryResolution {
     }
 
     /// Whether a rolling read at `now` of a live session whose stored expiry is `stored_ms`
-    /// must rewrite it (with a slack of 0: always).
+    /// must rewrite it: always with a slack of 0; otherwise when the stored expiry is more than
+    /// the slack before `now + max_age`, or after it (a longer max-age written earlier, or a
+    /// corrupted far-future expiry: a rolling read sets the expiry to `now + max_age`, never
+    /// leaves it later).
     pub fn must_move(self, stored_ms: i64, now_ms: i64, max_age_ms: i64) -> bool {
         let slack = self.slack_ms(max_age_ms);
-        slack == 0 || stored_ms < now_ms.saturating_add(max_age_ms).saturating_sub(slack)
+        let target = now_ms.saturating_add(max_age_ms);
+        slack == 0 || stored_ms < target.saturating_sub(slack) || stored_ms > target
     }
 }
 
@@ -88,5 +92,8 @@ mod tests {
         assert!(r.must_move(now + DAY - 10_001, now, DAY));
         assert!(!ExpiryResolution::Auto.must_move(now + DAY - 59_999, now, DAY));
         assert!(ExpiryResolution::Auto.must_move(now + DAY - 60_001, now, DAY));
+        // Later than now + max-age: moved back, as the exact mode would.
+        assert!(r.must_move(now + DAY + 1, now, DAY));
+        assert!(r.must_move(253_402_300_799_000, now, DAY));
     }
 }
