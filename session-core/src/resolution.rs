@@ -58,6 +58,25 @@ impl ExpiryResolution {
     }
 }
 
+impl ExpiryResolution {
+    /// What a rolling read that first read the live row `found` (`(row, stored expiry)`, or
+    /// `None` when no live row exists) does next: `Some(None)` answers "no session",
+    /// `Some(Some(row))` answers with the row as read (its expiry is recent enough), and `None`
+    /// means the expiry must move: take the exact path, which re-checks liveness itself.
+    pub fn settle<T>(
+        self,
+        found: Option<(T, i64)>,
+        now_ms: i64,
+        max_age_ms: i64,
+    ) -> Option<Option<T>> {
+        match found {
+            None => Some(None),
+            Some((_, stored)) if self.must_move(stored, now_ms, max_age_ms) => None,
+            Some((row, _)) => Some(Some(row)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +114,8 @@ mod tests {
         // Later than now + max-age: moved back, as the exact mode would.
         assert!(r.must_move(now + DAY + 1, now, DAY));
         assert!(r.must_move(253_402_300_799_000, now, DAY));
+        assert_eq!(r.settle::<u8>(None, now, DAY), Some(None));
+        assert_eq!(r.settle(Some((7, now + DAY)), now, DAY), Some(Some(7)));
+        assert_eq!(r.settle(Some((7, now + DAY - 10_001)), now, DAY), None);
     }
 }

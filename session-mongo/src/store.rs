@@ -142,16 +142,16 @@ impl SessionStore for MongoStore {
         // enough is returned without a write; a lagging one takes the findAndModify below.
         let mut found = None;
         if rolling && self.expiry_resolution.slack_ms(max_age) > 0 {
-            match self.find_live(key, now).await? {
-                None => return Ok(None),
-                Some(doc) => {
-                    let stored = doc
-                        .get_datetime(document::EXPIRES_AT)
-                        .map_or(i64::MIN, |d| d.timestamp_millis());
-                    if !self.expiry_resolution.must_move(stored, now, max_age) {
-                        found = Some(doc);
-                    }
-                }
+            let live = self.find_live(key, now).await?.map(|doc| {
+                let stored = doc
+                    .get_datetime(document::EXPIRES_AT)
+                    .map_or(i64::MIN, |d| d.timestamp_millis());
+                (doc, stored)
+            });
+            match self.expiry_resolution.settle(live, now, max_age) {
+                Some(None) => return Ok(None),
+                Some(fresh) => found = fresh,
+                None => {}
             }
         }
         let found = if found.is_some() {

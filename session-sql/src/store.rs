@@ -52,14 +52,12 @@ macro_rules! impl_session_store {
                             .bind(now)
                             .fetch_optional(&self.pool)
                             .await?;
-                            match found {
-                                None => return Ok(None),
-                                Some((bytes, version, stored))
-                                    if !self.expiry_resolution.must_move(stored, now, max_age) =>
-                                {
-                                    return Ok(Some((bytes, version)));
-                                }
-                                Some(_) => {}
+                            let found =
+                                found.map(|(bytes, version, stored)| ((bytes, version), stored));
+                            if let Some(settled) =
+                                self.expiry_resolution.settle(found, now, max_age)
+                            {
+                                return Ok(settled);
                             }
                         }
                         if rolling {
