@@ -367,6 +367,19 @@ fn normalized(raw: &str) -> String {
             out.replace_range(from..from + len, "T");
         }
     }
+    // express-session derives `originalMaxAge` from `expires - Date.now()` when it first builds
+    // the cookie, so Node itself writes 86399999 or 86400000 depending on whether a millisecond
+    // ticked in between: compare it to the second.
+    let marker = "\"originalMaxAge\":";
+    if let Some(start) = out.find(marker) {
+        let from = start + marker.len();
+        let len = out[from..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(out.len() - from);
+        if let Ok(ms) = out[from..from + len].parse::<u64>() {
+            out.replace_range(from..from + len, &((ms + 500) / 1000 * 1000).to_string());
+        }
+    }
     out
 }
 
