@@ -21,7 +21,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 // `::redis` is the driver; plain `redis` would also name the test module the suite macro makes.
 use ::redis::AsyncCommands;
-use session_core::{Duration, Error, Result, SessionKey, SessionStore};
+use session_core::{Duration, Error, ExpiryResolution, Result, SessionKey, SessionStore};
 use session_redis::RedisStore;
 use session_testkit::conformance::MAX_RECORD_BYTES;
 use session_testkit::{
@@ -42,20 +42,65 @@ fn in_namespace(store: RedisStore, namespace: &str) -> Arc<dyn SessionStore> {
     )
 }
 
+/// The exact mode: every rolling read runs the extend script.
 async fn make(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    let store = RedisStore::connect(&redis_url()).await?;
     Ok(in_namespace(
-        RedisStore::connect(&redis_url()).await?,
+        store.with_expiry_resolution(ExpiryResolution::Exact),
         &namespace,
     ))
 }
 
 async fn make_cluster(namespace: String) -> Result<Arc<dyn SessionStore>> {
     let store = RedisStore::connect_cluster(&redis_cluster_urls()).await?;
+    Ok(in_namespace(
+        store.with_expiry_resolution(ExpiryResolution::Exact),
+        &namespace,
+    ))
+}
+
+/// The default resolution: a rolling read of a fresh TTL is `GET` + `PTTL`.
+async fn make_default(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    let store = RedisStore::connect(&redis_url()).await?;
+    Ok(in_namespace(store, &namespace))
+}
+
+async fn make_cluster_default(namespace: String) -> Result<Arc<dyn SessionStore>> {
+    let store = RedisStore::connect_cluster(&redis_cluster_urls()).await?;
     Ok(in_namespace(store, &namespace))
 }
 
 session_testkit::conformance_suite!(redis, make);
 session_testkit::conformance_suite!(redis_cluster, make_cluster);
+session_testkit::conformance_suite!(redis_default_resolution, make_default);
+session_testkit::conformance_suite!(redis_cluster_default_resolution, make_cluster_default);
+
+/// A rolling read moves the TTL only when it lags by more than the resolution (read back with
+/// `PEXPIRETIME`), on a single node and on a cluster.
+async fn rolling_reads_move_only_a_lagging_ttl(cluster: bool) {
+    let Some((store, raw, prefix)) = store_and_raw(cluster, "resolution").await else {
+        return;
+    };
+    session_testkit::resolution::rolling_reads_rewrite_only_a_lagging_expiry(
+        |r| Arc::new(store.clone().with_expiry_resolution(r)),
+        |id| {
+            let mut raw = raw.clone();
+            let key = format!("{prefix}{id}");
+            async move { raw.pexpiretime(&key).await }
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_reads_move_only_a_lagging_ttl_on_a_single_node() {
+    rolling_reads_move_only_a_lagging_ttl(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_reads_move_only_a_lagging_ttl_on_a_cluster() {
+    rolling_reads_move_only_a_lagging_ttl(true).await;
+}
 
 /// The driver's raw commands on the same server as a store, to plant and inspect values.
 #[derive(Clone)]
@@ -87,6 +132,17 @@ impl Raw {
             Raw::Cluster(c) => c.pttl(key).await,
         };
         r.expect("raw PTTL failed")
+    }
+
+    /// The key's absolute expiry in epoch ms (`PEXPIRETIME`, Redis 7).
+    async fn pexpiretime(&mut self, key: &str) -> i64 {
+        let mut cmd = ::redis::cmd("PEXPIRETIME");
+        cmd.arg(key);
+        let r: ::redis::RedisResult<i64> = match self {
+            Raw::Single(c) => cmd.query_async(c).await,
+            Raw::Cluster(c) => cmd.query_async(c).await,
+        };
+        r.expect("raw PEXPIRETIME failed")
     }
 }
 
@@ -209,8 +265,8 @@ async fn redis_cluster_ss1_records_are_read_and_upgraded_on_write() {
     ss1_records_are_read_and_upgraded_on_write(true).await;
 }
 
-/// The Redis TTL is what the store moves: SET … PX on write, PEXPIRE on a touch, GETEX … PX on a
-/// rolling read, nothing on a plain read.
+/// The Redis TTL is what the store moves: SET … PX on write, PEXPIRE on a touch, the extend script on a
+/// lagging rolling read, nothing on a plain read.
 async fn ttl_follows_max_age(cluster: bool) {
     let Some((store, mut raw, prefix)) = store_and_raw(cluster, "ttl_follows_max_age").await else {
         return;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, FromRedisValue, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
 use session_core::{Result, error_chain};
 use tokio::time::Instant;
 
@@ -292,6 +292,30 @@ impl Connection {
         let attempts = async {
             match self.query_once(cmd).await {
                 Err(e) if self.retry_after(&e).await => self.query_once(cmd).await,
+                other => other,
+            }
+        };
+        self.finish(timed(timeout, attempts).await)
+    }
+
+    /// Runs a pipeline of read-only commands (no `WAIT` follows it) with the retry and deadline
+    /// of [`query`](Self::query): the rolling read's `GET` + `PTTL` of one key, which a cluster
+    /// sends to the key's node in one round trip.
+    pub(crate) async fn query_reads<T: FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+        timeout: Duration,
+    ) -> Result<T> {
+        let once = || async {
+            match self.link.clone() {
+                Link::Single(mut conn) => pipe.query_async(&mut conn).await,
+                Link::Cluster(cluster) => pipe.query_async(&mut cluster.current()).await,
+                Link::Sentinel(failover) => pipe.query_async(&mut failover.current().await).await,
+            }
+        };
+        let attempts = async {
+            match once().await {
+                Err(e) if self.retry_after(&e).await => once().await,
                 other => other,
             }
         };
