@@ -124,10 +124,31 @@ impl Topology {
 
     /// The port Sentinel names as the primary now.
     async fn primary_port(&self) -> u16 {
-        let mut c = raw(&self.sentinels[0].url()).await;
+        self.primary_port_at(0).await
+    }
+
+    /// The port the `i`-th sentinel names as the primary now.
+    async fn primary_port_at(&self, i: usize) -> u16 {
+        let mut c = raw(&self.sentinels[i].url()).await;
         let (_, port): (String, u16) =
             ask(&mut c, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER]).await;
         port
+    }
+
+    /// Waits until no sentinel names `old_port` as the primary any more. Sentinels learn of a
+    /// promotion from each other over a second or so: a store asking one that has not yet would
+    /// be sent back to `old_port`.
+    async fn wait_all_moved_from(&self, old_port: u16) {
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        for i in 0..self.sentinels.len() {
+            while self.primary_port_at(i).await == old_port {
+                assert!(
+                    Instant::now() < deadline,
+                    "sentinel {i} still names the old primary"
+                );
+                tokio::time::sleep(StdDuration::from_millis(20)).await;
+            }
+        }
     }
 }
 
@@ -332,11 +353,11 @@ async fn kill_primary_under_load(replica_ack: bool) {
     if replica_ack {
         // The promoted replica has no replica of its own until the old primary returns (Sentinel
         // makes it a replica): until then `WAIT 1` cannot succeed and writes fail, by design.
-        // Restarted only after the promotion: an empty primary back before it would be
-        // served from (without persistence it lost everything).
-        while topology.primary_port().await == old_port {
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
-        }
+        // Restarted only once every sentinel knows of the promotion: without persistence the
+        // old primary comes back empty and calls itself a primary until Sentinel demotes it,
+        // so a store sent there by a sentinel that has not heard yet would read live sessions
+        // as missing (one CI run saw exactly that when only the first sentinel was asked).
+        topology.wait_all_moved_from(old_port).await;
         topology.primary.restart().await;
     }
     let probe = SessionKey::generate();

@@ -68,9 +68,8 @@ pub struct CommonOptions {
     /// How far behind a rolling read may leave the stored expiry (`expiry_resolution_ms=`, `0`
     /// for [`ExpiryResolution::Exact`](session_core::ExpiryResolution::Exact)); `None` keeps
     /// the store's default, [`ExpiryResolution::Auto`](session_core::ExpiryResolution::Auto).
-    /// Memory, MongoDB, MySQL, PostgreSQL and SQLite stores in the native format only: a Redis
-    /// rolling read is one command with nothing to save, and a Node format stores what the Node
-    /// store does; both reject it with [`ConfigError::UnsupportedOption`].
+    /// Every store in the native format; a Node format stores what the Node store does and
+    /// rejects it with [`ConfigError::UnsupportedOption`].
     pub expiry_resolution: Option<session_core::ExpiryResolution>,
 }
 
@@ -345,13 +344,7 @@ impl StoreConfig {
 
     /// Rejects options the backend would ignore.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
-        let redis = matches!(
-            self.backend,
-            Backend::Redis { .. } | Backend::RedisCluster { .. } | Backend::RedisSentinel { .. }
-        );
-        if self.options.expiry_resolution.is_some()
-            && (redis || self.options.format != StoreFormat::Native)
-        {
+        if self.options.expiry_resolution.is_some() && self.options.format != StoreFormat::Native {
             return Err(ConfigError::UnsupportedOption {
                 backend: self.backend.name(),
                 option: query::EXPIRY_RESOLUTION_MS,

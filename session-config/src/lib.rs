@@ -23,14 +23,14 @@
 //! | SQLite | `sqlite://path/to/file.db` (relative), `sqlite:///abs/path.db`, `sqlite://:memory:` | `table`, `migrate`, `cleanup_interval_s` as for MySQL, `busy_timeout_ms` (default 3000); driver: `mode`, `cache`, `immutable`, `vfs` |
 //!
 //! Every backend also takes `max_record_bytes` (largest encoded session), and every network
-//! backend `timeout_ms` (per-operation timeout). Memory, MongoDB and the SQL backends take
+//! backend `timeout_ms` (per-operation timeout). Every native store takes
 //! `expiry_resolution_ms` (how far a rolling read may leave the stored expiry behind before it
 //! rewrites it; `0` rewrites it on every rolling read; default: 1 % of the max-age, at most
 //! 60 s, see [`ExpiryResolution`](session_core::ExpiryResolution)). An option the backend does
 //! not know is an error ([`ConfigError::UnknownOption`]), so a typo never silently falls back to
 //! a default; so is one it would ignore ([`ConfigError::UnsupportedOption`]: `timeout_ms` on
-//! `memory://`, which does no I/O; `expiry_resolution_ms` on Redis, whose rolling read is one
-//! command either way, or with a Node `format=`).
+//! `memory://`, which does no I/O; `expiry_resolution_ms` with a Node `format=`, whose records
+//! keep the expiry the Node app wrote).
 //! In a config file, a [`StoreConfig`] is either the URL string or a table
 //! `{ url, timeout_ms, max_record_bytes }`.
 //!

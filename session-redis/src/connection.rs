@@ -255,9 +255,18 @@ impl Connection {
         script: &ScriptInvocation<'_>,
         timeout: Duration,
     ) -> Result<T> {
+        self.attempt(timeout, || self.invoke_once(script)).await
+    }
+
+    /// Runs `once`, and once more when [`retry_after`](Self::retry_after) says so, both within
+    /// `timeout`; then [`finish`](Self::finish). The one retry policy of every request.
+    async fn attempt<T, F>(&self, timeout: Duration, once: impl Fn() -> F) -> Result<T>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
         let attempts = async {
-            match self.invoke_once(script).await {
-                Err(e) if self.retry_after(&e).await => self.invoke_once(script).await,
+            match once().await {
+                Err(e) if self.retry_after(&e).await => once().await,
                 other => other,
             }
         };
@@ -289,13 +298,7 @@ impl Connection {
     /// The deadline covers both attempts, so a stalled server costs the caller `timeout`, never
     /// more.
     pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd, timeout: Duration) -> Result<T> {
-        let attempts = async {
-            match self.query_once(cmd).await {
-                Err(e) if self.retry_after(&e).await => self.query_once(cmd).await,
-                other => other,
-            }
-        };
-        self.finish(timed(timeout, attempts).await)
+        self.attempt(timeout, || self.query_once(cmd)).await
     }
 
     /// Runs a pipeline of read-only commands (no `WAIT` follows it) with the retry and deadline
@@ -306,20 +309,14 @@ impl Connection {
         pipe: &Pipeline,
         timeout: Duration,
     ) -> Result<T> {
-        let once = || async {
+        self.attempt(timeout, || async {
             match self.link.clone() {
                 Link::Single(mut conn) => pipe.query_async(&mut conn).await,
                 Link::Cluster(cluster) => pipe.query_async(&mut cluster.current()).await,
                 Link::Sentinel(failover) => pipe.query_async(&mut failover.current().await).await,
             }
-        };
-        let attempts = async {
-            match once().await {
-                Err(e) if self.retry_after(&e).await => once().await,
-                other => other,
-            }
-        };
-        self.finish(timed(timeout, attempts).await)
+        })
+        .await
     }
 }
 

@@ -229,9 +229,13 @@ mod tests {
         assert_eq!(resolution("sqlite://s.db").unwrap(), None);
         assert!(resolution("memory://?expiry_resolution_ms=10").is_ok());
         assert!(resolution("mongodb://h/db?expiry_resolution_ms=10").is_ok());
+        assert_eq!(
+            resolution("redis://h/?expiry_resolution_ms=0").unwrap(),
+            Some(ExpiryResolution::Exact)
+        );
+        assert!(resolution("redis+cluster://h1,h2/?expiry_resolution_ms=10").is_ok());
         for url in [
-            "redis://h/?expiry_resolution_ms=10",
-            "redis+cluster://h1,h2/?expiry_resolution_ms=10",
+            "redis://h/?format=koa&expiry_resolution_ms=10",
             "mongodb://h/db?format=express&expiry_resolution_ms=10",
         ] {
             assert!(

@@ -309,6 +309,9 @@ mod connect {
         if let Some(max) = options.max_record_bytes {
             store = store.with_max_record_bytes(max);
         }
+        if let Some(r) = options.expiry_resolution {
+            store = store.with_expiry_resolution(r);
+        }
         store
     }
 }
