@@ -176,6 +176,22 @@ async fn redis_members<C: ::redis::aio::ConnectionLike + Send + Sync>(
     total
 }
 
+/// Churns owned sessions of `who`'s users through `store` under a fresh prefix, then checks
+/// over `conn` that their owner indexes held entries and hold none once every session expired.
+async fn redis_index_drains<C: ::redis::aio::ConnectionLike + Send + Sync>(
+    store: RedisStore,
+    conn: &mut C,
+    who: &str,
+) {
+    let prefix = format!("{}:", unique_name("leak"));
+    let users = users(who);
+    churn(Arc::new(store.with_prefix(&prefix)), &users).await;
+    assert!(redis_members(conn, &prefix, &users).await > 0);
+    outlive_the_churn().await;
+    let left = redis_members(conn, &prefix, &users).await;
+    assert_eq!(left, 0, "index entries left after every session expired");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_index_holds_nothing_once_sessions_expired() {
     let Some(store) = reachable(
@@ -185,15 +201,9 @@ async fn redis_index_holds_nothing_once_sessions_expired() {
     ) else {
         return;
     };
-    let prefix = format!("{}:", unique_name("leak"));
-    let users = users("redis");
-    churn(Arc::new(store.with_prefix(&prefix)), &users).await;
     let client = ::redis::Client::open(redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    assert!(redis_members(&mut conn, &prefix, &users).await > 0);
-    outlive_the_churn().await;
-    let left = redis_members(&mut conn, &prefix, &users).await;
-    assert_eq!(left, 0, "index entries left after every session expired");
+    redis_index_drains(store, &mut conn, "redis").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,15 +212,9 @@ async fn redis_cluster_index_holds_nothing_once_sessions_expired() {
     let Some(store) = reachable("redis_cluster", "index_leak", built) else {
         return;
     };
-    let prefix = format!("{}:", unique_name("leak"));
-    let users = users("cluster");
-    churn(Arc::new(store.with_prefix(&prefix)), &users).await;
     let client = ::redis::cluster::ClusterClient::new(redis_cluster_urls()).unwrap();
     let mut conn = client.get_async_connection().await.unwrap();
-    assert!(redis_members(&mut conn, &prefix, &users).await > 0);
-    outlive_the_churn().await;
-    let left = redis_members(&mut conn, &prefix, &users).await;
-    assert_eq!(left, 0, "index entries left after every session expired");
+    redis_index_drains(store, &mut conn, "cluster").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
