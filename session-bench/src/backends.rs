@@ -490,21 +490,32 @@ pub(crate) async fn build(
         Backend::Sqlite => return sqlite_subjects(tag, n, bytes).await,
     };
     let _ = MAX_AGE;
-    let list = vec![
+    let mut list = our_subjects(&store, tag, n, bytes, ours_cleanup);
+    list.extend([(RAW, raw), (TOWER, tower)]);
+    Ok(Subjects { list, store })
+}
+
+/// Our subjects on `store`, each on its own keys: versioned saves, owned sessions, through
+/// `Instrumented`, and plain (whose `cleanup` removes all of them).
+fn our_subjects(
+    store: &Arc<dyn SessionStore>,
+    tag: &str,
+    n: usize,
+    bytes: usize,
+    cleanup: Option<Cleanup>,
+) -> Vec<(&'static str, Arc<dyn Subject>)> {
+    vec![
         (
             OURS_VERSIONED,
-            ours_versioned(Arc::clone(&store), tag, n, bytes),
+            ours_versioned(Arc::clone(store), tag, n, bytes),
         ),
-        (OURS_OWNED, ours_owned(Arc::clone(&store), tag, n, bytes)),
+        (OURS_OWNED, ours_owned(Arc::clone(store), tag, n, bytes)),
         (
             OURS_INSTRUMENTED,
-            ours_instrumented(Arc::clone(&store), tag, n, bytes),
+            ours_instrumented(Arc::clone(store), tag, n, bytes),
         ),
-        (OURS, ours(Arc::clone(&store), tag, n, bytes, ours_cleanup)),
-        (RAW, raw),
-        (TOWER, tower),
-    ];
-    Ok(Subjects { list, store })
+        (OURS, ours(Arc::clone(store), tag, n, bytes, cleanup)),
+    ]
 }
 
 /// `redis://host:port` of the primary the sentinels of [`Urls::sentinel`] name now.
@@ -564,22 +575,8 @@ fn without_raw(
     ours_cleanup: Cleanup,
     tower: Arc<dyn Subject>,
 ) -> Subjects {
-    let list = vec![
-        (
-            OURS_VERSIONED,
-            ours_versioned(Arc::clone(&store), tag, n, bytes),
-        ),
-        (OURS_OWNED, ours_owned(Arc::clone(&store), tag, n, bytes)),
-        (
-            OURS_INSTRUMENTED,
-            ours_instrumented(Arc::clone(&store), tag, n, bytes),
-        ),
-        (
-            OURS,
-            ours(Arc::clone(&store), tag, n, bytes, Some(ours_cleanup)),
-        ),
-        (TOWER, tower),
-    ];
+    let mut list = our_subjects(&store, tag, n, bytes, Some(ours_cleanup));
+    list.push((TOWER, tower));
     Subjects { list, store }
 }
 
