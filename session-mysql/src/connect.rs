@@ -3,10 +3,11 @@
 use std::time::Duration as StdDuration;
 
 use session_core::{Error, Result};
+use session_sql::timed;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::{Connection, MySqlConnection};
 
-use crate::error::{BACKEND, timed};
+use crate::error::{BACKEND, My};
 use crate::{DEFAULT_TIMEOUT, MySqlStore};
 
 /// How long a pool built by [`MySqlStore::connect`] waits for a connection (server down, or all
@@ -38,7 +39,7 @@ impl MySqlStore {
         })?;
         // One direct connection, not the pool: the pool would retry a refused connection with
         // backoff until its acquire timeout, and the caller wants to know now.
-        timed(DEFAULT_TIMEOUT, async {
+        timed::<My, _, _>(DEFAULT_TIMEOUT, async {
             MySqlConnection::connect_with(&options).await?.close().await
         })
         .await?;

@@ -1,12 +1,14 @@
-//! What the SQL session backends (`session-postgres`, `session-sqlite`) share, with no database
-//! driver of its own: table-name validation, reading a shipped `schema.sql`, per-operation
-//! timeouts with retries of statements the database rolled back, and the background cleanup
-//! task.
+//! What the SQL session backends (`session-mysql`, `session-postgres`, `session-sqlite`) share,
+//! with no database driver of its own: table-name validation, reading a shipped `schema.sql`,
+//! per-operation timeouts with retries of statements the database rolled back, and the
+//! background cleanup task.
 //!
-//! Each backend crate keeps its own driver, error classification and SQL; this crate only holds
-//! the parts that do not depend on either.
+//! Each backend crate keeps its own driver, its database's error codes and SQL; this crate only
+//! holds the parts that do not depend on either, and macros (the store operations, the settings,
+//! the reading of sqlx's errors) that each backend expands against its own `sqlx`.
 
 mod batches;
+mod classify;
 mod cleanup;
 mod schema;
 mod settings;

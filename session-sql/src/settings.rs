@@ -84,11 +84,12 @@ impl Statements {
 }
 
 /// Adds the settings every SQL store has to `$store` (fields `pool: $pool`,
-/// `queries: Arc<Statements>`, `max_record_bytes`, `timeout`, `expiry_resolution`):
-/// `with_table_name` (checked by the calling crate's `queries::validate_table_name`, statements
-/// from its `queries::statements`), `with_max_record_bytes` (capped at
-/// [`MAX_RECORD_BYTES_CAP`](crate::MAX_RECORD_BYTES_CAP)), `with_timeout`,
-/// `with_expiry_resolution`, and their getters.
+/// `queries: Arc<…>` with a `table` field, `max_record_bytes`, `timeout`,
+/// `expiry_resolution`): `with_table_name` (checked by the calling crate's
+/// `queries::validate_table_name`, statements from its `queries::statements`),
+/// `with_max_record_bytes` (capped at [`MAX_RECORD_BYTES_CAP`](crate::MAX_RECORD_BYTES_CAP), or
+/// at the constant `max_record_bytes: CAP` names, in scope where the macro is expanded),
+/// `with_timeout`, `with_expiry_resolution`, and their getters.
 #[macro_export]
 #[allow(
     clippy::crate_in_macro_def,
@@ -96,6 +97,17 @@ impl Statements {
 )]
 macro_rules! impl_settings {
     ($store:ty, $pool:ty) => {
+        $crate::impl_settings!(
+            @impl $store,
+            $pool,
+            $crate::MAX_RECORD_BYTES_CAP,
+            "[`MAX_RECORD_BYTES_CAP`](session_sql::MAX_RECORD_BYTES_CAP)"
+        );
+    };
+    ($store:ty, $pool:ty, max_record_bytes: $cap:ident) => {
+        $crate::impl_settings!(@impl $store, $pool, $cap, concat!("[`", stringify!($cap), "`]"));
+    };
+    (@impl $store:ty, $pool:ty, $cap:expr, $cap_doc:expr) => {
         impl $store {
             /// Uses table `name` instead of the default `sessions`.
             ///
@@ -114,9 +126,10 @@ macro_rules! impl_settings {
             /// [`DEFAULT_MAX_RECORD_BYTES`](session_core::DEFAULT_MAX_RECORD_BYTES), 1 MiB); a
             /// larger `set` fails with [`Error::TooLarge`](session_core::Error::TooLarge) before
             /// anything is sent. Values above
-            /// [`MAX_RECORD_BYTES_CAP`](session_sql::MAX_RECORD_BYTES_CAP) are capped there.
+            #[doc = $cap_doc]
+            /// are capped there.
             pub fn with_max_record_bytes(mut self, max: usize) -> Self {
-                self.max_record_bytes = max.min($crate::MAX_RECORD_BYTES_CAP);
+                self.max_record_bytes = max.min($cap);
                 self
             }
 
