@@ -124,33 +124,22 @@ mod tests {
         ] {
             let c = StoreConfig::from_url(given).unwrap();
             let Backend::Sqlite {
-                url,
-                migrate,
-                cleanup_interval,
-                busy_timeout,
-                ..
+                url, busy_timeout, ..
             } = c.backend()
             else {
                 panic!("{c:?}")
             };
             assert_eq!(url.expose(), kept);
-            assert!(migrate);
-            assert_eq!(*cleanup_interval, Some(Duration::from_secs(900)));
             assert_eq!(*busy_timeout, None);
         }
     }
 
     #[test]
-    fn typos_bad_values_and_missing_files_are_rejected() {
-        assert!(matches!(
-            StoreConfig::from_url("sqlite://s.db?tabel=x"),
-            Err(ConfigError::UnknownOption { backend: "sqlite", option }) if option == "tabel"
-        ));
+    fn bad_busy_timeouts_and_missing_files_are_rejected() {
         assert_each_refused(
             &[
                 "sqlite://s.db?busy_timeout_ms=0",
                 "sqlite://s.db?busy_timeout_ms=soon",
-                "sqlite://s.db?migrate=maybe",
             ],
             invalid_option,
         );
