@@ -55,18 +55,13 @@ impl fmt::Debug for MySqlStore {
     /// `MySqlConnectOptions` would print it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let options = self.pool.connect_options();
-        f.debug_struct("MySqlStore")
-            .field("host", &options.get_host())
+        let mut d = f.debug_struct("MySqlStore");
+        d.field("host", &options.get_host())
             .field("port", &options.get_port())
             .field("username", &options.get_username())
             .field("database", &options.get_database())
-            .field("table", &self.queries.table)
-            .field("max_record_bytes", &self.max_record_bytes)
-            .field("timeout", &self.timeout)
-            .field("expiry_resolution", &self.expiry_resolution)
-            .field("pool_size", &self.pool.size())
-            .field("pool_idle", &self.pool.num_idle())
-            .finish()
+            .field("table", &self.queries.table);
+        self.debug_settings(&mut d).finish()
     }
 }
 
@@ -353,7 +348,6 @@ impl SessionStore for MySqlStore {
 
 #[cfg(test)]
 mod tests {
-    use session_core::Error;
     use sqlx::mysql::MySqlPoolOptions;
 
     use super::*;
@@ -363,68 +357,16 @@ mod tests {
         MySqlStore::new(pool)
     }
 
-    #[tokio::test]
-    async fn debug_never_prints_the_password() {
-        let store = lazy("mysql://app:s3cr3t-pw@127.0.0.1:1/db");
-        let printed = format!("{store:?}");
-        assert!(
-            printed.contains("sessions") && printed.contains("127.0.0.1"),
-            "{printed}"
-        );
-        assert!(!printed.contains("s3cr3t-pw"), "{printed}");
-    }
-
-    #[tokio::test]
-    async fn malformed_url_is_a_config_error_without_the_password() {
-        for url in [
+    // Port 1 answers nothing.
+    session_sql::settings_tests!(lazy("mysql://root@127.0.0.1:1/test"), MEDIUMBLOB_MAX_BYTES);
+    session_sql::url_tests!(
+        MySqlStore,
+        lazy,
+        "mysql://app:s3cr3t-pw@127.0.0.1:1/db",
+        [
             "mysql://app:s3cr3t-pw@127.0.0.1:notaport/db",
             "mysql://app:s3cr3t-pw@[::1/db",
             "mysql://app:s3cr3t-pw@host/db?ssl-mode=sometimes",
-        ] {
-            match MySqlStore::connect(url).await {
-                Err(e @ Error::Config { .. }) => {
-                    let mut chain = e.to_string();
-                    let mut source = std::error::Error::source(&e);
-                    while let Some(s) = source {
-                        chain.push_str(&format!(": {s} {s:?}"));
-                        source = s.source();
-                    }
-                    assert!(!chain.contains("s3cr3t-pw"), "{chain}");
-                }
-                other => panic!("{url}: expected Config, got {other:?}"),
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn table_name_is_validated_and_settings_apply() {
-        let store = lazy("mysql://root@127.0.0.1:1/test");
-        assert!(matches!(
-            store.clone().with_table_name("bad-name"),
-            Err(Error::Config { .. })
-        ));
-        let store = store
-            .with_table_name("app_sessions")
-            .unwrap()
-            .with_max_record_bytes(usize::MAX)
-            .with_timeout(StdDuration::from_millis(250));
-        assert_eq!(store.table_name(), "app_sessions");
-        assert_eq!(store.max_record_bytes(), MEDIUMBLOB_MAX_BYTES);
-        assert_eq!(store.timeout(), StdDuration::from_millis(250));
-    }
-
-    #[tokio::test]
-    async fn too_large_is_reported_before_any_io() {
-        // Port 1 answers nothing: reaching the network would be Unavailable, not TooLarge.
-        let store = lazy("mysql://root@127.0.0.1:1/test").with_max_record_bytes(100);
-        let mut data = SessionData::new();
-        data.insert("pad", "x".repeat(200)).unwrap();
-        let err = store
-            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
-            .await;
-        assert!(
-            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
-            "{err:?}"
-        );
-    }
+        ]
+    );
 }

@@ -18,7 +18,10 @@ mod version;
 
 pub use batches::MAX_CLEANUP_BATCH;
 pub use cleanup::{CleanupTask, StopSignal, spawn_cleanup};
-pub use schema::{render_schema, schema_statements, validate_table_name};
+pub use schema::{
+    assert_rendered_for_app_sessions, assert_schema_file, render_schema, schema_statements,
+    validate_table_name,
+};
 pub use settings::Statements;
 pub use timed::{Classify, timed, timed_retry};
 /// The largest record the SQL stores accept, whatever `with_max_record_bytes` asks: 64 MiB.
