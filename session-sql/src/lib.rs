@@ -10,6 +10,7 @@
 mod batches;
 mod classify;
 mod cleanup;
+mod connect;
 mod schema;
 mod settings;
 mod store;
@@ -18,6 +19,7 @@ mod version;
 
 pub use batches::MAX_CLEANUP_BATCH;
 pub use cleanup::{CleanupTask, StopSignal, spawn_cleanup};
+pub use connect::CONNECT_ACQUIRE_TIMEOUT;
 pub use schema::{
     assert_rendered_for_app_sessions, assert_schema_file, render_schema, schema_statements,
     validate_table_name,
