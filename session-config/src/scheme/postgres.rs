@@ -86,24 +86,15 @@ mod tests {
              &cleanup_interval_s=60&sslmode=disable&timeout_ms=250",
         )
         .unwrap();
-        let Backend::Postgres {
-            url,
-            table,
-            migrate,
-            unlogged,
-            cleanup_interval,
-        } = c.backend()
-        else {
+        // The table, migration and cleanup options: scheme::sql's tests.
+        let Backend::Postgres { url, unlogged, .. } = c.backend() else {
             panic!("{c:?}")
         };
         assert_eq!(
             url.expose(),
             "postgresql://app:pw@127.0.0.1:5432/test?sslmode=disable"
         );
-        assert_eq!(table.as_deref(), Some("web"));
-        assert!(!migrate);
         assert!(unlogged);
-        assert_eq!(*cleanup_interval, Some(Duration::from_secs(60)));
         assert_eq!(c.options().timeout, Some(Duration::from_millis(250)));
         assert_eq!(c.backend().name(), "postgres");
     }

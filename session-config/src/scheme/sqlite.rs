@@ -99,20 +99,14 @@ mod tests {
              &busy_timeout_ms=1500&mode=rwc&timeout_ms=700",
         )
         .unwrap();
+        // The table, migration and cleanup options: scheme::sql's tests.
         let Backend::Sqlite {
-            url,
-            table,
-            migrate,
-            cleanup_interval,
-            busy_timeout,
+            url, busy_timeout, ..
         } = c.backend()
         else {
             panic!("{c:?}")
         };
         assert_eq!(url.expose(), "sqlite:///var/lib/app/s.db?mode=rwc");
-        assert_eq!(table.as_deref(), Some("web"));
-        assert!(!migrate);
-        assert_eq!(*cleanup_interval, None);
         assert_eq!(*busy_timeout, Some(Duration::from_millis(1500)));
         assert_eq!(c.options().timeout, Some(Duration::from_millis(700)));
         assert_eq!(c.backend().name(), "sqlite");
