@@ -88,7 +88,7 @@ sql_common::impl_table!(
     quote: "`",
     version: "CAST(version AS SIGNED)"
 );
-sql_common::sql_tests!(store_for);
+sql_common::sql_tests!(store_for, server: MySqlStore, at "mysql://root@127.0.0.1");
 
 /// Bad table names are configuration errors; good ones work end to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,14 +229,6 @@ async fn an_old_table_and_its_ss1_rows_are_upgraded() {
         .execute(store.pool())
         .await
         .unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_and_stalled_servers_give_transient_errors() {
-    sql_common::unreachable_and_stalled_servers_give_transient_errors::<MySqlStore>(
-        "mysql://root@127.0.0.1",
-    )
-    .await;
 }
 
 /// Concurrent rolling reads of one session all find it, including those that write the same

@@ -112,7 +112,7 @@ async fn store_for(name: &str) -> Option<PgStore> {
 }
 
 sql_common::impl_table!(PgStore, "postgres", "$1");
-sql_common::sql_tests!(store_for);
+sql_common::sql_tests!(store_for, server: PgStore, at "postgres://postgres@127.0.0.1");
 
 /// The table the server built is the documented one; `migrate` run again, and by several stores
 /// at once on a new table, keeps it and its rows; `with_unlogged` makes it `UNLOGGED`.
@@ -291,14 +291,6 @@ async fn serialization_failures_are_run_again() {
             "round {round}: {written} conditional writes won"
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_and_stalled_servers_give_transient_errors() {
-    sql_common::unreachable_and_stalled_servers_give_transient_errors::<PgStore>(
-        "postgres://postgres@127.0.0.1",
-    )
-    .await;
 }
 
 /// Bad table names are configuration errors; the longest valid one works end to end.

@@ -143,8 +143,21 @@ macro_rules! impl_table {
 pub(crate) use impl_table;
 
 /// The tests below, for the store `$store_for(name).await` gives (`None`: the server is
-/// unreachable, and the harness said so), each in a table of its own.
+/// unreachable, and the harness said so), each in a table of its own; with `server: $store at
+/// $host`, also the unreachable and stalled server test for the store type `$store` and the
+/// server URL `$host` (without port and database).
 macro_rules! sql_tests {
+    ($store_for:path, server: $store:ty, at $host:literal) => {
+        $crate::sql_common::sql_tests!($store_for);
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn unreachable_and_stalled_servers_give_transient_errors() {
+            $crate::sql_common::unreachable_and_stalled_servers_give_transient_errors::<$store>(
+                $host,
+            )
+            .await;
+        }
+    };
     ($store_for:path) => {
         $crate::sql_common::sql_tests!(
             $store_for,
