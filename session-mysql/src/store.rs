@@ -34,9 +34,6 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// [`Error::Backend`](session_core::Error::Backend) and is never truncated.
 pub const MEDIUMBLOB_MAX_BYTES: usize = 16 * 1024 * 1024 - 1;
 
-/// Rows one statement of [`SessionStore::destroy_owned`] deletes at most.
-const OWNED_BATCH: u64 = 1000;
-
 /// A session store on a MySQL 8 or MariaDB 10.11+ table, through a `sqlx` connection pool.
 ///
 /// Cloning is cheap: clones share the pool. See the [crate documentation](crate) for the schema,
@@ -131,6 +128,7 @@ impl MySqlStore {
 }
 
 session_sql::impl_settings!(MySqlStore, MySqlPool, max_record_bytes: MEDIUMBLOB_MAX_BYTES);
+session_sql::impl_row_ops!(MySqlStore, My, version: u64);
 
 #[async_trait]
 impl SessionStore for MySqlStore {
@@ -151,13 +149,7 @@ impl SessionStore for MySqlStore {
         let lazy = rolling && self.expiry_resolution.slack_ms(max_age) > 0;
         let row: Option<(Vec<u8>, u64)> = timed_retry::<My, _, _, _, _>(self.timeout, || async {
             if lazy {
-                let found: Option<(Vec<u8>, u64, i64)> = sqlx::query_as(sql(&q.select_expiry))
-                    .bind(key.as_str())
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                let found = found.map(|(bytes, version, stored)| ((bytes, version), stored));
-                if let Some(settled) = self.expiry_resolution.settle(found, now, max_age) {
+                if let Some(settled) = self.settled_read(key, now, max_age).await? {
                     return Ok(settled);
                 }
             }
@@ -263,73 +255,19 @@ impl SessionStore for MySqlStore {
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
-        let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
-        // A touch moves the expiry of a live row and nothing else: no upsert, so a touch
-        // arriving after a logout or after expiry cannot bring the session back. sqlx sets
-        // CLIENT_FOUND_ROWS, so `rows_affected` counts the matched row even when the expiry
-        // did not move.
-        let touched = timed_retry::<My, _, _, _, _>(self.timeout, || {
-            sqlx::query(sql(&self.queries.touch))
-                .bind(expires_at)
-                .bind(key.as_str())
-                .bind(now)
-                .execute(&self.pool)
-        })
-        .await?;
-        Ok(touched.rows_affected() > 0)
+        self.touch_row(key, max_age).await
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        timed_retry::<My, _, _, _, _>(self.timeout, || {
-            sqlx::query(sql(&self.queries.delete))
-                .bind(key.as_str())
-                .execute(&self.pool)
-        })
-        .await?;
-        Ok(())
+        self.delete_row(key).await
     }
 
     async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
-        let now = now_ms();
-        let index = owner.index();
-        let rows: Vec<(String, Vec<u8>, i64)> = timed_retry::<My, _, _, _, _>(self.timeout, || {
-            sqlx::query_as(sql(&self.queries.list_owned))
-                .bind(index.as_str())
-                .bind(now)
-                .fetch_all(&self.pool)
-        })
-        .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|(id, bytes, expires_at)| {
-                OwnedSession::from_stored(owner, id, bytes, *expires_at, now)
-            })
-            .collect())
+        self.owned_rows(owner).await
     }
 
     async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
-        let index = owner.index();
-        let keep = keep.map_or("", SessionKey::as_str);
-        let mut ended = 0;
-        // Batches bound how long one statement holds its row locks; each batch is safe to
-        // repeat after a lock conflict.
-        loop {
-            let now = now_ms();
-            let done = timed_retry::<My, _, _, _, _>(self.timeout, || {
-                sqlx::query(sql(&self.queries.delete_owned))
-                    .bind(index.as_str())
-                    .bind(now)
-                    .bind(keep)
-                    .bind(OWNED_BATCH)
-                    .execute(&self.pool)
-            })
-            .await?;
-            ended += done.rows_affected();
-            if done.rows_affected() < OWNED_BATCH {
-                return Ok(ended);
-            }
-        }
+        self.delete_owned_rows(owner, keep).await
     }
 
     async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
