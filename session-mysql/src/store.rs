@@ -7,10 +7,9 @@ use std::time::Duration as StdDuration;
 use session_core::{
     DEFAULT_MAX_RECORD_BYTES, Duration, ExpiryResolution, Loaded, OwnedSession, Owner, OwnerIndex,
     Result, ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo, Version,
-    WriteOutcome, async_trait, decode, encode, lifetime_over, max_age_ms, now_ms, owner_index,
-    write_expiry,
+    WriteOutcome, async_trait, encode, max_age_ms, now_ms, owner_index, write_expiry,
 };
-use session_sql::{timed, timed_retry};
+use session_sql::{loaded_row, timed, timed_retry};
 use sqlx::MySqlPool;
 
 use crate::error::{My, is_duplicate_column};
@@ -180,19 +179,9 @@ impl SessionStore for MySqlStore {
                 .await
         })
         .await?;
-        // The expiry in the record header is the one at write time; the `expires_at` column,
-        // moved by touches and rolling reads, is authoritative and was already checked. The
-        // `version` column is what `write_if` compares, so it is the version returned (it equals
-        // the header's: both are written by the same statement; a row from before versions has
-        // 0 and an `ss1` record, both legacy).
         match row {
             None => Ok(None),
-            Some((bytes, version)) => {
-                let data = decode(&bytes)?.data;
-                // Past its absolute lifetime: ended, whatever the expiry column says.
-                Ok((!lifetime_over(&data, now))
-                    .then(|| Loaded::new(data, Version::from_u64(version))))
-            }
+            Some((bytes, version)) => loaded_row(&bytes, Version::from_u64(version), now),
         }
     }
 

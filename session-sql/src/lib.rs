@@ -30,4 +30,4 @@ pub use timed::{Classify, timed, timed_retry};
 /// (PostgreSQL's `BYTEA` and SQLite's `BLOB` hold far more, but a session that large is a bug.)
 pub const MAX_RECORD_BYTES_CAP: usize = 64 * 1024 * 1024;
 
-pub use version::{version_from_column, version_to_column};
+pub use version::{loaded_row, version_from_column, version_to_column};

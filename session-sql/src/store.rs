@@ -71,18 +71,10 @@ macro_rules! impl_session_store {
                         }
                     })
                     .await?;
-                // The `expires_at` column, moved by touches and rolling reads, is authoritative and was
-                // already checked. The `version` column is what `write_if` compares, so it is the version
-                // returned (written by the same statement as the record; 0 for a row from before
-                // versions, whose `ss1` record is legacy too).
                 match row {
                     None => Ok(None),
                     Some((bytes, version)) => {
-                        let data = ::session_core::decode(&bytes)?.data;
-                        // Past its absolute lifetime: ended, whatever the expiry column says.
-                        Ok((!::session_core::lifetime_over(&data, now)).then(|| {
-                            ::session_core::Loaded::new(data, $crate::version_from_column(version))
-                        }))
+                        $crate::loaded_row(&bytes, $crate::version_from_column(version), now)
                     }
                 }
             }
