@@ -172,11 +172,7 @@ impl SessionStore for MySqlStore {
                     return Ok(None);
                 }
             }
-            sqlx::query_as(sql(&q.select))
-                .bind(key.as_str())
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
+            self.select_row(key, now).await
         })
         .await?;
         match row {

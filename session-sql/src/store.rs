@@ -61,13 +61,7 @@ macro_rules! impl_session_store {
                             .fetch_optional(&self.pool)
                             .await
                         } else {
-                            ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
-                                &q.select,
-                            )))
-                            .bind(key.as_str())
-                            .bind(now)
-                            .fetch_optional(&self.pool)
-                            .await
+                            self.select_row(key, now).await
                         }
                     })
                     .await?;
@@ -216,18 +210,33 @@ macro_rules! impl_session_store {
 }
 
 /// The one-statement row operations every SQL store shares, MySQL's included, as inherent
-/// methods of `$store` (fields `pool`, `queries` with the `Arc<str>` statements
+/// methods of `$store` (fields `pool`, `queries` with the `Arc<str>` statements `select`,
 /// `select_expiry`, `touch`, `delete`, `list_owned` and `delete_owned`, `timeout`,
-/// `expiry_resolution`), whose `version` column reads as `$version`: `settled_read`, the first
-/// statement of a lazy rolling read; then, run with [`timed_retry`](crate::timed_retry) and
-/// driver errors read by `$classify`, `touch_row`, `delete_row`, `owned_rows` and
-/// `delete_owned_rows`, for the [`SessionStore`](session_core::SessionStore) methods `touch`,
-/// `destroy`, `list_owned` and `destroy_owned` (see
-/// [`impl_session_store!`](crate::impl_session_store), which uses them).
+/// `expiry_resolution`), whose `version` column reads as `$version`: `select_row`, the plain
+/// read, and `settled_read`, the first statement of a lazy rolling read, both for `load`; then,
+/// run with [`timed_retry`](crate::timed_retry) and driver errors read by `$classify`,
+/// `touch_row`, `delete_row`, `owned_rows` and `delete_owned_rows`, for the
+/// [`SessionStore`](session_core::SessionStore) methods `touch`, `destroy`, `list_owned` and
+/// `destroy_owned` (see [`impl_session_store!`](crate::impl_session_store), which uses them).
 #[macro_export]
 macro_rules! impl_row_ops {
     ($store:ty, $classify:ty, version: $version:ty) => {
         impl $store {
+            /// `select` (id, now): the `data` and `version` of the live row `key`.
+            async fn select_row(
+                &self,
+                key: &::session_core::SessionKey,
+                now: i64,
+            ) -> ::std::result::Result<Option<(Vec<u8>, $version)>, ::sqlx::Error> {
+                ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                    &self.queries.select,
+                )))
+                .bind(key.as_str())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+            }
+
             /// The first statement of a rolling read with a non-zero expiry resolution:
             /// `select_expiry` (id, now) reads the live row with its expiry. `Some(answer)` when
             /// that settles the read (no live row, or an expiry recent enough: nothing to
