@@ -11,11 +11,13 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod sql_common;
+
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use serde_json::json;
-use session_core::{Duration, Error, ExpiryResolution, Result, SessionKey, SessionStore};
+use session_core::{Duration, ExpiryResolution, Result, SessionKey, SessionStore};
 use session_mysql::MySqlStore;
 use session_mysql::sqlx::{self, AssertSqlSafe, MySqlPool, QueryBuilder};
 use session_testkit::conformance::MAX_RECORD_BYTES;
@@ -77,189 +79,16 @@ async fn store_for(name: &str) -> Option<MySqlStore> {
     Some(store)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rolling_reads_rewrite_only_a_lagging_expiry() {
-    let Some(store) = store_for("resolution").await else {
-        return;
-    };
-    let raw = store.clone();
-    session_testkit::resolution::rolling_reads_rewrite_only_a_lagging_expiry(
-        |r| Arc::new(store.clone().with_expiry_resolution(r)),
-        |id| {
-            let raw = raw.clone();
-            async move {
-                let select = format!("SELECT expires_at FROM `{}` WHERE id = ?", raw.table_name());
-                sqlx::query_scalar(AssertSqlSafe(select))
-                    .bind(id)
-                    .fetch_one(raw.pool())
-                    .await
-                    .unwrap()
-            }
-        },
-    )
-    .await;
-}
-
-async fn count_rows(store: &MySqlStore) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM `{}`", store.table_name());
-    sqlx::query_scalar(AssertSqlSafe(sql))
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-}
-
-/// Writes `n` rows that expired a minute ago, directly, in multi-row INSERTs.
-async fn insert_expired(store: &MySqlStore, n: usize) -> Vec<String> {
-    let past = session_core::now_ms() - 60_000;
-    let keys: Vec<String> = (0..n)
-        .map(|_| SessionKey::generate().as_str().to_owned())
-        .collect();
-    for chunk in keys.chunks(1000) {
-        let mut insert = QueryBuilder::new(format!(
-            "INSERT INTO `{}` (id, data, expires_at) ",
-            store.table_name()
-        ));
-        insert.push_values(chunk, |mut row, key| {
-            row.push_bind(key.clone())
-                .push_bind(&b"ss1:0:{}"[..])
-                .push_bind(past);
-        });
-        insert.build().execute(store.pool()).await.unwrap();
-    }
-    keys
-}
-
-/// Cleanup with small batches removes exactly the 10 000 expired rows and none of the 100 live.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cleanup_removes_exactly_the_expired_rows() {
-    let Some(store) = store_for("cleanup").await else {
-        return;
-    };
-    insert_expired(&store, 10_000).await;
-    let live: Vec<SessionKey> = (0..100).map(|_| SessionKey::generate()).collect();
-    for (i, key) in live.iter().enumerate() {
-        store
-            .set(key, &data(json!({"i": i})), Duration::hours(1), true)
-            .await
-            .unwrap();
-    }
-    assert_eq!(count_rows(&store).await, 10_100);
-
-    let started = Instant::now();
-    let removed = store.cleanup_expired(500).await.unwrap();
-    eprintln!(
-        "mysql: cleanup removed {removed} rows in batches of 500 in {:?}",
-        started.elapsed()
-    );
-    assert_eq!(removed, 10_000);
-    assert_eq!(count_rows(&store).await, 100);
-    for (i, key) in live.iter().enumerate() {
-        let got = store.get(key, Duration::hours(1), false).await.unwrap();
-        assert_eq!(got, Some(data(json!({"i": i}))), "live session {i} lost");
-    }
-    assert_eq!(store.cleanup_expired(500).await.unwrap(), 0, "second run");
-}
-
-/// A 5 MB session (far above BLOB's 64 KiB) is stored and read back byte for byte.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_megabyte_session_round_trips_byte_for_byte() {
-    let Some(store) = store_for("big").await else {
-        return;
-    };
-    let store = store.with_max_record_bytes(8 * 1024 * 1024);
-    // Every byte value that JSON text can carry, not a run of one letter.
-    let body: String = (0..5_000_000u32)
-        .map(|i| char::from(b' ' + u8::try_from(i % 95).unwrap_or(0)))
-        .collect();
-    let d = data(json!({"body": body, "n": 1}));
-    let key = SessionKey::generate();
-    store.set(&key, &d, Duration::hours(1), true).await.unwrap();
-    assert_eq!(
-        store.get(&key, Duration::hours(1), true).await.unwrap(),
-        Some(d.clone())
-    );
-
-    let sql = format!("SELECT data FROM `{}` WHERE id = ?", store.table_name());
-    let raw: Vec<u8> = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(key.as_str())
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert!(raw.len() > 5_000_000, "stored {} bytes", raw.len());
-    let record = session_core::decode(&raw).unwrap();
-    let expected = session_core::encode(&d, record.version, record.expires_at, usize::MAX).unwrap();
-    assert!(
-        raw == expected,
-        "the stored bytes differ from the encoded record"
-    );
-}
-
-/// A row whose bytes are not a record reads as `Error::Decode`; its neighbours are untouched.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupted_row_is_a_decode_error_and_neighbours_survive() {
-    let Some(store) = store_for("corrupt").await else {
-        return;
-    };
-    let (before, after) = (SessionKey::generate(), SessionKey::generate());
-    let nd = data(json!({"neighbour": true}));
-    store
-        .set(&before, &nd, Duration::hours(1), true)
-        .await
-        .unwrap();
-    store
-        .set(&after, &nd, Duration::hours(1), true)
-        .await
-        .unwrap();
-
-    let future = session_core::now_ms() + 3_600_000;
-    let insert = format!(
-        "INSERT INTO `{}` (id, data, expires_at) VALUES (?, ?, ?)",
-        store.table_name()
-    );
-    let garbage: [&[u8]; 3] = [b"\xff\xfe not a record", b"ss1:1:{\"cut", b"ss9:1:{}"];
-    let mut corrupted = Vec::new();
-    for bytes in garbage {
-        let key = SessionKey::generate();
-        sqlx::query(AssertSqlSafe(insert.clone()))
-            .bind(key.as_str())
-            .bind(bytes)
-            .bind(future)
-            .execute(store.pool())
-            .await
-            .unwrap();
-        corrupted.push(key);
-    }
-    for key in &corrupted {
-        for rolling in [false, true] {
-            match store.get(key, Duration::hours(1), rolling).await {
-                Err(Error::Decode(_)) => {}
-                other => panic!("expected Decode (rolling={rolling}), got {other:?}"),
-            }
-        }
-    }
-    assert_eq!(count_rows(&store).await, 5, "a corrupted row was removed");
-    assert_eq!(
-        store.get(&before, Duration::hours(1), false).await.unwrap(),
-        Some(nd.clone())
-    );
-    assert_eq!(
-        store.get(&after, Duration::hours(1), false).await.unwrap(),
-        Some(nd)
-    );
-    // The application can overwrite a corrupted session.
-    let fresh = data(json!({"fresh": 1}));
-    store
-        .set(&corrupted[0], &fresh, Duration::hours(1), true)
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .get(&corrupted[0], Duration::hours(1), false)
-            .await
-            .unwrap(),
-        Some(fresh)
-    );
-}
+// Backticks: the server's default `sql_mode` has no ANSI_QUOTES. The version column is
+// unsigned; read as signed, it keeps its 64 bits as PostgreSQL's and SQLite's do.
+sql_common::impl_table!(
+    MySqlStore,
+    "mysql",
+    "?",
+    quote: "`",
+    version: "CAST(version AS SIGNED)"
+);
+sql_common::sql_tests!(store_for, server: MySqlStore, at "mysql://root@127.0.0.1");
 
 /// Bad table names are configuration errors; good ones work end to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,8 +96,10 @@ async fn invalid_table_names_are_rejected_and_the_longest_valid_one_works() {
     let Some(store) = store_for("names").await else {
         return;
     };
-    let long = "x".repeat(65);
-    for bad in [
+    // The longest valid name (64 characters) is accepted by the server too.
+    let longest = unique_name(&"n".repeat(64));
+    assert_eq!(longest.len(), 64);
+    let bad = [
         "",
         "9lives",
         "a-b",
@@ -277,24 +108,12 @@ async fn invalid_table_names_are_rejected_and_the_longest_valid_one_works() {
         "tick`",
         "ünï",
         "a.b",
-        &long,
-    ] {
-        match store.clone().with_table_name(bad) {
-            Err(Error::Config { .. }) => {}
-            other => panic!("{bad:?} was not rejected: {other:?}"),
-        }
-    }
-    // The longest valid name (64 characters) is accepted by the server too.
-    let longest = unique_name(&"n".repeat(64));
-    assert_eq!(longest.len(), 64);
-    let store = store.with_table_name(&longest).unwrap();
-    store.migrate().await.unwrap();
-    let key = SessionKey::generate();
-    store
-        .set(&key, &data(json!({"a": 1})), Duration::hours(1), true)
-        .await
-        .unwrap();
-    assert_eq!(count_rows(&store).await, 1);
+        &"x".repeat(65),
+    ];
+    sql_common::invalid_table_names_are_rejected_and_the_longest_valid_one_works(
+        store, &bad, &longest,
+    )
+    .await;
 }
 
 /// `migrate` is idempotent and never touches existing rows.
@@ -410,102 +229,6 @@ async fn an_old_table_and_its_ss1_rows_are_upgraded() {
         .execute(store.pool())
         .await
         .unwrap();
-}
-
-/// The background task removes expired rows, and stops once dropped (and with `stop`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn background_cleanup_removes_expired_rows_and_stops_when_dropped() {
-    let Some(store) = store_for("background").await else {
-        return;
-    };
-    let live = SessionKey::generate();
-    store
-        .set(&live, &data(json!({"live": 1})), Duration::hours(1), true)
-        .await
-        .unwrap();
-    insert_expired(&store, 250).await;
-
-    let task = store.spawn_cleanup(StdDuration::from_millis(50), 100);
-    let deadline = Instant::now() + StdDuration::from_secs(10);
-    while count_rows(&store).await > 1 {
-        assert!(
-            Instant::now() < deadline,
-            "background cleanup did not run: {task:?}"
-        );
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    assert!(task.take_error().is_none());
-    assert_eq!(count_rows(&store).await, 1, "the live row went too");
-    drop(task);
-
-    // Give a still-running task several intervals to prove it has stopped.
-    tokio::time::sleep(StdDuration::from_millis(100)).await;
-    insert_expired(&store, 10).await;
-    tokio::time::sleep(StdDuration::from_millis(400)).await;
-    assert_eq!(
-        count_rows(&store).await,
-        11,
-        "cleanup ran after the task was dropped"
-    );
-
-    // `stop` waits for the task to end.
-    let task = store.spawn_cleanup(StdDuration::from_millis(50), 100);
-    let deadline = Instant::now() + StdDuration::from_secs(10);
-    while task.removed() < 10 {
-        assert!(
-            Instant::now() < deadline,
-            "second task did not run: {task:?}"
-        );
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    tokio::time::timeout(StdDuration::from_secs(5), task.stop())
-        .await
-        .expect("stop() did not return");
-    assert_eq!(count_rows(&store).await, 1);
-}
-
-/// Refused connections fail at once with a transient error; a stalled server with a timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_and_stalled_servers_give_transient_errors() {
-    // Nothing listens on port 1.
-    let started = Instant::now();
-    match MySqlStore::connect("mysql://root@127.0.0.1:1/test").await {
-        Err(e @ Error::Unavailable { .. }) => assert!(e.is_transient()),
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-    assert!(
-        started.elapsed() < StdDuration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-
-    // A server that accepts connections and never says a word.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().map_or(0, |a| a.port());
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let pool = sqlx::mysql::MySqlPoolOptions::new()
-        .connect_lazy(&format!("mysql://root@127.0.0.1:{port}/test"))
-        .unwrap();
-    let store = MySqlStore::new(pool).with_timeout(StdDuration::from_millis(300));
-    let started = Instant::now();
-    let got = store
-        .get(&SessionKey::generate(), Duration::hours(1), false)
-        .await;
-    assert!(
-        matches!(got, Err(Error::Timeout { .. })),
-        "expected Timeout, got {got:?}"
-    );
-    assert!(
-        started.elapsed() < StdDuration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-    silent.abort();
 }
 
 /// Concurrent rolling reads of one session all find it, including those that write the same

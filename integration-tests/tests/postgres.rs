@@ -14,7 +14,6 @@
 mod sql_common;
 
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
 
 use serde_json::json;
 use session_core::{
@@ -25,7 +24,6 @@ use session_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use session_postgres::sqlx::{self, AssertSqlSafe, PgPool};
 use session_testkit::conformance::MAX_RECORD_BYTES;
 use session_testkit::{data, fit_name, postgres_url, reachable, unique_name};
-use sql_common::Table;
 use tokio::sync::OnceCell;
 
 /// The longest table name the store accepts.
@@ -114,49 +112,7 @@ async fn store_for(name: &str) -> Option<PgStore> {
 }
 
 sql_common::impl_table!(PgStore, "postgres", "$1");
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cleanup_removes_exactly_the_expired_rows() {
-    if let Some(store) = store_for("cleanup").await {
-        sql_common::cleanup_removes_exactly_the_expired_rows(store).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn background_cleanup_removes_expired_rows_and_stops_when_dropped() {
-    if let Some(store) = store_for("background").await {
-        sql_common::background_cleanup_removes_expired_rows_and_stops(store).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rolling_reads_rewrite_only_a_lagging_expiry() {
-    if let Some(store) = store_for("resolution").await {
-        sql_common::rolling_reads_rewrite_only_a_lagging_expiry(store).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupted_row_is_a_decode_error_and_neighbours_survive() {
-    if let Some(store) = store_for("corrupt").await {
-        sql_common::corrupted_rows_are_decode_errors_and_neighbours_survive(store).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ss1_rows_without_a_version_load_and_are_upgraded() {
-    if let Some(store) = store_for("legacy").await {
-        sql_common::legacy_rows_load_and_are_upgraded(store).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_megabyte_session_round_trips_byte_for_byte() {
-    if let Some(store) = store_for("big").await {
-        let store = store.with_max_record_bytes(8 * 1024 * 1024);
-        sql_common::five_megabyte_session_round_trips_byte_for_byte(store).await;
-    }
-}
+sql_common::sql_tests!(store_for, server: PgStore, at "postgres://postgres@127.0.0.1");
 
 /// The table the server built is the documented one; `migrate` run again, and by several stores
 /// at once on a new table, keeps it and its rows; `with_unlogged` makes it `UNLOGGED`.
@@ -337,44 +293,15 @@ async fn serialization_failures_are_run_again() {
     }
 }
 
-/// Refused connections fail at once with a transient error; a stalled server with a timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_and_stalled_servers_give_transient_errors() {
-    let started = Instant::now();
-    match PgStore::connect("postgres://postgres@127.0.0.1:1/test").await {
-        Err(e @ Error::Unavailable { .. }) => assert!(e.is_transient()),
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-    assert!(started.elapsed() < StdDuration::from_secs(2));
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().map_or(0, |a| a.port());
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let pool = PgPoolOptions::new()
-        .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/test"))
-        .unwrap();
-    let store = PgStore::new(pool).with_timeout(StdDuration::from_millis(300));
-    let started = Instant::now();
-    let got = store
-        .get(&SessionKey::generate(), Duration::hours(1), false)
-        .await;
-    assert!(matches!(got, Err(Error::Timeout { .. })), "{got:?}");
-    assert!(started.elapsed() < StdDuration::from_secs(2));
-    silent.abort();
-}
-
 /// Bad table names are configuration errors; the longest valid one works end to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_table_names_are_rejected_and_the_longest_valid_one_works() {
     let Some(store) = store_for("names").await else {
         return;
     };
-    for bad in [
+    let longest = fit_name(&unique_name(&"n".repeat(64)), MAX_TABLE);
+    assert_eq!(longest.len(), MAX_TABLE);
+    let bad = [
         "",
         "9lives",
         "a-b",
@@ -382,24 +309,10 @@ async fn invalid_table_names_are_rejected_and_the_longest_valid_one_works() {
         "q\"uote",
         "ünï",
         &"x".repeat(56),
-    ] {
-        assert!(
-            matches!(
-                store.clone().with_table_name(bad),
-                Err(Error::Config { .. })
-            ),
-            "{bad:?} was accepted"
-        );
-    }
-    let longest = fit_name(&unique_name(&"n".repeat(64)), MAX_TABLE);
-    assert_eq!(longest.len(), MAX_TABLE);
-    let store = store.with_table_name(&longest).unwrap();
-    store.migrate().await.unwrap();
-    let key = SessionKey::generate();
-    store
-        .set(&key, &data(json!({"a": 1})), Duration::hours(1), true)
-        .await
-        .unwrap();
-    assert_eq!(store.count_rows().await, 1);
+    ];
+    let store = sql_common::invalid_table_names_are_rejected_and_the_longest_valid_one_works(
+        store, &bad, &longest,
+    )
+    .await;
     drop_table(&store).await;
 }

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use session_core::{Result, now_ms};
 pub use session_sql::CleanupTask;
+use session_sql::timed_retry;
 
 use crate::MySqlStore;
-use crate::error::timed_retry;
+use crate::error::My;
 use crate::queries::sql;
 use sqlx::QueryBuilder;
 
@@ -50,7 +51,7 @@ impl MySqlStore {
         let now = now_ms();
         let mut removed = 0;
         loop {
-            let expired: Vec<String> = timed_retry(self.timeout, || {
+            let expired: Vec<String> = timed_retry::<My, _, _, _, _>(self.timeout, || {
                 sqlx::query_scalar(sql(&self.queries.expired_ids))
                     .bind(now)
                     .bind(batch)
@@ -60,7 +61,7 @@ impl MySqlStore {
             if !expired.is_empty() {
                 // A batch losing a lock conflict to a login is rolled back whole; running it
                 // again is safe.
-                removed += timed_retry(self.timeout, || {
+                removed += timed_retry::<My, _, _, _, _>(self.timeout, || {
                     let mut delete = QueryBuilder::new(&*self.queries.delete_expired);
                     delete.push_bind(now).push(" AND id IN (");
                     let mut ids = delete.separated(", ");

@@ -8,10 +8,11 @@ use session_core::{
     Duration, Loaded, OwnedSession, Owner, Result, SessionData, SessionKey, SessionStore, Version,
     WriteOutcome, async_trait, max_age_ms, now_ms,
 };
+use session_sql::timed;
 use sqlx::{MySqlPool, Row};
 
 use crate::MySqlStore;
-use crate::error::{BACKEND, timed};
+use crate::error::{BACKEND, My};
 use crate::queries::validate_table_name;
 
 /// express-mysql-session's table name.
@@ -85,7 +86,7 @@ impl ExpressMySqlStore {
              PRIMARY KEY (`session_id`)) ENGINE=InnoDB",
             self.table
         );
-        timed(
+        timed::<My, _, _>(
             self.timeout,
             sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&self.pool),
         )
@@ -99,7 +100,7 @@ impl ExpressMySqlStore {
             "SELECT `data` FROM `{}` WHERE `session_id` = ? AND `expires` >= ?",
             self.table
         );
-        let row = timed(
+        let row = timed::<My, _, _>(
             self.timeout,
             sqlx::query(sqlx::AssertSqlSafe(query))
                 .bind(key.as_str())
@@ -146,7 +147,7 @@ impl SessionStore for ExpressMySqlStore {
              ON DUPLICATE KEY UPDATE `expires` = VALUES(`expires`), `data` = VALUES(`data`)",
             self.table
         );
-        timed(
+        timed::<My, _, _>(
             self.timeout,
             sqlx::query(sqlx::AssertSqlSafe(query))
                 .bind(key.as_str())
@@ -176,7 +177,7 @@ impl SessionStore for ExpressMySqlStore {
             "UPDATE `{}` SET `expires` = ?, `data` = ? WHERE `session_id` = ? AND `data` = ?",
             self.table
         );
-        let done = timed(
+        let done = timed::<My, _, _>(
             self.timeout,
             sqlx::query(sqlx::AssertSqlSafe(query))
                 .bind(expires)
@@ -203,7 +204,7 @@ impl SessionStore for ExpressMySqlStore {
             "UPDATE `{}` SET `expires` = ? WHERE `session_id` = ? AND `expires` >= ?",
             self.table
         );
-        let done = timed(
+        let done = timed::<My, _, _>(
             self.timeout,
             sqlx::query(sqlx::AssertSqlSafe(query))
                 .bind(expires)
@@ -218,7 +219,7 @@ impl SessionStore for ExpressMySqlStore {
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
         let query = format!("DELETE FROM `{}` WHERE `session_id` = ?", self.table);
-        timed(
+        timed::<My, _, _>(
             self.timeout,
             sqlx::query(sqlx::AssertSqlSafe(query))
                 .bind(key.as_str())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use session_core::{Error, Result};
+use session_core::Result;
 use sqlx::AssertSqlSafe;
 
 use crate::error::BACKEND;
@@ -17,23 +17,7 @@ const MAX_TABLE_NAME_LEN: usize = 64;
 /// can be spliced into SQL text between backticks with no escaping at all: identifiers cannot be
 /// bound as parameters.
 pub(crate) fn validate_table_name(name: &str) -> Result<()> {
-    let reason = if name.is_empty() {
-        "is empty"
-    } else if name.len() > MAX_TABLE_NAME_LEN {
-        "is longer than 64 characters"
-    } else if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        "may only contain A-Z, a-z, 0-9 and _"
-    } else if name.as_bytes()[0].is_ascii_digit() {
-        "must not start with a digit"
-    } else {
-        return Ok(());
-    };
-    // The name is configuration, not a secret, but it may be garbage: show a bounded prefix.
-    let shown: String = name.chars().take(MAX_TABLE_NAME_LEN).collect();
-    Err(Error::config(
-        BACKEND,
-        format!("table name {shown:?} {reason}"),
-    ))
+    session_sql::validate_table_name(BACKEND, name, MAX_TABLE_NAME_LEN)
 }
 
 /// The statements for one table. Held in an `Arc` so that cloning a store copies no SQL text.
@@ -58,7 +42,7 @@ pub(crate) struct Queries {
     /// Parameters: id, data, expiry, version, owner.
     pub(crate) upsert: Arc<str>,
     /// Parameters: expected version, data, expected version, expiry, expected version, owner,
-    /// expected version, new version, id, now. See [`Queries::new`] for how one statement tells the outcomes apart.
+    /// expected version, new version, id, now. See [`statements`] for how one statement tells the outcomes apart.
     pub(crate) write_if: Arc<str>,
     /// Parameters: id.
     pub(crate) delete: Arc<str>,
@@ -72,66 +56,62 @@ pub(crate) struct Queries {
     pub(crate) delete_expired: Arc<str>,
 }
 
-impl Queries {
-    /// Builds the statements for `table`, which must have passed [`validate_table_name`].
-    pub(crate) fn new(table: &str) -> Self {
-        let t = table;
-        Queries {
-            table: table.into(),
-            create_table: schema::create_table_sql(t).into(),
-            add_version_column: schema::add_version_column_sql(t).into(),
-            add_owner_column: schema::add_owner_column_sql(t).into(),
-            has_column: "SELECT COUNT(*) FROM information_schema.COLUMNS \
-                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?"
-                .into(),
-            select: format!("SELECT data, version FROM `{t}` WHERE id = ? AND expires_at > ?")
-                .into(),
-            select_expiry: format!(
-                "SELECT data, version, expires_at FROM `{t}` WHERE id = ? AND expires_at > ?"
-            )
+/// The statements for `table`, which must have passed [`validate_table_name`].
+pub(crate) fn statements(table: &str) -> Queries {
+    let t = table;
+    Queries {
+        table: table.into(),
+        create_table: schema::create_table_sql(t).into(),
+        add_version_column: schema::add_version_column_sql(t).into(),
+        add_owner_column: schema::add_owner_column_sql(t).into(),
+        has_column: "SELECT COUNT(*) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?"
             .into(),
-            touch: format!("UPDATE `{t}` SET expires_at = ? WHERE id = ? AND expires_at > ?")
-                .into(),
-            // `VALUES(col)` in the update clause is the one upsert spelling both servers accept:
-            // MySQL 8.0.20+ deprecates it in favour of a row alias (`AS new … new.col`) but still
-            // runs it (with warning 1287), while MariaDB has no row alias and rejects `AS new`.
-            upsert: format!(
-                "INSERT INTO `{t}` (id, data, expires_at, version, owner) VALUES (?, ?, ?, ?, ?) \
-                 ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), \
-                 version = VALUES(version), owner = VALUES(owner)"
-            )
-            .into(),
-            // One statement, three outcomes. The WHERE clause matches only a live row, so no
-            // matched row (sqlx sets CLIENT_FOUND_ROWS: matched, not changed, rows are counted)
-            // means missing, expired or destroyed; there is no upsert, so nothing is re-created.
-            // On a live row every assignment is conditional on the version, and the row's
-            // resulting version goes through LAST_INSERT_ID(expr), which the server returns in
-            // the OK packet: the new version means written, anything else a conflict (the row
-            // keeps its data). `version` is assigned last because MySQL and MariaDB evaluate
-            // single-table assignments left to right, so the earlier ones still see the old
-            // version. A plain `… AND version = ?` could not tell a conflict from a missing row
-            // without a second round trip. (LAST_INSERT_ID also stays set on the pooled
-            // connection; nothing here uses AUTO_INCREMENT, so nothing reads it.)
-            write_if: format!(
-                "UPDATE `{t}` SET data = IF(version = ?, ?, data), \
-                 expires_at = IF(version = ?, ?, expires_at), \
-                 owner = IF(version = ?, ?, owner), \
-                 version = LAST_INSERT_ID(IF(version = ?, ?, version)) \
-                 WHERE id = ? AND expires_at > ?"
-            )
-            .into(),
-            delete: format!("DELETE FROM `{t}` WHERE id = ?").into(),
-            list_owned: format!(
-                "SELECT id, data, expires_at FROM `{t}` WHERE owner = ? AND expires_at > ?"
-            )
-            .into(),
-            delete_owned: format!(
-                "DELETE FROM `{t}` WHERE owner = ? AND expires_at > ? AND id <> ? LIMIT ?"
-            )
-            .into(),
-            expired_ids: format!("SELECT id FROM `{t}` WHERE expires_at <= ? LIMIT ?").into(),
-            delete_expired: format!("DELETE FROM `{t}` WHERE expires_at <= ").into(),
-        }
+        select: format!("SELECT data, version FROM `{t}` WHERE id = ? AND expires_at > ?").into(),
+        select_expiry: format!(
+            "SELECT data, version, expires_at FROM `{t}` WHERE id = ? AND expires_at > ?"
+        )
+        .into(),
+        touch: format!("UPDATE `{t}` SET expires_at = ? WHERE id = ? AND expires_at > ?").into(),
+        // `VALUES(col)` in the update clause is the one upsert spelling both servers accept:
+        // MySQL 8.0.20+ deprecates it in favour of a row alias (`AS new … new.col`) but still
+        // runs it (with warning 1287), while MariaDB has no row alias and rejects `AS new`.
+        upsert: format!(
+            "INSERT INTO `{t}` (id, data, expires_at, version, owner) VALUES (?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at), \
+             version = VALUES(version), owner = VALUES(owner)"
+        )
+        .into(),
+        // One statement, three outcomes. The WHERE clause matches only a live row, so no
+        // matched row (sqlx sets CLIENT_FOUND_ROWS: matched, not changed, rows are counted)
+        // means missing, expired or destroyed; there is no upsert, so nothing is re-created.
+        // On a live row every assignment is conditional on the version, and the row's
+        // resulting version goes through LAST_INSERT_ID(expr), which the server returns in
+        // the OK packet: the new version means written, anything else a conflict (the row
+        // keeps its data). `version` is assigned last because MySQL and MariaDB evaluate
+        // single-table assignments left to right, so the earlier ones still see the old
+        // version. A plain `… AND version = ?` could not tell a conflict from a missing row
+        // without a second round trip. (LAST_INSERT_ID also stays set on the pooled
+        // connection; nothing here uses AUTO_INCREMENT, so nothing reads it.)
+        write_if: format!(
+            "UPDATE `{t}` SET data = IF(version = ?, ?, data), \
+             expires_at = IF(version = ?, ?, expires_at), \
+             owner = IF(version = ?, ?, owner), \
+             version = LAST_INSERT_ID(IF(version = ?, ?, version)) \
+             WHERE id = ? AND expires_at > ?"
+        )
+        .into(),
+        delete: format!("DELETE FROM `{t}` WHERE id = ?").into(),
+        list_owned: format!(
+            "SELECT id, data, expires_at FROM `{t}` WHERE owner = ? AND expires_at > ?"
+        )
+        .into(),
+        delete_owned: format!(
+            "DELETE FROM `{t}` WHERE owner = ? AND expires_at > ? AND id <> ? LIMIT ?"
+        )
+        .into(),
+        expired_ids: format!("SELECT id FROM `{t}` WHERE expires_at <= ? LIMIT ?").into(),
+        delete_expired: format!("DELETE FROM `{t}` WHERE expires_at <= ").into(),
     }
 }
 
@@ -143,6 +123,8 @@ pub(crate) fn sql(text: &Arc<str>) -> AssertSqlSafe<Arc<str>> {
 
 #[cfg(test)]
 mod tests {
+    use session_core::Error;
+
     use super::*;
 
     #[test]
@@ -181,7 +163,7 @@ mod tests {
 
     #[test]
     fn every_statement_names_the_table_and_never_the_database_clock() {
-        let q = Queries::new("my_table");
+        let q = statements("my_table");
         for text in [
             &q.select,
             &q.touch,

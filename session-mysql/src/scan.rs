@@ -5,10 +5,11 @@
 //! before the page. The cursor is the last id returned, so the server keeps nothing either.
 
 use session_core::{Result, ScanCursor, ScanPage, now_ms};
+use session_sql::timed_retry;
 use sqlx::AssertSqlSafe;
 
 use crate::MySqlStore;
-use crate::error::timed_retry;
+use crate::error::My;
 
 /// The largest page one statement reads.
 const MAX_PAGE: u32 = 10_000;
@@ -22,7 +23,7 @@ impl MySqlStore {
             self.queries.table
         );
         let now = now_ms();
-        let ids: Vec<String> = timed_retry(self.timeout, || {
+        let ids: Vec<String> = timed_retry::<My, _, _, _, _>(self.timeout, || {
             sqlx::query_scalar(AssertSqlSafe(text.as_str()))
                 .bind(cursor.position())
                 .bind(now)

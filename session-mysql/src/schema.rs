@@ -40,16 +40,10 @@ pub(crate) fn add_owner_column_sql(table: &str) -> String {
     format!("ALTER TABLE `{table}` ADD COLUMN {OWNER_COLUMN}, ADD {OWNER_INDEX}")
 }
 
-/// `schema.sql` without comments, blank lines and the final `;`.
+/// `schema.sql` without comments, blank lines and the final `;` (its one statement, which a
+/// test checks).
 fn statement() -> String {
-    let body: Vec<&str> = SCHEMA_SQL
-        .lines()
-        .filter(|line| {
-            let line = line.trim();
-            !line.is_empty() && !line.starts_with("--")
-        })
-        .collect();
-    body.join("\n").trim_end().trim_end_matches(';').to_owned()
+    session_sql::schema_statements(SCHEMA_SQL).concat()
 }
 
 #[cfg(test)]

@@ -5,15 +5,15 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use session_core::{
-    DEFAULT_MAX_RECORD_BYTES, Duration, Error, ExpiryResolution, Loaded, OwnedSession, Owner,
-    OwnerIndex, Result, ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo,
-    Version, WriteOutcome, async_trait, decode, encode, lifetime_over, max_age_ms, now_ms,
-    owner_index, write_expiry,
+    DEFAULT_MAX_RECORD_BYTES, Duration, ExpiryResolution, Loaded, OwnedSession, Owner, OwnerIndex,
+    Result, ScanCursor, ScanPage, SessionData, SessionKey, SessionStore, StoreInfo, Version,
+    WriteOutcome, async_trait, encode, max_age_ms, now_ms, owner_index, write_expiry,
 };
+use session_sql::{loaded_row, timed, timed_retry};
 use sqlx::MySqlPool;
 
-use crate::error::{BACKEND, is_duplicate_column, map, timed, timed_retry};
-use crate::queries::{Queries, sql, validate_table_name};
+use crate::error::{My, is_duplicate_column};
+use crate::queries::{Queries, sql, statements};
 
 /// The table a store uses unless [`MySqlStore::with_table_name`] says otherwise.
 pub const DEFAULT_TABLE: &str = "sessions";
@@ -27,10 +27,11 @@ pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// The largest record a `MEDIUMBLOB` column holds: 16 MiB - 1 byte. [`MySqlStore`] caps its
 /// record limit here, because a server not in strict SQL mode would silently truncate a longer
 /// value.
+///
+/// The server's `max_allowed_packet` (16 MiB on MariaDB 10.11, 64 MiB on MySQL 8) must hold a
+/// record plus a few hundred bytes of statement; a record it refuses fails with
+/// [`Error::Backend`](session_core::Error::Backend) and is never truncated.
 pub const MEDIUMBLOB_MAX_BYTES: usize = 16 * 1024 * 1024 - 1;
-
-/// Rows one statement of [`SessionStore::destroy_owned`] deletes at most.
-const OWNED_BATCH: u64 = 1000;
 
 /// A session store on a MySQL 8 or MariaDB 10.11+ table, through a `sqlx` connection pool.
 ///
@@ -50,18 +51,13 @@ impl fmt::Debug for MySqlStore {
     /// `MySqlConnectOptions` would print it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let options = self.pool.connect_options();
-        f.debug_struct("MySqlStore")
-            .field("host", &options.get_host())
+        let mut d = f.debug_struct("MySqlStore");
+        d.field("host", &options.get_host())
             .field("port", &options.get_port())
             .field("username", &options.get_username())
             .field("database", &options.get_database())
-            .field("table", &self.queries.table)
-            .field("max_record_bytes", &self.max_record_bytes)
-            .field("timeout", &self.timeout)
-            .field("expiry_resolution", &self.expiry_resolution)
-            .field("pool_size", &self.pool.size())
-            .field("pool_idle", &self.pool.num_idle())
-            .finish()
+            .field("table", &self.queries.table);
+        self.debug_settings(&mut d).finish()
     }
 }
 
@@ -76,57 +72,11 @@ impl MySqlStore {
     pub fn new(pool: MySqlPool) -> Self {
         MySqlStore {
             pool,
-            queries: Arc::new(Queries::new(DEFAULT_TABLE)),
+            queries: Arc::new(statements(DEFAULT_TABLE)),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             timeout: DEFAULT_TIMEOUT,
             expiry_resolution: ExpiryResolution::Auto,
         }
-    }
-
-    /// Uses table `name` instead of [`DEFAULT_TABLE`].
-    ///
-    /// # Errors
-    /// [`Error::Config`](session_core::Error::Config) unless `name` is 1 to 64 characters from `A-Z a-z 0-9 _` and does not
-    /// start with a digit. (Identifiers cannot be bound as SQL parameters, so the name is checked
-    /// strictly enough to be spliced into statements safely.)
-    pub fn with_table_name(mut self, name: &str) -> Result<Self> {
-        validate_table_name(name)?;
-        self.queries = Arc::new(Queries::new(name));
-        Ok(self)
-    }
-
-    /// Bounds the encoded size of one record (default [`DEFAULT_MAX_RECORD_BYTES`], 1 MiB); a
-    /// larger `set` fails with [`Error::TooLarge`](session_core::Error::TooLarge) before anything is sent. Values above
-    /// [`MEDIUMBLOB_MAX_BYTES`] are capped there.
-    ///
-    /// The server's `max_allowed_packet` (16 MiB on MariaDB 10.11, 64 MiB on MySQL 8) must hold a
-    /// record plus a few hundred bytes of statement; a record it refuses fails with
-    /// [`Error::Backend`](session_core::Error::Backend) and is never truncated.
-    pub fn with_max_record_bytes(mut self, max: usize) -> Self {
-        self.max_record_bytes = max.min(MEDIUMBLOB_MAX_BYTES);
-        self
-    }
-
-    /// Sets the per-operation timeout (default [`DEFAULT_TIMEOUT`]). An operation that runs
-    /// longer, waiting for a pooled connection included, fails with [`Error::Timeout`](session_core::Error::Timeout).
-    pub fn with_timeout(mut self, timeout: StdDuration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// How far behind a rolling read may leave the stored expiry before it rewrites it (default
-    /// [`ExpiryResolution::Auto`]: a hundredth of the max-age, at most 60 s). With a non-zero
-    /// resolution a rolling read of a session whose expiry is recent enough is one `SELECT` and
-    /// commits nothing; [`ExpiryResolution::Exact`] rewrites the expiry on every rolling read
-    /// (an `UPDATE`, then the `SELECT`). An expired session is never returned in any mode.
-    pub fn with_expiry_resolution(mut self, resolution: ExpiryResolution) -> Self {
-        self.expiry_resolution = resolution;
-        self
-    }
-
-    /// The configured expiry resolution of rolling reads.
-    pub fn expiry_resolution(&self) -> ExpiryResolution {
-        self.expiry_resolution
     }
 
     /// Creates the table and its `expires_at` index if they do not exist: the statement in
@@ -142,7 +92,7 @@ impl MySqlStore {
     pub async fn migrate(&self) -> Result<()> {
         let q = &self.queries;
         let create = sqlx::raw_sql(sql(&q.create_table));
-        timed(self.timeout, create.execute(&self.pool)).await?;
+        timed::<My, _, _>(self.timeout, create.execute(&self.pool)).await?;
         // MySQL 8 has no `ADD COLUMN IF NOT EXISTS` (MariaDB has), so ask information_schema
         // first, which keeps an up-to-date table free of DDL at every start.
         self.add_column_if_missing("version", &q.add_version_column)
@@ -154,7 +104,7 @@ impl MySqlStore {
 
     /// Runs `alter` unless the table has `column` already.
     async fn add_column_if_missing(&self, column: &str, alter: &Arc<str>) -> Result<()> {
-        let has: i64 = timed(
+        let has: i64 = timed::<My, _, _>(
             self.timeout,
             sqlx::query_scalar(sql(&self.queries.has_column))
                 .bind(&*self.queries.table)
@@ -163,38 +113,21 @@ impl MySqlStore {
         )
         .await?;
         if has == 0 {
-            let add = sqlx::raw_sql(sql(alter)).execute(&self.pool);
-            match tokio::time::timeout(self.timeout, add).await {
-                Ok(Ok(_)) => {}
-                // Another process added it between our check and our ALTER.
-                Ok(Err(e)) if is_duplicate_column(&e) => {}
-                Ok(Err(e)) => return Err(map(e)),
-                Err(_) => return Err(Error::timeout(BACKEND, self.timeout)),
-            }
+            timed::<My, _, _>(self.timeout, async {
+                match sqlx::raw_sql(sql(alter)).execute(&self.pool).await {
+                    // Another process added it between our check and our ALTER.
+                    Err(e) if is_duplicate_column(&e) => Ok(()),
+                    done => done.map(drop),
+                }
+            })
+            .await?;
         }
         Ok(())
     }
-
-    /// The pool this store runs on.
-    pub fn pool(&self) -> &MySqlPool {
-        &self.pool
-    }
-
-    /// The table this store uses.
-    pub fn table_name(&self) -> &str {
-        &self.queries.table
-    }
-
-    /// The configured maximum encoded record size in bytes.
-    pub fn max_record_bytes(&self) -> usize {
-        self.max_record_bytes
-    }
-
-    /// The configured per-operation timeout.
-    pub fn timeout(&self) -> StdDuration {
-        self.timeout
-    }
 }
+
+session_sql::impl_settings!(MySqlStore, MySqlPool, max_record_bytes: MEDIUMBLOB_MAX_BYTES);
+session_sql::impl_row_ops!(MySqlStore, My, version: u64);
 
 #[async_trait]
 impl SessionStore for MySqlStore {
@@ -213,15 +146,9 @@ impl SessionStore for MySqlStore {
         // enough is the SELECT alone (nothing to commit); one whose expiry lags takes the exact
         // path below.
         let lazy = rolling && self.expiry_resolution.slack_ms(max_age) > 0;
-        let row: Option<(Vec<u8>, u64)> = timed_retry(self.timeout, || async {
+        let row: Option<(Vec<u8>, u64)> = timed_retry::<My, _, _, _, _>(self.timeout, || async {
             if lazy {
-                let found: Option<(Vec<u8>, u64, i64)> = sqlx::query_as(sql(&q.select_expiry))
-                    .bind(key.as_str())
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                let found = found.map(|(bytes, version, stored)| ((bytes, version), stored));
-                if let Some(settled) = self.expiry_resolution.settle(found, now, max_age) {
+                if let Some(settled) = self.settled_read(key, now, max_age).await? {
                     return Ok(settled);
                 }
             }
@@ -245,26 +172,12 @@ impl SessionStore for MySqlStore {
                     return Ok(None);
                 }
             }
-            sqlx::query_as(sql(&q.select))
-                .bind(key.as_str())
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
+            self.select_row(key, now).await
         })
         .await?;
-        // The expiry in the record header is the one at write time; the `expires_at` column,
-        // moved by touches and rolling reads, is authoritative and was already checked. The
-        // `version` column is what `write_if` compares, so it is the version returned (it equals
-        // the header's: both are written by the same statement; a row from before versions has
-        // 0 and an `ss1` record, both legacy).
         match row {
             None => Ok(None),
-            Some((bytes, version)) => {
-                let data = decode(&bytes)?.data;
-                // Past its absolute lifetime: ended, whatever the expiry column says.
-                Ok((!lifetime_over(&data, now))
-                    .then(|| Loaded::new(data, Version::from_u64(version))))
-            }
+            Some((bytes, version)) => loaded_row(&bytes, Version::from_u64(version), now),
         }
     }
 
@@ -275,7 +188,7 @@ impl SessionStore for MySqlStore {
         // Encoding enforces the size limit before any I/O.
         let bytes = encode(data, version, expires_at, self.max_record_bytes)?;
         let owner = owner_index(data)?;
-        timed_retry(self.timeout, || {
+        timed_retry::<My, _, _, _, _>(self.timeout, || {
             sqlx::query(sql(&self.queries.upsert))
                 .bind(key.as_str())
                 .bind(bytes.as_slice())
@@ -302,7 +215,7 @@ impl SessionStore for MySqlStore {
         let owner = owner_index(data)?;
         let expected = expected.as_u64();
         // Safe to repeat after a lock conflict: a rolled-back attempt changed nothing.
-        let done = timed_retry(self.timeout, || {
+        let done = timed_retry::<My, _, _, _, _>(self.timeout, || {
             sqlx::query(sql(&self.queries.write_if))
                 .bind(expected)
                 .bind(bytes.as_slice())
@@ -327,73 +240,19 @@ impl SessionStore for MySqlStore {
     }
 
     async fn touch(&self, key: &SessionKey, max_age: Duration) -> Result<bool> {
-        let now = now_ms();
-        let expires_at = now.saturating_add(max_age_ms(max_age)?);
-        // A touch moves the expiry of a live row and nothing else: no upsert, so a touch
-        // arriving after a logout or after expiry cannot bring the session back. sqlx sets
-        // CLIENT_FOUND_ROWS, so `rows_affected` counts the matched row even when the expiry
-        // did not move.
-        let touched = timed_retry(self.timeout, || {
-            sqlx::query(sql(&self.queries.touch))
-                .bind(expires_at)
-                .bind(key.as_str())
-                .bind(now)
-                .execute(&self.pool)
-        })
-        .await?;
-        Ok(touched.rows_affected() > 0)
+        self.touch_row(key, max_age).await
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<()> {
-        timed_retry(self.timeout, || {
-            sqlx::query(sql(&self.queries.delete))
-                .bind(key.as_str())
-                .execute(&self.pool)
-        })
-        .await?;
-        Ok(())
+        self.delete_row(key).await
     }
 
     async fn list_owned(&self, owner: &Owner) -> Result<Vec<OwnedSession>> {
-        let now = now_ms();
-        let index = owner.index();
-        let rows: Vec<(String, Vec<u8>, i64)> = timed_retry(self.timeout, || {
-            sqlx::query_as(sql(&self.queries.list_owned))
-                .bind(index.as_str())
-                .bind(now)
-                .fetch_all(&self.pool)
-        })
-        .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|(id, bytes, expires_at)| {
-                OwnedSession::from_stored(owner, id, bytes, *expires_at, now)
-            })
-            .collect())
+        self.owned_rows(owner).await
     }
 
     async fn destroy_owned(&self, owner: &Owner, keep: Option<&SessionKey>) -> Result<u64> {
-        let index = owner.index();
-        let keep = keep.map_or("", SessionKey::as_str);
-        let mut ended = 0;
-        // Batches bound how long one statement holds its row locks; each batch is safe to
-        // repeat after a lock conflict.
-        loop {
-            let now = now_ms();
-            let done = timed_retry(self.timeout, || {
-                sqlx::query(sql(&self.queries.delete_owned))
-                    .bind(index.as_str())
-                    .bind(now)
-                    .bind(keep)
-                    .bind(OWNED_BATCH)
-                    .execute(&self.pool)
-            })
-            .await?;
-            ended += done.rows_affected();
-            if done.rows_affected() < OWNED_BATCH {
-                return Ok(ended);
-            }
-        }
+        self.delete_owned_rows(owner, keep).await
     }
 
     async fn scan(&self, cursor: &ScanCursor, page_size: u32) -> Result<ScanPage> {
@@ -421,68 +280,16 @@ mod tests {
         MySqlStore::new(pool)
     }
 
-    #[tokio::test]
-    async fn debug_never_prints_the_password() {
-        let store = lazy("mysql://app:s3cr3t-pw@127.0.0.1:1/db");
-        let printed = format!("{store:?}");
-        assert!(
-            printed.contains("sessions") && printed.contains("127.0.0.1"),
-            "{printed}"
-        );
-        assert!(!printed.contains("s3cr3t-pw"), "{printed}");
-    }
-
-    #[tokio::test]
-    async fn malformed_url_is_a_config_error_without_the_password() {
-        for url in [
+    // Port 1 answers nothing.
+    session_sql::settings_tests!(lazy("mysql://root@127.0.0.1:1/test"), MEDIUMBLOB_MAX_BYTES);
+    session_sql::url_tests!(
+        MySqlStore,
+        lazy,
+        "mysql://app:s3cr3t-pw@127.0.0.1:1/db",
+        [
             "mysql://app:s3cr3t-pw@127.0.0.1:notaport/db",
             "mysql://app:s3cr3t-pw@[::1/db",
             "mysql://app:s3cr3t-pw@host/db?ssl-mode=sometimes",
-        ] {
-            match MySqlStore::connect(url).await {
-                Err(e @ Error::Config { .. }) => {
-                    let mut chain = e.to_string();
-                    let mut source = std::error::Error::source(&e);
-                    while let Some(s) = source {
-                        chain.push_str(&format!(": {s} {s:?}"));
-                        source = s.source();
-                    }
-                    assert!(!chain.contains("s3cr3t-pw"), "{chain}");
-                }
-                other => panic!("{url}: expected Config, got {other:?}"),
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn table_name_is_validated_and_settings_apply() {
-        let store = lazy("mysql://root@127.0.0.1:1/test");
-        assert!(matches!(
-            store.clone().with_table_name("bad-name"),
-            Err(Error::Config { .. })
-        ));
-        let store = store
-            .with_table_name("app_sessions")
-            .unwrap()
-            .with_max_record_bytes(usize::MAX)
-            .with_timeout(StdDuration::from_millis(250));
-        assert_eq!(store.table_name(), "app_sessions");
-        assert_eq!(store.max_record_bytes(), MEDIUMBLOB_MAX_BYTES);
-        assert_eq!(store.timeout(), StdDuration::from_millis(250));
-    }
-
-    #[tokio::test]
-    async fn too_large_is_reported_before_any_io() {
-        // Port 1 answers nothing: reaching the network would be Unavailable, not TooLarge.
-        let store = lazy("mysql://root@127.0.0.1:1/test").with_max_record_bytes(100);
-        let mut data = SessionData::new();
-        data.insert("pad", "x".repeat(200)).unwrap();
-        let err = store
-            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
-            .await;
-        assert!(
-            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
-            "{err:?}"
-        );
-    }
+        ]
+    );
 }

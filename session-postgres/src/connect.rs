@@ -1,26 +1,19 @@
 //! [`PgStore::connect`]: a store from a URL, with a pool of its own.
 
-use std::time::Duration as StdDuration;
+#[cfg(doc)]
+use session_core::Error;
+use session_core::Result;
 
-use session_core::{Error, Result};
-use session_sql::timed;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
-
-use crate::error::{BACKEND, Pg};
+use crate::error::Pg;
 use crate::{DEFAULT_TIMEOUT, PgStore};
-
-/// How long a pool built by [`PgStore::connect`] waits for a connection (server down, or all
-/// connections busy) before reporting [`Error::Unavailable`]. Below [`DEFAULT_TIMEOUT`], so that a
-/// dead server reads as "unavailable", not as a slow statement.
-const CONNECT_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(3);
 
 impl PgStore {
     /// Builds a pool for `url` (`postgres://user:password@host:5432/database`, or
     /// `postgresql://…`) and checks that the server answers, within [`DEFAULT_TIMEOUT`].
     ///
     /// The pool uses sqlx's defaults (up to 10 connections, each checked with a ping before use)
-    /// and waits at most 3 seconds for a connection. Build your own pool and use
+    /// and waits at most [`CONNECT_ACQUIRE_TIMEOUT`](session_sql::CONNECT_ACQUIRE_TIMEOUT) (3 seconds)
+    /// for a connection. Build your own pool and use
     /// [`PgStore::new`] to tune it.
     ///
     /// # Errors
@@ -29,23 +22,14 @@ impl PgStore {
     /// [`Error::Timeout`] when the server does not answer in time; [`Error::Backend`] when the
     /// server refuses the login or the database.
     pub async fn connect(url: &str) -> Result<Self> {
-        // sqlx's parse errors describe the fault ("invalid port number"), never the URL.
-        let options: PgConnectOptions = url.parse().map_err(|e| {
-            Error::config_with_source(
-                BACKEND,
-                "malformed PostgreSQL URL, expected postgres://user:password@host:port/database",
-                e,
-            )
-        })?;
-        // One direct connection, not the pool: the pool would retry a refused connection with
-        // backoff until its acquire timeout, and the caller wants to know now.
-        timed::<Pg, _, _>(DEFAULT_TIMEOUT, async {
-            PgConnection::connect_with(&options).await?.close().await
-        })
+        let pool = session_sql::connect_pool!(
+            Pg,
+            sqlx::Postgres,
+            url,
+            "malformed PostgreSQL URL, expected postgres://user:password@host:port/database",
+            DEFAULT_TIMEOUT
+        )
         .await?;
-        let pool = PgPoolOptions::new()
-            .acquire_timeout(CONNECT_ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options);
         Ok(Self::new(pool))
     }
 }

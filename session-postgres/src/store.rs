@@ -37,19 +37,14 @@ impl fmt::Debug for PgStore {
     /// Shows where the store points and how it is configured; never the password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let options = self.pool.connect_options();
-        f.debug_struct("PgStore")
-            .field("host", &options.get_host())
+        let mut d = f.debug_struct("PgStore");
+        d.field("host", &options.get_host())
             .field("port", &options.get_port())
             .field("username", &options.get_username())
             .field("database", &options.get_database())
             .field("table", &self.queries.table)
-            .field("unlogged", &self.unlogged)
-            .field("max_record_bytes", &self.max_record_bytes)
-            .field("timeout", &self.timeout)
-            .field("expiry_resolution", &self.expiry_resolution)
-            .field("pool_size", &self.pool.size())
-            .field("pool_idle", &self.pool.num_idle())
-            .finish()
+            .field("unlogged", &self.unlogged);
+        self.debug_settings(&mut d).finish()
     }
 }
 
@@ -114,7 +109,6 @@ session_sql::impl_session_store!(PgStore, Pg);
 
 #[cfg(test)]
 mod tests {
-    use session_core::{Duration, Error, SessionData, SessionKey, SessionStore};
     use sqlx::postgres::PgPoolOptions;
 
     use super::*;
@@ -124,64 +118,25 @@ mod tests {
         PgStore::new(pool)
     }
 
-    #[tokio::test]
-    async fn debug_never_prints_the_password() {
-        let store = lazy("postgres://app:s3cr3t-pw@127.0.0.1:1/db");
-        let printed = format!("{store:?}");
-        assert!(
-            printed.contains("sessions") && printed.contains("127.0.0.1"),
-            "{printed}"
-        );
-        assert!(!printed.contains("s3cr3t-pw"), "{printed}");
-    }
-
-    #[tokio::test]
-    async fn malformed_url_is_a_config_error_without_the_password() {
-        for url in [
+    // Port 1 answers nothing.
+    session_sql::settings_tests!(
+        lazy("postgres://root@127.0.0.1:1/test"),
+        session_sql::MAX_RECORD_BYTES_CAP
+    );
+    session_sql::url_tests!(
+        PgStore,
+        lazy,
+        "postgres://app:s3cr3t-pw@127.0.0.1:1/db",
+        [
             "postgres://app:s3cr3t-pw@127.0.0.1:notaport/db",
             "postgres://app:s3cr3t-pw@host/db?sslmode=sometimes",
-        ] {
-            match PgStore::connect(url).await {
-                Err(e @ Error::Config { .. }) => {
-                    let chain = session_core::error_chain(&e);
-                    assert!(!chain.contains("s3cr3t-pw"), "{chain}");
-                }
-                other => panic!("{url}: expected Config, got {other:?}"),
-            }
-        }
-    }
+        ]
+    );
 
     #[tokio::test]
-    async fn table_name_is_validated_and_settings_apply() {
+    async fn the_table_is_logged_unless_asked() {
         let store = lazy("postgres://root@127.0.0.1:1/test");
-        assert!(matches!(
-            store.clone().with_table_name("bad-name"),
-            Err(Error::Config { .. })
-        ));
-        let store = store
-            .with_table_name("app_sessions")
-            .unwrap()
-            .with_unlogged(true)
-            .with_max_record_bytes(usize::MAX)
-            .with_timeout(StdDuration::from_millis(250));
-        assert_eq!(store.table_name(), "app_sessions");
-        assert!(store.is_unlogged());
-        assert_eq!(store.max_record_bytes(), session_sql::MAX_RECORD_BYTES_CAP);
-        assert_eq!(store.timeout(), StdDuration::from_millis(250));
-    }
-
-    #[tokio::test]
-    async fn too_large_is_reported_before_any_io() {
-        // Port 1 answers nothing: reaching the network would be Unavailable, not TooLarge.
-        let store = lazy("postgres://root@127.0.0.1:1/test").with_max_record_bytes(100);
-        let mut data = SessionData::new();
-        data.insert("pad", "x".repeat(200)).unwrap();
-        let err = store
-            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
-            .await;
-        assert!(
-            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
-            "{err:?}"
-        );
+        assert!(!store.is_unlogged());
+        assert!(store.with_unlogged(true).is_unlogged());
     }
 }

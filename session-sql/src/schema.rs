@@ -61,6 +61,45 @@ pub fn render_schema(schema_sql: &str, from: &str, to: &str) -> String {
         .join("\n")
 }
 
+/// Checks a backend's shipped `schema.sql`, written for the table `"sessions"`: three
+/// statements, the table (holding each of `columns`), its `expires_at` index and its partial
+/// `owner` index, both named after the table.
+///
+/// # Panics
+/// On the first statement that does not pass, naming what it lacks.
+pub fn assert_schema_file(schema_sql: &str, columns: &[&str]) {
+    let stmts = schema_statements(schema_sql);
+    assert_eq!(stmts.len(), 3, "{stmts:?}");
+    assert!(stmts[0].starts_with("CREATE TABLE IF NOT EXISTS \"sessions\" ("));
+    for part in columns {
+        assert!(stmts[0].contains(part), "schema.sql lacks {part:?}");
+    }
+    assert_eq!(
+        stmts[1],
+        "CREATE INDEX IF NOT EXISTS \"sessions_exp_idx\" ON \"sessions\" (expires_at)"
+    );
+    assert_eq!(
+        stmts[2],
+        "CREATE INDEX IF NOT EXISTS \"sessions_own_idx\" ON \"sessions\" (owner) \
+         WHERE owner IS NOT NULL"
+    );
+}
+
+/// Checks `script`, a backend's migration rendered for the table `app_sessions`: it creates
+/// that table (`create`: `CREATE TABLE` or a variant) and its index named after it, and never
+/// names the default table.
+///
+/// # Panics
+/// When it does not.
+pub fn assert_rendered_for_app_sessions(script: &str, create: &str) {
+    assert!(
+        script.starts_with(&format!("{create} IF NOT EXISTS \"app_sessions\" (")),
+        "{script}"
+    );
+    assert!(script.contains("\"app_sessions_exp_idx\" ON \"app_sessions\""));
+    assert!(!script.contains("\"sessions"), "{script}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +143,16 @@ mod tests {
             render_schema(file, "\"s", "\"t"),
             "CREATE TABLE \"t\" (\n  a INT -- x\n);\nCREATE INDEX \"t_i\" ON \"t\" (a);"
         );
+    }
+
+    #[test]
+    fn a_schema_file_is_checked() {
+        let file = "CREATE TABLE IF NOT EXISTS \"sessions\" (id TEXT, owner TEXT);\n\
+                    CREATE INDEX IF NOT EXISTS \"sessions_exp_idx\" ON \"sessions\" (expires_at);\n\
+                    CREATE INDEX IF NOT EXISTS \"sessions_own_idx\" ON \"sessions\" (owner) \
+                    WHERE owner IS NOT NULL;\n";
+        assert_schema_file(file, &["id TEXT"]);
+        let rendered = render_schema(file, "\"sessions", "\"app_sessions");
+        assert_rendered_for_app_sessions(&rendered, "CREATE TABLE");
     }
 }

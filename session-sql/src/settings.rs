@@ -84,11 +84,13 @@ impl Statements {
 }
 
 /// Adds the settings every SQL store has to `$store` (fields `pool: $pool`,
-/// `queries: Arc<Statements>`, `max_record_bytes`, `timeout`, `expiry_resolution`):
-/// `with_table_name` (checked by the calling crate's `queries::validate_table_name`, statements
-/// from its `queries::statements`), `with_max_record_bytes` (capped at
-/// [`MAX_RECORD_BYTES_CAP`](crate::MAX_RECORD_BYTES_CAP)), `with_timeout`,
-/// `with_expiry_resolution`, and their getters.
+/// `queries: Arc<…>` with a `table` field, `max_record_bytes`, `timeout`,
+/// `expiry_resolution`): `with_table_name` (checked by the calling crate's
+/// `queries::validate_table_name`, statements from its `queries::statements`),
+/// `with_max_record_bytes` (capped at [`MAX_RECORD_BYTES_CAP`](crate::MAX_RECORD_BYTES_CAP), or
+/// at the constant `max_record_bytes: CAP` names, in scope where the macro is expanded),
+/// `with_timeout`, `with_expiry_resolution`, their getters, and `debug_settings`, the
+/// settings' part of the store's `Debug` output.
 #[macro_export]
 #[allow(
     clippy::crate_in_macro_def,
@@ -96,6 +98,17 @@ impl Statements {
 )]
 macro_rules! impl_settings {
     ($store:ty, $pool:ty) => {
+        $crate::impl_settings!(
+            @impl $store,
+            $pool,
+            $crate::MAX_RECORD_BYTES_CAP,
+            "[`MAX_RECORD_BYTES_CAP`](session_sql::MAX_RECORD_BYTES_CAP)"
+        );
+    };
+    ($store:ty, $pool:ty, max_record_bytes: $cap:ident) => {
+        $crate::impl_settings!(@impl $store, $pool, $cap, concat!("[`", stringify!($cap), "`]"));
+    };
+    (@impl $store:ty, $pool:ty, $cap:expr, $cap_doc:expr) => {
         impl $store {
             /// Uses table `name` instead of the default `sessions`.
             ///
@@ -114,9 +127,10 @@ macro_rules! impl_settings {
             /// [`DEFAULT_MAX_RECORD_BYTES`](session_core::DEFAULT_MAX_RECORD_BYTES), 1 MiB); a
             /// larger `set` fails with [`Error::TooLarge`](session_core::Error::TooLarge) before
             /// anything is sent. Values above
-            /// [`MAX_RECORD_BYTES_CAP`](session_sql::MAX_RECORD_BYTES_CAP) are capped there.
+            #[doc = $cap_doc]
+            /// are capped there.
             pub fn with_max_record_bytes(mut self, max: usize) -> Self {
-                self.max_record_bytes = max.min($crate::MAX_RECORD_BYTES_CAP);
+                self.max_record_bytes = max.min($cap);
                 self
             }
 
@@ -165,6 +179,107 @@ macro_rules! impl_settings {
             /// The configured per-operation timeout.
             pub fn timeout(&self) -> ::std::time::Duration {
                 self.timeout
+            }
+
+            /// Adds the settings and the pool's state to the `Debug` output `d` of the store,
+            /// after where it points (never its password) and its table.
+            fn debug_settings<'d, 'a, 'b>(
+                &self,
+                d: &'d mut ::std::fmt::DebugStruct<'a, 'b>,
+            ) -> &'d mut ::std::fmt::DebugStruct<'a, 'b> {
+                d.field("max_record_bytes", &self.max_record_bytes)
+                    .field("timeout", &self.timeout)
+                    .field("expiry_resolution", &self.expiry_resolution)
+                    .field("pool_size", &self.pool.size())
+                    .field("pool_idle", &self.pool.num_idle())
+            }
+        }
+    };
+}
+
+/// The tests of what [`impl_settings!`](crate::impl_settings) adds, and of the size limit, for
+/// the store the expression `$store` gives in an async test: one that never reaches a database
+/// (a lazy pool to a port nothing listens on, an in-memory database without the table), whose
+/// record limit is capped at `$cap`.
+#[macro_export]
+macro_rules! settings_tests {
+    ($store:expr, $cap:expr) => {
+        #[tokio::test]
+        async fn table_name_is_validated_and_settings_apply() {
+            let store = $store;
+            assert!(matches!(
+                store.clone().with_table_name("bad-name"),
+                Err(::session_core::Error::Config { .. })
+            ));
+            let store = store
+                .with_table_name("app_sessions")
+                .unwrap()
+                .with_max_record_bytes(usize::MAX)
+                .with_timeout(::std::time::Duration::from_millis(250));
+            assert_eq!(store.table_name(), "app_sessions");
+            assert_eq!(store.max_record_bytes(), $cap);
+            assert_eq!(store.timeout(), ::std::time::Duration::from_millis(250));
+            assert!(format!("{store:?}").contains("app_sessions"));
+        }
+
+        #[tokio::test]
+        async fn too_large_is_reported_before_any_io() {
+            use ::session_core::SessionStore as _;
+            // Reaching the database would be another error (Unavailable, Backend), not TooLarge.
+            let store = $store.with_max_record_bytes(100);
+            let mut data = ::session_core::SessionData::new();
+            data.insert("pad", "x".repeat(200)).unwrap();
+            let err = store
+                .set(
+                    &::session_core::SessionKey::generate(),
+                    &data,
+                    ::session_core::Duration::hours(1),
+                    true,
+                )
+                .await;
+            assert!(
+                matches!(err, Err(::session_core::Error::TooLarge { limit: 100, .. })),
+                "{err:?}"
+            );
+        }
+    };
+}
+
+/// The tests of a server store's URL handling, for `$store_type` with `connect(url)` and the
+/// store the expression `$lazy(url)` gives over a lazy pool: `Debug` never prints the password
+/// of `$with_password` (a URL to 127.0.0.1 with the password `s3cr3t-pw`), and each of the
+/// `$malformed` URLs (with that password) is a configuration error whose sources, displayed or
+/// debug-printed, never name it.
+#[macro_export]
+macro_rules! url_tests {
+    ($store_type:ty, $lazy:expr, $with_password:literal, [$($malformed:literal),+ $(,)?]) => {
+        #[tokio::test]
+        async fn debug_never_prints_the_password() {
+            let store = $lazy($with_password);
+            let printed = format!("{store:?}");
+            assert!(
+                printed.contains("sessions") && printed.contains("127.0.0.1"),
+                "{printed}"
+            );
+            assert!(!printed.contains("s3cr3t-pw"), "{printed}");
+        }
+
+        #[tokio::test]
+        async fn malformed_url_is_a_config_error_without_the_password() {
+            for url in [$($malformed),+] {
+                match <$store_type>::connect(url).await {
+                    Err(e @ ::session_core::Error::Config { .. }) => {
+                        // Every source, displayed and debug-printed.
+                        let mut chain = e.to_string();
+                        let mut source = ::std::error::Error::source(&e);
+                        while let Some(s) = source {
+                            chain.push_str(&format!(": {s} {s:?}"));
+                            source = s.source();
+                        }
+                        assert!(!chain.contains("s3cr3t-pw"), "{chain}");
+                    }
+                    other => panic!("{url}: expected Config, got {other:?}"),
+                }
             }
         }
     };

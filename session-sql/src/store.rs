@@ -22,6 +22,8 @@
 #[macro_export]
 macro_rules! impl_session_store {
     ($store:ty, $classify:ty) => {
+        $crate::impl_row_ops!($store, $classify, version: i64);
+
         #[::session_core::async_trait]
         impl ::session_core::SessionStore for $store {
             async fn load(
@@ -45,18 +47,7 @@ macro_rules! impl_session_store {
                 let row: Option<(Vec<u8>, i64)> =
                     $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || async {
                         if lazy {
-                            let found: Option<(Vec<u8>, i64, i64)> = ::sqlx::query_as(
-                                ::sqlx::AssertSqlSafe(::std::sync::Arc::clone(&q.select_expiry)),
-                            )
-                            .bind(key.as_str())
-                            .bind(now)
-                            .fetch_optional(&self.pool)
-                            .await?;
-                            let found =
-                                found.map(|(bytes, version, stored)| ((bytes, version), stored));
-                            if let Some(settled) =
-                                self.expiry_resolution.settle(found, now, max_age)
-                            {
+                            if let Some(settled) = self.settled_read(key, now, max_age).await? {
                                 return Ok(settled);
                             }
                         }
@@ -70,28 +61,14 @@ macro_rules! impl_session_store {
                             .fetch_optional(&self.pool)
                             .await
                         } else {
-                            ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
-                                &q.select,
-                            )))
-                            .bind(key.as_str())
-                            .bind(now)
-                            .fetch_optional(&self.pool)
-                            .await
+                            self.select_row(key, now).await
                         }
                     })
                     .await?;
-                // The `expires_at` column, moved by touches and rolling reads, is authoritative and was
-                // already checked. The `version` column is what `write_if` compares, so it is the version
-                // returned (written by the same statement as the record; 0 for a row from before
-                // versions, whose `ss1` record is legacy too).
                 match row {
                     None => Ok(None),
                     Some((bytes, version)) => {
-                        let data = ::session_core::decode(&bytes)?.data;
-                        // Past its absolute lifetime: ended, whatever the expiry column says.
-                        Ok((!::session_core::lifetime_over(&data, now)).then(|| {
-                            ::session_core::Loaded::new(data, $crate::version_from_column(version))
-                        }))
+                        $crate::loaded_row(&bytes, $crate::version_from_column(version), now)
                     }
                 }
             }
@@ -167,66 +144,21 @@ macro_rules! impl_session_store {
                 key: &::session_core::SessionKey,
                 max_age: ::session_core::Duration,
             ) -> ::session_core::Result<bool> {
-                let now = ::session_core::now_ms();
-                let expires_at = now.saturating_add(::session_core::max_age_ms(max_age)?);
-                // A touch moves the expiry of a live row and nothing else: no upsert, so a touch arriving
-                // after a logout or after expiry cannot bring the session back.
-                let touched = $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
-                    ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
-                        &self.queries.touch,
-                    )))
-                    .bind(expires_at)
-                    .bind(key.as_str())
-                    .bind(now)
-                    .execute(&self.pool)
-                })
-                .await?;
-                Ok(touched.rows_affected() > 0)
+                self.touch_row(key, max_age).await
             }
 
             async fn destroy(
                 &self,
                 key: &::session_core::SessionKey,
             ) -> ::session_core::Result<()> {
-                $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
-                    ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
-                        &self.queries.delete,
-                    )))
-                    .bind(key.as_str())
-                    .execute(&self.pool)
-                })
-                .await?;
-                Ok(())
+                self.delete_row(key).await
             }
 
             async fn list_owned(
                 &self,
                 owner: &::session_core::Owner,
             ) -> ::session_core::Result<Vec<::session_core::OwnedSession>> {
-                let now = ::session_core::now_ms();
-                let index = owner.index();
-                let rows: Vec<(String, Vec<u8>, i64)> =
-                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
-                        ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
-                            &self.queries.list_owned,
-                        )))
-                        .bind(index.as_str())
-                        .bind(now)
-                        .fetch_all(&self.pool)
-                    })
-                    .await?;
-                Ok(rows
-                    .iter()
-                    .filter_map(|(id, bytes, expires_at)| {
-                        ::session_core::OwnedSession::from_stored(
-                            owner,
-                            id,
-                            bytes,
-                            *expires_at,
-                            now,
-                        )
-                    })
-                    .collect())
+                self.owned_rows(owner).await
             }
 
             async fn destroy_owned(
@@ -234,28 +166,7 @@ macro_rules! impl_session_store {
                 owner: &::session_core::Owner,
                 keep: Option<&::session_core::SessionKey>,
             ) -> ::session_core::Result<u64> {
-                const BATCH: i64 = 1000;
-                let index = owner.index();
-                let keep = keep.map_or("", ::session_core::SessionKey::as_str);
-                let mut ended = 0;
-                loop {
-                    let now = ::session_core::now_ms();
-                    let done = $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
-                        ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
-                            &self.queries.delete_owned,
-                        )))
-                        .bind(index.as_str())
-                        .bind(now)
-                        .bind(keep)
-                        .bind(BATCH)
-                        .execute(&self.pool)
-                    })
-                    .await?;
-                    ended += done.rows_affected();
-                    if done.rows_affected() < BATCH as u64 {
-                        return Ok(ended);
-                    }
-                }
+                self.delete_owned_rows(owner, keep).await
             }
 
             async fn scan(
@@ -293,6 +204,165 @@ macro_rules! impl_session_store {
                         other => other,
                     },
                 )
+            }
+        }
+    };
+}
+
+/// The one-statement row operations every SQL store shares, MySQL's included, as inherent
+/// methods of `$store` (fields `pool`, `queries` with the `Arc<str>` statements `select`,
+/// `select_expiry`, `touch`, `delete`, `list_owned` and `delete_owned`, `timeout`,
+/// `expiry_resolution`), whose `version` column reads as `$version`: `select_row`, the plain
+/// read, and `settled_read`, the first statement of a lazy rolling read, both for `load`; then,
+/// run with [`timed_retry`](crate::timed_retry) and driver errors read by `$classify`,
+/// `touch_row`, `delete_row`, `owned_rows` and `delete_owned_rows`, for the
+/// [`SessionStore`](session_core::SessionStore) methods `touch`, `destroy`, `list_owned` and
+/// `destroy_owned` (see [`impl_session_store!`](crate::impl_session_store), which uses them).
+#[macro_export]
+macro_rules! impl_row_ops {
+    ($store:ty, $classify:ty, version: $version:ty) => {
+        impl $store {
+            /// `select` (id, now): the `data` and `version` of the live row `key`.
+            async fn select_row(
+                &self,
+                key: &::session_core::SessionKey,
+                now: i64,
+            ) -> ::std::result::Result<Option<(Vec<u8>, $version)>, ::sqlx::Error> {
+                ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                    &self.queries.select,
+                )))
+                .bind(key.as_str())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+            }
+
+            /// The first statement of a rolling read with a non-zero expiry resolution:
+            /// `select_expiry` (id, now) reads the live row with its expiry. `Some(answer)` when
+            /// that settles the read (no live row, or an expiry recent enough: nothing to
+            /// commit), `None` when the expiry lags and must be rewritten by the exact path,
+            /// which re-checks liveness itself.
+            async fn settled_read(
+                &self,
+                key: &::session_core::SessionKey,
+                now: i64,
+                max_age: i64,
+            ) -> ::std::result::Result<Option<Option<(Vec<u8>, $version)>>, ::sqlx::Error> {
+                let found: Option<(Vec<u8>, $version, i64)> = ::sqlx::query_as(
+                    ::sqlx::AssertSqlSafe(::std::sync::Arc::clone(&self.queries.select_expiry)),
+                )
+                .bind(key.as_str())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                let found = found.map(|(bytes, version, stored)| ((bytes, version), stored));
+                Ok(self.expiry_resolution.settle(found, now, max_age))
+            }
+
+            /// [`SessionStore::touch`](::session_core::SessionStore::touch): `touch` (new expiry,
+            /// id, now), `true` when it matched a row.
+            async fn touch_row(
+                &self,
+                key: &::session_core::SessionKey,
+                max_age: ::session_core::Duration,
+            ) -> ::session_core::Result<bool> {
+                let now = ::session_core::now_ms();
+                let expires_at = now.saturating_add(::session_core::max_age_ms(max_age)?);
+                // A touch moves the expiry of a live row and nothing else: no upsert, so a touch arriving
+                // after a logout or after expiry cannot bring the session back. (On MySQL, sqlx sets
+                // CLIENT_FOUND_ROWS, so the matched row counts even when its expiry did not move.)
+                let touched = $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                    ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                        &self.queries.touch,
+                    )))
+                    .bind(expires_at)
+                    .bind(key.as_str())
+                    .bind(now)
+                    .execute(&self.pool)
+                })
+                .await?;
+                Ok(touched.rows_affected() > 0)
+            }
+
+            /// [`SessionStore::destroy`](::session_core::SessionStore::destroy): `delete` (id).
+            async fn delete_row(
+                &self,
+                key: &::session_core::SessionKey,
+            ) -> ::session_core::Result<()> {
+                $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                    ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                        &self.queries.delete,
+                    )))
+                    .bind(key.as_str())
+                    .execute(&self.pool)
+                })
+                .await?;
+                Ok(())
+            }
+
+            /// [`SessionStore::list_owned`](::session_core::SessionStore::list_owned):
+            /// `list_owned` (owner index, now).
+            async fn owned_rows(
+                &self,
+                owner: &::session_core::Owner,
+            ) -> ::session_core::Result<Vec<::session_core::OwnedSession>> {
+                let now = ::session_core::now_ms();
+                let index = owner.index();
+                let rows: Vec<(String, Vec<u8>, i64)> =
+                    $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                        ::sqlx::query_as(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                            &self.queries.list_owned,
+                        )))
+                        .bind(index.as_str())
+                        .bind(now)
+                        .fetch_all(&self.pool)
+                    })
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .filter_map(|(id, bytes, expires_at)| {
+                        ::session_core::OwnedSession::from_stored(
+                            owner,
+                            id,
+                            bytes,
+                            *expires_at,
+                            now,
+                        )
+                    })
+                    .collect())
+            }
+
+            /// [`SessionStore::destroy_owned`](::session_core::SessionStore::destroy_owned):
+            /// `delete_owned` (owner index, now, kept id, batch), repeated while a batch is
+            /// full. Batches bound how long one statement holds its row locks; each is safe to
+            /// repeat after a conflict.
+            async fn delete_owned_rows(
+                &self,
+                owner: &::session_core::Owner,
+                keep: Option<&::session_core::SessionKey>,
+            ) -> ::session_core::Result<u64> {
+                const BATCH: i64 = 1000;
+                let index = owner.index();
+                let keep = keep.map_or("", ::session_core::SessionKey::as_str);
+                let mut ended = 0;
+                loop {
+                    let now = ::session_core::now_ms();
+                    let done = $crate::timed_retry::<$classify, _, _, _, _>(self.timeout, || {
+                        ::sqlx::query(::sqlx::AssertSqlSafe(::std::sync::Arc::clone(
+                            &self.queries.delete_owned,
+                        )))
+                        .bind(index.as_str())
+                        .bind(now)
+                        .bind(keep)
+                        .bind(BATCH)
+                        .execute(&self.pool)
+                    })
+                    .await?;
+                    ended += done.rows_affected();
+                    if done.rows_affected() < BATCH as u64 {
+                        return Ok(ended);
+                    }
+                }
             }
         }
     };

@@ -1,8 +1,5 @@
 //! Mapping driver errors into [`session_core::Error`].
 
-use session_core::Error;
-use session_sql::Classify;
-
 /// The backend name every error of this crate carries.
 pub(crate) const BACKEND: &str = "sqlite";
 
@@ -27,58 +24,15 @@ pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
     primary_code(err).is_some_and(|c| BUSY.contains(&c))
 }
 
-/// Maps a sqlx error, keeping it as the source.
-///
-/// A pool that timed out or closed, I/O errors, a crashed connection worker and a database that
-/// stayed busy are [`Error::Unavailable`] (transient); a malformed configuration is
-/// [`Error::Config`]; anything else SQLite answered (a file that cannot be opened, a read-only
-/// or corrupt database, a full disk) is [`Error::Backend`].
-pub(crate) fn map(err: sqlx::Error) -> Error {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed => Error::unavailable(BACKEND, err),
-        sqlx::Error::Configuration(_) => {
-            Error::config_with_source(BACKEND, "invalid SQLite connection options", err)
-        }
-        sqlx::Error::Database(_) if is_busy(&err) => Error::unavailable(BACKEND, err),
-        other => Error::backend(BACKEND, other),
-    }
-}
-
-/// The [`Classify`] of this crate, for [`session_sql::timed`] and [`session_sql::timed_retry`].
-pub(crate) struct Lite;
-
-impl Classify<sqlx::Error> for Lite {
-    const BACKEND: &'static str = BACKEND;
-    fn map(err: sqlx::Error) -> Error {
-        map(err)
-    }
-    fn is_retryable(err: &sqlx::Error) -> bool {
-        is_busy(err)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lost_connections_are_transient_and_other_errors_permanent() {
-        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
-        let err = map(sqlx::Error::Io(io));
-        assert!(matches!(err, Error::Unavailable { .. }));
-        let source = std::error::Error::source(&err).map(|s| s.is::<sqlx::Error>());
-        assert_eq!(source, Some(true));
-        assert!(map(sqlx::Error::PoolTimedOut).is_transient());
-        assert!(matches!(
-            map(sqlx::Error::Protocol("bad".into())),
-            Error::Backend { .. }
-        ));
-        assert!(matches!(
-            map(sqlx::Error::Configuration("bad".into())),
-            Error::Config { .. }
-        ));
+session_sql::sqlx_classify! {
+    /// The [`Classify`](session_sql::Classify) of this crate, for [`session_sql::timed`] and
+    /// [`session_sql::timed_retry`]. A database that stayed busy is transient; anything else
+    /// SQLite answered (a file that cannot be opened, a read-only or corrupt database, a full
+    /// disk) is permanent. (sqlx's SQLite driver opens files, never a TLS connection.)
+    pub(crate) struct Lite {
+        backend: BACKEND,
+        options: "invalid SQLite connection options",
+        transient: is_busy,
+        retryable: is_busy,
     }
 }

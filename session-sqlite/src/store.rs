@@ -35,15 +35,10 @@ pub struct SqliteStore {
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let options = self.pool.connect_options();
-        f.debug_struct("SqliteStore")
-            .field("file", &options.get_filename())
-            .field("table", &self.queries.table)
-            .field("max_record_bytes", &self.max_record_bytes)
-            .field("timeout", &self.timeout)
-            .field("expiry_resolution", &self.expiry_resolution)
-            .field("pool_size", &self.pool.size())
-            .field("pool_idle", &self.pool.num_idle())
-            .finish()
+        let mut d = f.debug_struct("SqliteStore");
+        d.field("file", &options.get_filename())
+            .field("table", &self.queries.table);
+        self.debug_settings(&mut d).finish()
     }
 }
 
@@ -82,43 +77,11 @@ session_sql::impl_session_store!(SqliteStore, Lite);
 
 #[cfg(test)]
 mod tests {
-    use session_core::{Duration, Error, SessionData, SessionKey, SessionStore};
-
     use super::*;
 
-    #[tokio::test]
-    async fn table_name_is_validated_and_settings_apply() {
-        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        assert!(matches!(
-            store.clone().with_table_name("bad-name"),
-            Err(Error::Config { .. })
-        ));
-        let store = store
-            .with_table_name("app_sessions")
-            .unwrap()
-            .with_max_record_bytes(usize::MAX)
-            .with_timeout(StdDuration::from_millis(250));
-        assert_eq!(store.table_name(), "app_sessions");
-        assert_eq!(store.max_record_bytes(), session_sql::MAX_RECORD_BYTES_CAP);
-        assert_eq!(store.timeout(), StdDuration::from_millis(250));
-        assert!(format!("{store:?}").contains("app_sessions"));
-    }
-
-    #[tokio::test]
-    async fn too_large_is_reported_before_any_io() {
-        let store = SqliteStore::connect("sqlite::memory:")
-            .await
-            .unwrap()
-            .with_max_record_bytes(100);
-        // No table: reaching the database would be a Backend error, not TooLarge.
-        let mut data = SessionData::new();
-        data.insert("pad", "x".repeat(200)).unwrap();
-        let err = store
-            .set(&SessionKey::generate(), &data, Duration::hours(1), true)
-            .await;
-        assert!(
-            matches!(err, Err(Error::TooLarge { limit: 100, .. })),
-            "{err:?}"
-        );
-    }
+    // No table: reaching the database would be a Backend error.
+    session_sql::settings_tests!(
+        SqliteStore::connect("sqlite::memory:").await.unwrap(),
+        session_sql::MAX_RECORD_BYTES_CAP
+    );
 }

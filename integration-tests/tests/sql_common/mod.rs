@@ -1,5 +1,5 @@
-//! Checks every SQL store with a `session-sql` cleanup task runs (PostgreSQL, SQLite): the test
-//! file of each implements [`Table`] with its own SQL and calls these.
+//! Checks every SQL store with a `session-sql` cleanup task runs (MySQL, PostgreSQL, SQLite): the
+//! test file of each implements [`Table`] with its own SQL and calls these.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -23,22 +23,41 @@ pub(crate) trait Table: SessionStore + Clone + 'static {
     async fn raw_expiry(&self, id: &str) -> i64;
     /// The store's `with_expiry_resolution`.
     fn in_resolution(self, resolution: session_core::ExpiryResolution) -> Self;
+    /// The store's `with_max_record_bytes`.
+    fn with_record_limit(self, max: usize) -> Self;
     /// The store's `cleanup_expired`.
     async fn cleanup(&self, batch: u32) -> Result<u64>;
     /// The store's `spawn_cleanup`.
     fn spawn(&self, interval: StdDuration, batch: u32) -> CleanupTask;
+    /// The store's `with_table_name`.
+    #[allow(dead_code, reason = "SQLite's table-name test is its own")]
+    fn renamed(self, table: &str) -> Result<Self>;
+    /// The store's `migrate`.
+    #[allow(dead_code, reason = "SQLite's table-name test is its own")]
+    async fn create_table(&self) -> Result<()>;
+    /// The store's `connect`.
+    #[allow(dead_code, reason = "SQLite has no server")]
+    async fn connect_to(url: &str) -> Result<Self>;
+    /// A store with per-operation timeout `timeout` over a pool to `url` that connects lazily.
+    #[allow(dead_code, reason = "SQLite has no server")]
+    fn lazy(url: &str, timeout: StdDuration) -> Self;
 }
 
 /// Implements [`Table`] for `$store`, whose crate re-exports its `sqlx` as `sqlx` at the call
-/// site, naming the backend `$name` and writing its first bind parameter as `$param`.
+/// site, naming the backend `$name` and writing its first bind parameter as `$param`; the table
+/// name is quoted with `quote` (default `"`) and the version read as the expression `version`
+/// (default the column, a signed 64-bit integer).
 macro_rules! impl_table {
     ($store:ty, $name:literal, $param:literal) => {
+        $crate::sql_common::impl_table!($store, $name, $param, quote: "\"", version: "version");
+    };
+    ($store:ty, $name:literal, $param:literal, quote: $q:literal, version: $version:literal) => {
         #[session_core::async_trait]
         impl $crate::sql_common::Table for $store {
             const NAME: &'static str = $name;
 
             async fn count_rows(&self) -> i64 {
-                let sql = format!("SELECT COUNT(*) FROM \"{}\"", self.table_name());
+                let sql = format!(concat!("SELECT COUNT(*) FROM ", $q, "{}", $q), self.table_name());
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .fetch_one(self.pool())
                     .await
@@ -48,7 +67,7 @@ macro_rules! impl_table {
             async fn insert_rows(&self, rows: &[(String, Vec<u8>, i64)]) {
                 for chunk in rows.chunks(1000) {
                     let mut insert = sqlx::QueryBuilder::new(format!(
-                        "INSERT INTO \"{}\" (id, data, expires_at) ",
+                        concat!("INSERT INTO ", $q, "{}", $q, " (id, data, expires_at) "),
                         self.table_name()
                     ));
                     insert.push_values(chunk, |mut row, (id, bytes, expires_at)| {
@@ -62,7 +81,9 @@ macro_rules! impl_table {
 
             async fn raw_row(&self, id: &str) -> (Vec<u8>, i64) {
                 let select = format!(
-                    concat!("SELECT data, version FROM \"{}\" WHERE id = ", $param),
+                    concat!(
+                        "SELECT data, ", $version, " FROM ", $q, "{}", $q, " WHERE id = ", $param
+                    ),
                     self.table_name()
                 );
                 sqlx::query_as(sqlx::AssertSqlSafe(select))
@@ -74,7 +95,7 @@ macro_rules! impl_table {
 
             async fn raw_expiry(&self, id: &str) -> i64 {
                 let select = format!(
-                    concat!("SELECT expires_at FROM \"{}\" WHERE id = ", $param),
+                    concat!("SELECT expires_at FROM ", $q, "{}", $q, " WHERE id = ", $param),
                     self.table_name()
                 );
                 sqlx::query_scalar(sqlx::AssertSqlSafe(select))
@@ -88,6 +109,10 @@ macro_rules! impl_table {
                 self.with_expiry_resolution(resolution)
             }
 
+            fn with_record_limit(self, max: usize) -> Self {
+                self.with_max_record_bytes(max)
+            }
+
             async fn cleanup(&self, batch: u32) -> session_core::Result<u64> {
                 self.cleanup_expired(batch).await
             }
@@ -95,10 +120,67 @@ macro_rules! impl_table {
             fn spawn(&self, interval: std::time::Duration, batch: u32) -> session_sql::CleanupTask {
                 self.spawn_cleanup(interval, batch)
             }
+
+            fn renamed(self, table: &str) -> session_core::Result<Self> {
+                self.with_table_name(table)
+            }
+
+            async fn create_table(&self) -> session_core::Result<()> {
+                self.migrate().await
+            }
+
+            async fn connect_to(url: &str) -> session_core::Result<Self> {
+                <$store>::connect(url).await
+            }
+
+            fn lazy(url: &str, timeout: std::time::Duration) -> Self {
+                let pool = sqlx::pool::PoolOptions::new().connect_lazy(url).unwrap();
+                <$store>::new(pool).with_timeout(timeout)
+            }
         }
     };
 }
 pub(crate) use impl_table;
+
+/// The tests below, for the store `$store_for(name).await` gives (`None`: the server is
+/// unreachable, and the harness said so), each in a table of its own; with `server: $store at
+/// $host`, also the unreachable and stalled server test for the store type `$store` and the
+/// server URL `$host` (without port and database).
+macro_rules! sql_tests {
+    ($store_for:path, server: $store:ty, at $host:literal) => {
+        $crate::sql_common::sql_tests!($store_for);
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn unreachable_and_stalled_servers_give_transient_errors() {
+            $crate::sql_common::unreachable_and_stalled_servers_give_transient_errors::<$store>(
+                $host,
+            )
+            .await;
+        }
+    };
+    ($store_for:path) => {
+        $crate::sql_common::sql_tests!(
+            $store_for,
+            cleanup_removes_exactly_the_expired_rows("cleanup"),
+            background_cleanup_removes_expired_rows_and_stops("background"),
+            rolling_reads_rewrite_only_a_lagging_expiry("resolution"),
+            corrupted_rows_are_decode_errors_and_neighbours_survive("corrupt"),
+            legacy_rows_load_and_are_upgraded("legacy"),
+            five_megabyte_session_round_trips_byte_for_byte("big"),
+        );
+    };
+    ($store_for:path, $($test:ident($name:literal)),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                if let Some(store) = $store_for($name).await {
+                    $crate::sql_common::$test(store).await;
+                }
+            }
+        )+
+    };
+}
+pub(crate) use sql_tests;
 
 /// The expiry-resolution check on `store`'s table, through clones in each resolution.
 pub(crate) async fn rolling_reads_rewrite_only_a_lagging_expiry<T: Table>(store: T) {
@@ -260,8 +342,9 @@ pub(crate) async fn legacy_rows_load_and_are_upgraded<T: Table>(store: T) {
     );
 }
 
-/// A 5 MB session is stored and read back byte for byte.
+/// A 5 MB session (far above MySQL's BLOB, 64 KiB) is stored and read back byte for byte.
 pub(crate) async fn five_megabyte_session_round_trips_byte_for_byte<T: Table>(store: T) {
+    let store = store.with_record_limit(8 * 1024 * 1024);
     let body: String = (0..5_000_000u32)
         .map(|i| char::from(b' ' + u8::try_from(i % 95).unwrap_or(0)))
         .collect();
@@ -277,4 +360,74 @@ pub(crate) async fn five_megabyte_session_round_trips_byte_for_byte<T: Table>(st
         raw == expected,
         "the stored bytes differ from the encoded record"
     );
+}
+
+/// Refused connections fail at once with a transient error (nothing listens on port 1 of
+/// `host`, a URL without its port and database such as `mysql://root@127.0.0.1`); a stalled
+/// server (one that accepts connections and never says a word) with a timeout.
+#[allow(dead_code, reason = "SQLite has no server")]
+pub(crate) async fn unreachable_and_stalled_servers_give_transient_errors<T: Table>(host: &str) {
+    let started = Instant::now();
+    match T::connect_to(&format!("{host}:1/test")).await {
+        Err(e @ Error::Unavailable { .. }) => assert!(e.is_transient()),
+        Err(other) => panic!("expected Unavailable, got {other:?}"),
+        Ok(_) => panic!("expected Unavailable, got a store"),
+    }
+    assert!(
+        started.elapsed() < StdDuration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let store = T::lazy(
+        &format!("{host}:{port}/test"),
+        StdDuration::from_millis(300),
+    );
+    let started = Instant::now();
+    let got = store
+        .get(&SessionKey::generate(), Duration::hours(1), false)
+        .await;
+    assert!(
+        matches!(got, Err(Error::Timeout { .. })),
+        "expected Timeout, got {got:?}"
+    );
+    assert!(
+        started.elapsed() < StdDuration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    silent.abort();
+}
+
+/// Each of the `bad` table names is a configuration error; the `longest` valid one works end to
+/// end. Returns the store on that table.
+#[allow(dead_code, reason = "SQLite's table-name test is its own")]
+pub(crate) async fn invalid_table_names_are_rejected_and_the_longest_valid_one_works<T: Table>(
+    store: T,
+    bad: &[&str],
+    longest: &str,
+) -> T {
+    for bad in bad {
+        match store.clone().renamed(bad) {
+            Err(Error::Config { .. }) => {}
+            other => panic!("{bad:?} was not rejected: {other:?}"),
+        }
+    }
+    let store = store.renamed(longest).unwrap();
+    store.create_table().await.unwrap();
+    let key = SessionKey::generate();
+    store
+        .set(&key, &data(json!({"a": 1})), Duration::hours(1), true)
+        .await
+        .unwrap();
+    assert_eq!(store.count_rows().await, 1);
+    store
 }

@@ -86,59 +86,34 @@ mod tests {
              &cleanup_interval_s=60&sslmode=disable&timeout_ms=250",
         )
         .unwrap();
-        let Backend::Postgres {
-            url,
-            table,
-            migrate,
-            unlogged,
-            cleanup_interval,
-        } = c.backend()
-        else {
+        // The table, migration and cleanup options: scheme::sql's tests.
+        let Backend::Postgres { url, unlogged, .. } = c.backend() else {
             panic!("{c:?}")
         };
         assert_eq!(
             url.expose(),
             "postgresql://app:pw@127.0.0.1:5432/test?sslmode=disable"
         );
-        assert_eq!(table.as_deref(), Some("web"));
-        assert!(!migrate);
         assert!(unlogged);
-        assert_eq!(*cleanup_interval, Some(Duration::from_secs(60)));
         assert_eq!(c.options().timeout, Some(Duration::from_millis(250)));
         assert_eq!(c.backend().name(), "postgres");
     }
 
     #[test]
-    fn by_default_the_table_is_logged_migrated_and_cleaned_every_15_minutes() {
+    fn by_default_the_table_is_logged() {
         let c = StoreConfig::from_url("postgres://h/db").unwrap();
-        let Backend::Postgres {
-            migrate,
-            unlogged,
-            cleanup_interval,
-            ..
-        } = c.backend()
-        else {
-            panic!("{c:?}")
-        };
-        assert!(migrate);
-        assert!(!unlogged);
-        assert_eq!(*cleanup_interval, Some(Duration::from_secs(15 * 60)));
+        assert!(matches!(
+            c.backend(),
+            Backend::Postgres {
+                unlogged: false,
+                ..
+            }
+        ));
     }
 
     #[test]
-    fn typos_bad_values_and_missing_hosts_are_rejected() {
-        assert!(matches!(
-            StoreConfig::from_url("postgres://h/db?tabel=x"),
-            Err(ConfigError::UnknownOption { backend: "postgres", option }) if option == "tabel"
-        ));
-        assert_each_refused(
-            &[
-                "postgres://h/db?unlogged=sometimes",
-                "postgres://h/db?migrate=maybe",
-                "postgres://h/db?cleanup_interval_s=-5",
-            ],
-            invalid_option,
-        );
+    fn bad_values_and_missing_hosts_are_rejected() {
+        assert_each_refused(&["postgres://h/db?unlogged=sometimes"], invalid_option);
         assert_each_refused(&["postgres:///db"], malformed);
     }
 

@@ -99,20 +99,14 @@ mod tests {
              &busy_timeout_ms=1500&mode=rwc&timeout_ms=700",
         )
         .unwrap();
+        // The table, migration and cleanup options: scheme::sql's tests.
         let Backend::Sqlite {
-            url,
-            table,
-            migrate,
-            cleanup_interval,
-            busy_timeout,
+            url, busy_timeout, ..
         } = c.backend()
         else {
             panic!("{c:?}")
         };
         assert_eq!(url.expose(), "sqlite:///var/lib/app/s.db?mode=rwc");
-        assert_eq!(table.as_deref(), Some("web"));
-        assert!(!migrate);
-        assert_eq!(*cleanup_interval, None);
         assert_eq!(*busy_timeout, Some(Duration::from_millis(1500)));
         assert_eq!(c.options().timeout, Some(Duration::from_millis(700)));
         assert_eq!(c.backend().name(), "sqlite");
@@ -124,33 +118,22 @@ mod tests {
         ] {
             let c = StoreConfig::from_url(given).unwrap();
             let Backend::Sqlite {
-                url,
-                migrate,
-                cleanup_interval,
-                busy_timeout,
-                ..
+                url, busy_timeout, ..
             } = c.backend()
             else {
                 panic!("{c:?}")
             };
             assert_eq!(url.expose(), kept);
-            assert!(migrate);
-            assert_eq!(*cleanup_interval, Some(Duration::from_secs(900)));
             assert_eq!(*busy_timeout, None);
         }
     }
 
     #[test]
-    fn typos_bad_values_and_missing_files_are_rejected() {
-        assert!(matches!(
-            StoreConfig::from_url("sqlite://s.db?tabel=x"),
-            Err(ConfigError::UnknownOption { backend: "sqlite", option }) if option == "tabel"
-        ));
+    fn bad_busy_timeouts_and_missing_files_are_rejected() {
         assert_each_refused(
             &[
                 "sqlite://s.db?busy_timeout_ms=0",
                 "sqlite://s.db?busy_timeout_ms=soon",
-                "sqlite://s.db?migrate=maybe",
             ],
             invalid_option,
         );
