@@ -11,7 +11,7 @@
 //! | store call | Redis command |
 //! |---|---|
 //! | `get(k, _, false)` | `GET prefix+k` |
-//! | `get(k, max_age, true)` | `EVALSHA` of a short Lua script: `GET`, `PEXPIRE`, and for a session with an owner the owner's index entry (one round trip) |
+//! | `get(k, max_age, true)` | `GET` + `PTTL prefix+k` pipelined (one round trip); only when the TTL lags the max-age by more than the [expiry resolution](RedisStore::with_expiry_resolution), or always with `ExpiryResolution::Exact`: `EVALSHA` of a short Lua script (`GET`, `PEXPIRE`, and for a session with an owner the owner's index entry) |
 //! | `load(k, …)` | as `get`; the version is read from the record header |
 //! | `set(k, data, max_age, true)` | `SET prefix+k record PX ms`; for a session with an owner a script that also updates the owner's index |
 //! | `write_if(k, data, max_age, v)` | `EVALSHA` of a short Lua script (`EVAL` after a `NOSCRIPT`): compare the record's first bytes with the expected version's header as a string, `SET … PX` on a match (and the owner's index entry) |
@@ -113,7 +113,7 @@
 //!   loopback (the same asynchronous-replication window as above applies).
 //!   `with_replica_ack` has no effect on a cluster store.
 //! - **Managed Redis** (no `CONFIG`, no keyspace notifications, often no Sentinel access): the
-//!   store needs neither. It sends only `GET`, `GETEX`, `SET`, `PEXPIRE`, `DEL`,
+//!   store needs neither. It sends only `GET`, `PTTL`, `SET`, `PEXPIRE`, `DEL`,
 //!   `EVALSHA`/`SCRIPT LOAD` (and `WAIT` with `with_replica_ack`), one key each, and relies on
 //!   Redis' own TTLs for expiry. Use `connect` with the provider's endpoint; its failover is the
 //!   provider's, and the store reconnects after a dropped connection like on a single node.
