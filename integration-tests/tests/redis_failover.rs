@@ -141,7 +141,14 @@ impl Topology {
     async fn wait_all_moved_from(&self, old_port: u16) {
         let deadline = Instant::now() + StdDuration::from_secs(20);
         for i in 0..self.sentinels.len() {
-            while self.primary_port_at(i).await == old_port {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let port = tokio::time::timeout(left, self.primary_port_at(i))
+                    .await
+                    .unwrap_or_else(|_| panic!("sentinel {i} did not answer"));
+                if port != old_port {
+                    break;
+                }
                 assert!(
                     Instant::now() < deadline,
                     "sentinel {i} still names the old primary"

@@ -24,6 +24,10 @@ pub const DEFAULT_TABLE: &str = "sessions";
 /// session should fail fast rather than hang on a stalled server.
 pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
+// A dead server must read as unavailable (the pool's acquire timeout), not as a slow statement.
+const _: () =
+    assert!(session_sql::CONNECT_ACQUIRE_TIMEOUT.as_millis() < DEFAULT_TIMEOUT.as_millis());
+
 /// The largest record a `MEDIUMBLOB` column holds: 16 MiB - 1 byte. [`MySqlStore`] caps its
 /// record limit here, because a server not in strict SQL mode would silently truncate a longer
 /// value.

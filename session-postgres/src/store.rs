@@ -19,6 +19,10 @@ pub const DEFAULT_TABLE: &str = "sessions";
 /// [`Error::Timeout`](session_core::Error::Timeout): 5 seconds.
 pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
+// A dead server must read as unavailable (the pool's acquire timeout), not as a slow statement.
+const _: () =
+    assert!(session_sql::CONNECT_ACQUIRE_TIMEOUT.as_millis() < DEFAULT_TIMEOUT.as_millis());
+
 /// A session store on a PostgreSQL table, through a `sqlx` connection pool.
 ///
 /// Cloning is cheap: clones share the pool. See the [crate documentation](crate) for the schema,

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 /// How long a pool built by a backend's `connect(url)` waits for a connection (server down, or
 /// all connections busy) before reporting [`Error::Unavailable`](session_core::Error::Unavailable):
-/// 3 seconds. Below the stores' default per-operation timeout (5 s), so that a dead server reads
-/// as "unavailable", not as a slow statement.
+/// 3 seconds. Below the stores' default per-operation timeout (5 s; each store asserts it at
+/// compile time), so that a dead server reads as "unavailable", not as a slow statement.
 pub const CONNECT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A future of the pool a server backend's `connect(url)` builds for the sqlx database `$db`,

@@ -28,6 +28,7 @@ pub use settings::Statements;
 pub use timed::{Classify, timed, timed_retry};
 /// The largest record the SQL stores accept, whatever `with_max_record_bytes` asks: 64 MiB.
 /// (PostgreSQL's `BYTEA` and SQLite's `BLOB` hold far more, but a session that large is a bug.)
+/// MySQL's store caps lower, at its `MEDIUMBLOB` column's 16 MiB − 1.
 pub const MAX_RECORD_BYTES_CAP: usize = 64 * 1024 * 1024;
 
 pub use version::{loaded_row, version_from_column, version_to_column};

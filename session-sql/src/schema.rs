@@ -67,6 +67,7 @@ pub fn render_schema(schema_sql: &str, from: &str, to: &str) -> String {
 ///
 /// # Panics
 /// On the first statement that does not pass, naming what it lacks.
+#[doc(hidden)]
 pub fn assert_schema_file(schema_sql: &str, columns: &[&str]) {
     let stmts = schema_statements(schema_sql);
     assert_eq!(stmts.len(), 3, "{stmts:?}");
@@ -91,6 +92,7 @@ pub fn assert_schema_file(schema_sql: &str, columns: &[&str]) {
 ///
 /// # Panics
 /// When it does not.
+#[doc(hidden)]
 pub fn assert_rendered_for_app_sessions(script: &str, create: &str) {
     assert!(
         script.starts_with(&format!("{create} IF NOT EXISTS \"app_sessions\" (")),

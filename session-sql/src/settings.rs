@@ -115,7 +115,7 @@ macro_rules! impl_settings {
             /// # Errors
             /// [`Error::Config`](session_core::Error::Config) unless `name` is a plain
             /// identifier: `A-Z a-z 0-9 _`, not starting with a digit, within the backend's
-            /// length limit. (Identifiers cannot be bound as SQL parameters, so the name is
+            /// length limit (MySQL: 64 characters). (Identifiers cannot be bound as SQL parameters, so the name is
             /// checked strictly enough to be spliced into statements safely.)
             pub fn with_table_name(mut self, name: &str) -> ::session_core::Result<Self> {
                 crate::queries::validate_table_name(name)?;
@@ -201,6 +201,7 @@ macro_rules! impl_settings {
 /// the store the expression `$store` gives in an async test: one that never reaches a database
 /// (a lazy pool to a port nothing listens on, an in-memory database without the table), whose
 /// record limit is capped at `$cap`.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! settings_tests {
     ($store:expr, $cap:expr) => {
@@ -250,6 +251,7 @@ macro_rules! settings_tests {
 /// of `$with_password` (a URL to 127.0.0.1 with the password `s3cr3t-pw`), and each of the
 /// `$malformed` URLs (with that password) is a configuration error whose sources, displayed or
 /// debug-printed, never name it.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! url_tests {
     ($store_type:ty, $lazy:expr, $with_password:literal, [$($malformed:literal),+ $(,)?]) => {

@@ -251,6 +251,7 @@ pub(crate) async fn background_cleanup_removes_expired_rows_and_stops<T: Table>(
         assert!(Instant::now() < deadline, "cleanup did not run: {task:?}");
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
+    assert_eq!(store.count_rows().await, 1, "the live row went too");
     assert!(task.take_error().is_none());
     drop(task);
     tokio::time::sleep(StdDuration::from_millis(100)).await;
